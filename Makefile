@@ -1,0 +1,59 @@
+# geogate build, test and benchmark entry points. See README.md.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := geogate
+PKGS     := ./...
+FUZZTIME ?= 10s
+QEMU     := $(shell command -v qemu-aarch64-static 2>/dev/null || command -v qemu-aarch64 2>/dev/null)
+
+export CGO_ENABLED := 0
+
+.PHONY: all build cross test test-arm64 bench fuzz run deps clean
+
+all: build
+
+## build: the host binary ./geogate
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+## cross: static binaries for the target units into dist/
+cross:
+	mkdir -p dist
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/geogate-linux-arm64 .
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/geogate-linux-armv7 .
+	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/geogate-linux-amd64 .
+	@ls -l dist/
+
+## deps: optional tools for the differential/emulation tests (best effort; tests skip without them)
+deps:
+	@sh scripts/deps.sh
+
+## test: vet, all tests, then the gnss tests once more as an arm64 binary under qemu-user
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+	@$(MAKE) --no-print-directory test-arm64
+
+test-arm64:
+ifeq ($(QEMU),)
+	@echo "SKIP arm64 tests: neither qemu-aarch64-static nor qemu-aarch64 is installed (apt-get install qemu-user-static)"
+else
+	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU) ./gnss/...
+endif
+
+## bench: every benchmark, with allocations, side by side with the reference libraries
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## fuzz: a short pass of every fuzz target (FUZZTIME each)
+fuzz:
+	@sh scripts/fuzz.sh $(FUZZTIME)
+
+## run: the daemon on its built-in simulated default
+run: build
+	./$(BIN) gnss decode -stats gnss/testdata/gpsd/beidou-bd.log
+
+clean:
+	rm -rf $(BIN) dist

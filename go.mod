@@ -1,0 +1,3 @@
+module github.com/geogate/geogate
+
+go 1.26

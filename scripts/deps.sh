@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the optional tools that some tests use (qemu-user for the arm64 test run, gpsd-clients
+# for the differential decoder test, systemd for systemd-analyze). Best effort: without them the
+# tests that need them skip with a message. Only installs when running as root with apt-get.
+need=""
+command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || need="$need qemu-user-static"
+command -v gpsdecode >/dev/null 2>&1 || need="$need gpsd-clients"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing$need"
+	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need; } >/tmp/geogate-deps.log 2>&1; then
+		echo "deps: apt-get failed (see /tmp/geogate-deps.log); tests needing$need will skip"
+	fi
+else
+	echo "deps: optional packages missing:$need (sudo apt-get install$need); tests needing them will skip"
+fi
+exit 0
