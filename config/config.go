@@ -1,0 +1,278 @@
+// Package config reads geogate's daemon configuration: one TOML file, read once at start-up into
+// a typed struct. Every field documents what its zero value means; Load fails with the file, the
+// key and the reason when a value is wrong, so a unit never starts on a half-understood config.
+//
+// # Example
+//
+//	cfg, err := config.Load("/etc/geogate/geogate.toml")
+//	if err != nil {
+//		log.Fatal(err) // config: /etc/geogate/geogate.toml: gnss.baud: must be positive, got -1
+//	}
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole daemon configuration.
+type Config struct {
+	// DataDir holds the encrypted segment log. Zero: /var/lib/geogate (systemd's StateDirectory).
+	DataDir string `toml:"data_dir"`
+	// StatusInterval is how often the periodic counters line is logged. Zero: 1m.
+	StatusInterval Duration `toml:"status_interval"`
+
+	GNSS    GNSS    `toml:"gnss"`
+	Camera  Camera  `toml:"camera"`
+	Policy  Policy  `toml:"policy"`
+	Storage Storage `toml:"storage"`
+	Board   Board   `toml:"board"`
+	Log     Log     `toml:"log"`
+}
+
+// GNSS configures the position source.
+type GNSS struct {
+	// Source is "serial" (a UART or USB receiver), "replay" (a capture file) or "sim" (a
+	// pseudo-terminal simulator playing File, or the built-in drive past Beidaihe when File is
+	// empty, through the real serial code path). Zero: "serial".
+	Source string `toml:"source"`
+	// Device is the serial device. Zero: /dev/ttyS1.
+	Device string `toml:"device"`
+	// Baud is the serial line speed. Zero: 9600, the NMEA 0183 default.
+	Baud int `toml:"baud"`
+	// File is the capture replayed by "replay" and "sim". Zero: required for "replay"; for "sim",
+	// the built-in drive.
+	File string `toml:"file"`
+	// Speedup plays "replay" and "sim" faster than real time by this factor. Zero: 1 (real time).
+	Speedup float64 `toml:"speedup"`
+	// AllowNoChecksum accepts sentences without a checksum (some old receivers). Zero: rejected.
+	AllowNoChecksum bool `toml:"allow_no_checksum"`
+}
+
+// Camera configures the frame source.
+type Camera struct {
+	// Source is "v4l2", "synthetic" or "off". Zero: "off" (positions only).
+	Source string `toml:"source"`
+	// Device is the V4L2 device. Zero: /dev/video0.
+	Device string `toml:"device"`
+	// Width and Height request a resolution. Zero: 1920x1080.
+	Width  int `toml:"width"`
+	Height int `toml:"height"`
+	// FPS requests a frame rate. Zero: 30.
+	FPS int `toml:"fps"`
+	// Format is "mjpeg", "yuyv" or "nv12". Zero: "mjpeg", passed through without re-encoding.
+	Format string `toml:"format"`
+}
+
+// Policy configures where rules come from.
+type Policy struct {
+	// Dir is the policy bundle directory. Zero: the built-in sample bundle (examples/policy),
+	// meant for development only.
+	Dir string `toml:"dir"`
+}
+
+// Storage configures the encrypted segment log.
+type Storage struct {
+	// KeyFile is the device key file (64 hex digits, mode 0600). Zero: <data_dir>/../device.key is
+	// NOT assumed: without a key nothing is stored (fail closed).
+	KeyFile string `toml:"key_file"`
+	// QuotaMB caps the log's size on disk; the oldest segments are erased first. Zero: 1024.
+	QuotaMB int64 `toml:"quota_mb"`
+	// SegmentMB is the size at which a segment is closed and a new one begun. Zero: 64.
+	SegmentMB int64 `toml:"segment_mb"`
+	// SyncWindow is the group-commit budget: records become durable within it. Zero: 100ms.
+	SyncWindow Duration `toml:"sync_window"`
+	// MaxAgeFix and MaxAgeFrame delete records older than this. Zero: 168h (7 days).
+	MaxAgeFix   Duration `toml:"max_age_fix"`
+	MaxAgeFrame Duration `toml:"max_age_frame"`
+	// Cipher is "aes-256-gcm" or "xchacha20-poly1305". Zero: "aes-256-gcm".
+	Cipher string `toml:"cipher"`
+}
+
+// Board configures the unit's hardware.
+type Board struct {
+	// Watchdog is the hardware watchdog device. Zero: none (systemd's watchdog still applies).
+	Watchdog string `toml:"watchdog"`
+	// WatchdogTimeout is programmed into the hardware watchdog. Zero: 30s.
+	WatchdogTimeout Duration `toml:"watchdog_timeout"`
+	// PowerFail names the power-fail / ignition input: "gpiochip0:17" for a GPIO line (active
+	// low), or "file:/path" for a file whose content is 0 (power failing) or 1. Zero: none.
+	PowerFail string `toml:"power_fail"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error". Zero: "info".
+	Level string `toml:"level"`
+	// Format is "text", "json" or "auto" (text on a terminal, journald-friendly text otherwise).
+	// Zero: "auto".
+	Format string `toml:"format"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("100ms", "7d" is not accepted).
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("config: invalid")
+
+// Error names the file and key of a bad value.
+type Error struct {
+	File, Key, Reason string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("config: %s: %s: %s", e.File, e.Key, e.Reason)
+}
+
+// Unwrap returns ErrInvalid.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+// Load reads and validates the file at path and applies the defaults. An unknown key is an
+// error: a typo must not silently fall back to a default.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Parse is Load on bytes already read; name is used in errors.
+func Parse(name string, b []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: name, Key: fmt.Sprintf("line %d", pe.Position.Line), Reason: pe.Message}
+		}
+		return nil, &Error{File: name, Key: "(document)", Reason: err.Error()}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, &Error{File: name, Key: und[0].String(), Reason: "unknown key"}
+	}
+	c.setDefaults()
+	if err := c.validate(name); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Default returns the configuration with every zero value replaced by its default.
+func Default() *Config {
+	var c Config
+	c.setDefaults()
+	return &c
+}
+
+func (c *Config) setDefaults() {
+	setStr(&c.DataDir, "/var/lib/geogate")
+	setDur(&c.StatusInterval, time.Minute)
+	setStr(&c.GNSS.Source, "serial")
+	setStr(&c.GNSS.Device, "/dev/ttyS1")
+	setInt(&c.GNSS.Baud, 9600)
+	if c.GNSS.Speedup == 0 {
+		c.GNSS.Speedup = 1
+	}
+	setStr(&c.Camera.Source, "off")
+	setStr(&c.Camera.Device, "/dev/video0")
+	setInt(&c.Camera.Width, 1920)
+	setInt(&c.Camera.Height, 1080)
+	setInt(&c.Camera.FPS, 30)
+	setStr(&c.Camera.Format, "mjpeg")
+	if c.Storage.QuotaMB == 0 {
+		c.Storage.QuotaMB = 1024
+	}
+	if c.Storage.SegmentMB == 0 {
+		c.Storage.SegmentMB = 64
+	}
+	setDur(&c.Storage.SyncWindow, 100*time.Millisecond)
+	setDur(&c.Storage.MaxAgeFix, 7*24*time.Hour)
+	setDur(&c.Storage.MaxAgeFrame, 7*24*time.Hour)
+	setStr(&c.Storage.Cipher, "aes-256-gcm")
+	setDur(&c.Board.WatchdogTimeout, 30*time.Second)
+	setStr(&c.Log.Level, "info")
+	setStr(&c.Log.Format, "auto")
+}
+
+func (c *Config) validate(file string) error {
+	bad := func(key, format string, a ...any) error {
+		return &Error{File: file, Key: key, Reason: fmt.Sprintf(format, a...)}
+	}
+	oneOf := func(key, v string, allowed ...string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return bad(key, "must be one of %q, got %q", allowed, v)
+	}
+	for _, err := range []error{
+		oneOf("gnss.source", c.GNSS.Source, "serial", "replay", "sim"),
+		oneOf("camera.source", c.Camera.Source, "v4l2", "synthetic", "off"),
+		oneOf("camera.format", c.Camera.Format, "mjpeg", "yuyv", "nv12"),
+		oneOf("storage.cipher", c.Storage.Cipher, "aes-256-gcm", "xchacha20-poly1305"),
+		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
+		oneOf("log.format", c.Log.Format, "auto", "text", "json"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.GNSS.Baud < 0:
+		return bad("gnss.baud", "must be positive, got %d", c.GNSS.Baud)
+	case c.GNSS.Source == "replay" && c.GNSS.File == "":
+		return bad("gnss.file", "required when gnss.source is \"replay\"")
+	case c.GNSS.Speedup < 0:
+		return bad("gnss.speedup", "must be positive, got %g", c.GNSS.Speedup)
+	case c.Camera.Width < 0 || c.Camera.Height < 0:
+		return bad("camera.width", "must be positive, got %dx%d", c.Camera.Width, c.Camera.Height)
+	case c.Camera.FPS < 0 || c.Camera.FPS > 240:
+		return bad("camera.fps", "must be 1..240, got %d", c.Camera.FPS)
+	case c.Storage.QuotaMB < 0:
+		return bad("storage.quota_mb", "must be positive, got %d", c.Storage.QuotaMB)
+	case c.Storage.SegmentMB < 0 || c.Storage.SegmentMB > c.Storage.QuotaMB:
+		return bad("storage.segment_mb", "must be between 1 and quota_mb (%d), got %d", c.Storage.QuotaMB, c.Storage.SegmentMB)
+	case c.Storage.SyncWindow.Duration < 0:
+		return bad("storage.sync_window", "must not be negative")
+	case c.StatusInterval.Duration < 0:
+		return bad("status_interval", "must not be negative")
+	}
+	return nil
+}
+
+func setStr(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDur(p *Duration, v time.Duration) {
+	if p.Duration == 0 {
+		p.Duration = v
+	}
+}
