@@ -1,0 +1,176 @@
+package gnsstest
+
+import (
+	"context"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultSimName is the name of the simulator's device link when SimConfig.Name is empty.
+const DefaultSimName = "gnss0"
+
+// SimConfig configures a [Sim]. The zero value plays nothing; set Data.
+type SimConfig struct {
+	// Dir is the directory holding the stable device link. Empty means a new temporary
+	// directory, removed by Close.
+	Dir string
+	// Name is the link's file name in Dir. Empty means DefaultSimName.
+	Name string
+	// Data is the byte stream the simulated receiver sends, e.g. a capture file's contents.
+	Data []byte
+	// LineDelay is the pause after each line (after each '\n'), imitating the receiver's
+	// epochs. Zero means no pause.
+	LineDelay time.Duration
+	// BytesPerSecond limits the rate like a UART does (9600 baud 8N1 carries 960 bytes/s).
+	// Zero means as fast as the pty takes the bytes.
+	BytesPerSecond int
+	// Loop plays Data again from the start when it is done. False means the simulator goes
+	// quiet (but stays plugged) at the end; Done is closed then.
+	Loop bool
+	// Sleep makes the pauses: it returns nil after d, or ctx.Err() as soon as ctx is done.
+	// Nil means a real timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Sim is a GNSS receiver simulated on a pseudo-terminal. Readers open [Sim.Path], a symbolic
+// link to the current slave /dev/pts/N (the number changes with every Replug). The pty is in
+// raw mode, so bytes arrive exactly as in Data: no echo, no CR/LF translation, NUL and
+// control bytes intact.
+type Sim struct {
+	cfg    SimConfig
+	dir    string
+	ownDir bool
+	link   string
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex // guards the fields below
+	master   *os.File   // nil while unplugged
+	slave    *os.File   // kept open so written bytes wait in the pty until a reader comes
+	pts      string
+	replug   chan struct{} // closed by Replug
+	closed   bool
+	replugs  int
+	unplugs  int
+	writeErr error
+
+	written atomic.Int64
+}
+
+// Path returns the stable device path: the link that points to the current pty slave.
+func (s *Sim) Path() string { return s.link }
+
+// Slave returns the pty slave the link points to now, e.g. /dev/pts/3, or "" while unplugged.
+func (s *Sim) Slave() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pts
+}
+
+// Written returns how many bytes of Data went into the pty so far, counting repeats when
+// looping. Bytes written just before an Unplug may never reach a reader, as on a real line.
+func (s *Sim) Written() int64 { return s.written.Load() }
+
+// Done is closed when a non-looping simulator has written all of Data.
+func (s *Sim) Done() <-chan struct{} { return s.done }
+
+// Unplugs returns how many times Unplug succeeded.
+func (s *Sim) Unplugs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unplugs
+}
+
+// play writes Data into the current master, pacing it, until Close.
+func (s *Sim) play() {
+	defer s.wg.Done()
+	data := s.cfg.Data
+	sleep := s.cfg.Sleep
+	if sleep == nil {
+		sleep = simSleep
+	}
+	// Rate-limited writes go out in pieces of 10 ms of line time.
+	piece := len(data)
+	if s.cfg.BytesPerSecond > 0 {
+		piece = max(1, s.cfg.BytesPerSecond/100)
+	}
+	for pos := 0; ; {
+		if pos == len(data) {
+			if !s.cfg.Loop || len(data) == 0 {
+				close(s.done)
+				return
+			}
+			pos = 0
+		}
+		end := min(len(data), pos+piece)
+		if s.cfg.LineDelay > 0 {
+			for i := pos; i < end; i++ {
+				if data[i] == '\n' {
+					end = i + 1
+					break
+				}
+			}
+		}
+		m := s.waitPlugged()
+		if m == nil {
+			return
+		}
+		n, err := m.Write(data[pos:end])
+		pos += n
+		s.written.Add(int64(n))
+		if err != nil {
+			// Unplugged or closed under our feet: wait for Replug or Close. Anything else
+			// is a broken simulator; keep it for Close to report.
+			s.mu.Lock()
+			if s.master == m && !s.closed {
+				s.writeErr = err
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+			continue
+		}
+		var d time.Duration
+		if s.cfg.BytesPerSecond > 0 {
+			d += time.Duration(n) * time.Second / time.Duration(s.cfg.BytesPerSecond)
+		}
+		if s.cfg.LineDelay > 0 && n > 0 && data[pos-1] == '\n' {
+			d += s.cfg.LineDelay
+		}
+		if d > 0 && sleep(s.ctx, d) != nil {
+			return
+		}
+	}
+}
+
+// waitPlugged returns the current master, waiting while unplugged; nil after Close.
+func (s *Sim) waitPlugged() *os.File {
+	for {
+		s.mu.Lock()
+		m, ch := s.master, s.replug
+		s.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-ch:
+		case <-s.ctx.Done():
+			return nil
+		}
+	}
+}
+
+func simSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
