@@ -1,0 +1,206 @@
+package policy
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/geogate/geogate/gnss"
+)
+
+// Holder holds the running policy and swaps it atomically: readers (Engines) never lock and
+// never see a half-built policy. Reloads are serialised among themselves. The zero value
+// holds no policy (every decision drops with ReasonNoPolicy) and is ready to use.
+type Holder struct {
+	cur      atomic.Pointer[Policy]
+	reloadMu sync.Mutex
+	// Counters counts every decision of every Engine made from this Holder.
+	Counters Counters
+}
+
+// Policy returns the running policy, or nil.
+func (h *Holder) Policy() *Policy { return h.cur.Load() }
+
+// Swap makes p the running policy, unless its version is lower than the running one's
+// (ErrOldVersion; the running policy stays). An equal version is accepted, so reloading
+// the same bundle is harmless.
+func (h *Holder) Swap(p *Policy) error {
+	if p == nil {
+		panic("BUG: policy: Swap(nil)")
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	return h.swapLocked(p)
+}
+
+func (h *Holder) swapLocked(p *Policy) error {
+	if old := h.cur.Load(); old != nil && p.version < old.version {
+		return &BundleError{File: "policy.toml", Feature: -1,
+			Err: fmt.Errorf("%w: version %d < running %d", ErrOldVersion, p.version, old.version)}
+	}
+	h.cur.Store(p)
+	return nil
+}
+
+// Reload loads, verifies and compiles the bundle in fsys and swaps it in. On any error the
+// running policy stays in force and the error names the file and feature at fault.
+func (h *Holder) Reload(fsys fs.FS, opts *LoadOptions) (*Policy, error) {
+	p, err := Load(fsys, opts)
+	if err != nil {
+		return nil, err
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	if err := h.swapLocked(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Engine decides for one stream of fixes (one receiver, one tier). It keeps per-stream
+// state (hysteresis) and must be used by one goroutine; make one Engine per stream.
+type Engine struct {
+	h       *Holder
+	tier    string
+	pol     *Policy // policy the cached fields below belong to
+	tierIdx int     // index into pol.tiers, -1 if the tier is missing
+	sticky  int32   // zone the stream was last inside (hysteresis), -1 if none
+	sec     int64   // unix second maskOpen was computed for
+	mask    uint64  // windows open at sec
+}
+
+// NewEngine returns an Engine deciding at the named tier (e.g. "public") with h's policy.
+// If the running policy has no such tier, every decision drops with ReasonNoTier.
+func (h *Holder) NewEngine(tier string) *Engine {
+	return &Engine{h: h, tier: tier, tierIdx: -1, sticky: -1}
+}
+
+// Tier returns the tier name the engine decides at.
+func (e *Engine) Tier() string { return e.tier }
+
+func (e *Engine) adopt(p *Policy) {
+	if e.pol != nil && e.sticky >= 0 {
+		// Carry hysteresis over a reload: stay "inside" the zone with the same id.
+		if z, ok := p.zoneIndex[e.pol.zones[e.sticky].id]; ok {
+			e.sticky = z
+		} else {
+			e.sticky = -1
+		}
+	}
+	e.pol = p
+	e.tierIdx = -1
+	if i, ok := p.tierIndex[e.tier]; ok {
+		e.tierIdx = i
+	}
+	e.sec = math.MinInt64
+}
+
+func drop(r Reason, version uint64) Decision {
+	return Decision{Action: Drop, Reason: r, Version: version}
+}
+
+// Decide returns what may be stored for fix at local time now (the same clock that set
+// fix.Received). It fails closed: no policy, no fix, an invalid or stale fix -> Drop.
+//
+// Precedence: deny beats coarsen beats allow; among coarsen zones the coarsest precision
+// wins; remaining ties go to bundle order. A stream that was inside a deny or coarsen zone
+// stays inside it until it is farther than margin + hysteresis from the boundary. A
+// coarsened position is checked again after quantization and dropped if the grid point
+// falls inside a deny zone or its margin, so no stored position is ever in one.
+//
+// Decide does not allocate and takes no locks; fix is only read.
+func (e *Engine) Decide(fix *gnss.Fix, now time.Time) Decision {
+	d := e.decide(fix, now)
+	e.h.Counters.add(d.Reason)
+	return d
+}
+
+func (e *Engine) decide(fix *gnss.Fix, now time.Time) Decision {
+	p := e.h.cur.Load()
+	if p == nil {
+		return drop(ReasonNoPolicy, 0)
+	}
+	if p != e.pol {
+		e.adopt(p)
+	}
+	if fix == nil || fix.Has&gnss.HasPos == 0 {
+		return drop(ReasonNoFix, p.version)
+	}
+	lat, lon := fix.Lat, fix.Lon
+	if !fix.Valid || !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+		return drop(ReasonInvalid, p.version)
+	}
+	if !fix.Usable(now, p.maxAge) {
+		return drop(ReasonStale, p.version)
+	}
+	if e.tierIdx < 0 {
+		return drop(ReasonNoTier, p.version)
+	}
+	if s := now.Unix(); s != e.sec {
+		e.sec, e.mask = s, p.windowMask(now)
+	}
+	tier := &p.tiers[e.tierIdx]
+	d := Decision{Action: Keep, Reason: ReasonOK, PrecisionM: tier.PrecisionM,
+		MaxImagePixels: tier.MaxImagePixels, Version: p.version}
+
+	z := p.zoneIx.lookup(lon, lat, e.sticky, e.mask)
+	e.sticky = -1
+	if z >= 0 {
+		zi := &p.zones[z]
+		d.Zone = zi.id
+		switch zi.rule {
+		case RuleDeny:
+			e.sticky = z
+			return Decision{Action: Drop, Reason: ReasonZoneDeny, Zone: zi.id, Version: p.version}
+		case RuleCoarsen:
+			e.sticky = z
+			d.Reason = ReasonZoneCoarsen
+			d.PrecisionM = max(d.PrecisionM, zi.precisionM)
+			if zi.maxImagePixels > 0 && (d.MaxImagePixels == 0 || zi.maxImagePixels < d.MaxImagePixels) {
+				d.MaxImagePixels = zi.maxImagePixels
+			}
+		case RuleAllow:
+			d.Reason = ReasonZoneAllow
+		}
+	} else if !p.defaultKeep {
+		return drop(ReasonDefaultDeny, p.version)
+	}
+
+	if d.PrecisionM > 0 {
+		d.Action = Coarsen
+		lat, lon = quantize(lat, lon, d.PrecisionM)
+		if q := p.zoneIx.lookup(lon, lat, -1, e.mask); q >= 0 && p.zones[q].rule == RuleDeny {
+			return Decision{Action: Drop, Reason: ReasonZoneDeny, Zone: p.zones[q].id, Version: p.version}
+		}
+	}
+	if tier.GCJ02 && p.regionIx.lookup(lon, lat, -1, 0) >= 0 {
+		lat, lon = toGCJ(lat, lon)
+		d.Datum = GCJ02
+	}
+	d.Lat, d.Lon = lat, lon
+	return d
+}
+
+// quantize snaps (lat, lon) to a grid of about precisionM metres: latitude in steps of
+// precisionM/mPerDeg degrees, then longitude in steps of the same length in metres at the
+// snapped latitude. The result is at most precisionM/sqrt(2) from the input.
+func quantize(lat, lon, precisionM float64) (float64, float64) {
+	dLat := precisionM / mPerDeg
+	qLat := math.Round(lat/dLat) * dLat
+	qLat = min(max(qLat, -90), 90)
+	c := math.Cos(qLat * deg2rad)
+	if c < 1e-9 {
+		return qLat, 0
+	}
+	dLon := dLat / c
+	qLon := math.Round(lon/dLon) * dLon
+	if qLon > 180 {
+		qLon -= 360
+	} else if qLon < -180 {
+		qLon += 360
+	}
+	return qLat, qLon
+}

@@ -1,0 +1,112 @@
+package policy
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+)
+
+// starRing returns a closed star-shaped ring of n vertices around (lon, lat) with radii in
+// [0.6r, r] metres: angles increase monotonically, so the ring is simple.
+func starRing(rng *rand.Rand, lon, lat, r float64, n int) Ring {
+	ring := make(Ring, 0, n+1)
+	kx := mPerDeg * math.Cos(lat*deg2rad)
+	for k := range n {
+		a := 2 * math.Pi * float64(k) / float64(n)
+		rr := r * (0.6 + 0.4*rng.Float64())
+		ring = append(ring, [2]float64{lon + rr*math.Cos(a)/kx, lat + rr*math.Sin(a)/mPerDeg})
+	}
+	return append(ring, ring[0])
+}
+
+// scaledRing shrinks ring toward (lon, lat) by f (a hole inside a star ring for f < 0.6).
+func scaledRing(r Ring, lon, lat, f float64) Ring {
+	out := make(Ring, len(r))
+	for i, p := range r {
+		out[len(r)-1-i] = [2]float64{lon + (p[0]-lon)*f, lat + (p[1]-lat)*f}
+	}
+	return out
+}
+
+func testSpec(zones []Zone) *Spec {
+	return &Spec{ID: "test", Version: 1, DefaultKeep: true, MaxAge: 2 * time.Second, HysteresisM: 100,
+		Tiers: []Tier{{Name: "licensed"}, {Name: "public", PrecisionM: 50, MaxImagePixels: 307200, GCJ02: true}},
+		Zones: zones}
+}
+
+// oracle is the brute-force reference: orb containment over every zone in precedence
+// order, plus the documented distance approximation over every edge.
+type oracle struct {
+	mps     []orb.MultiPolygon
+	margins []float64
+}
+
+func newOracle(p *Policy, spec *Spec) *oracle {
+	byID := map[string]*Zone{}
+	for i := range spec.Zones {
+		byID[spec.Zones[i].ID] = &spec.Zones[i]
+	}
+	o := &oracle{}
+	for _, zi := range p.zones {
+		z := byID[zi.id]
+		o.mps = append(o.mps, toOrb(z.Polygons))
+		o.margins = append(o.margins, z.MarginM)
+	}
+	return o
+}
+
+func toOrb(polys []Polygon) orb.MultiPolygon {
+	var mp orb.MultiPolygon
+	for _, poly := range polys {
+		var op orb.Polygon
+		for _, r := range poly {
+			or := make(orb.Ring, len(r))
+			for i, pt := range r {
+				or[i] = orb.Point{pt[0], pt[1]}
+			}
+			op = append(op, or)
+		}
+		mp = append(mp, op)
+	}
+	return mp
+}
+
+// distM is the distance in metres from (x, y) to the boundary of mp, by the documented
+// local equirectangular approximation.
+func distM(mp orb.MultiPolygon, x, y float64) float64 {
+	kx := mPerDeg * math.Cos(y*deg2rad)
+	best := math.Inf(1)
+	for _, poly := range mp {
+		for _, r := range poly {
+			for i := 0; i+1 < len(r); i++ {
+				d := segDist2((r[i][0]-x)*kx, (r[i][1]-y)*mPerDeg, (r[i+1][0]-x)*kx, (r[i+1][1]-y)*mPerDeg)
+				best = min(best, d)
+			}
+		}
+	}
+	return math.Sqrt(best)
+}
+
+// lookup returns the first zone containing (x, y) with margin (extra metres added to the
+// margin of zone sticky), and whether the answer is robust: no zone's boundary or margin
+// edge within eps metres, where float rounding may legitimately differ.
+func (o *oracle) lookup(x, y float64, sticky int, extra, eps float64) (int, bool) {
+	robust := true
+	for z, mp := range o.mps {
+		d := distM(mp, x, y)
+		m := o.margins[z]
+		if z == sticky {
+			m += extra
+		}
+		if d < eps || math.Abs(d-m) < eps {
+			robust = false
+		}
+		if planar.MultiPolygonContains(mp, orb.Point{x, y}) || d < m {
+			return z, robust
+		}
+	}
+	return -1, robust
+}

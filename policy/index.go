@@ -1,0 +1,375 @@
+package policy
+
+import (
+	"math"
+	"slices"
+)
+
+// index is a compiled set of zones: a two-level uniform grid over the zones' edges, stored
+// in flat arrays with int32 indices. A query walks one cell's entries (zones in precedence
+// order) and, for each, at most the edges near that cell: no pointers are chased and
+// nothing is allocated.
+//
+// Every leaf cell has a reference point, its centre. For each zone that comes within its
+// buffer (margin + hysteresis) of the cell, the cell holds an entry with either "full" (the
+// buffered cell lies inside the zone: no edge test needed), or the zone's edges near the
+// cell plus whether the reference point is inside. A point is inside if the reference point
+// is inside XOR the segment from it to the point crosses an odd number of edges; every edge
+// that crosses the cell is listed, so the count is exact. A zone absent from a cell is at
+// least its buffer away from every point of the cell.
+type index struct {
+	minX, minY   float64 // grid origin (lon, lat)
+	cellW, cellH float64 // top cell size, degrees
+	invW, invH   float64
+	nx, ny       int
+	top          []int32 // per top cell: >= 0 leaf id; < 0 subgrid -(k+1)
+	subs         []subgrid
+	cellStart    []int32 // leaf id -> entries[cellStart[id]:cellStart[id+1]]
+	entries      []entry
+	edgeRefs     []int32   // edge = vertex index of its start; its end is the next vertex
+	pts          []float64 // lon, lat interleaved, rings stored closed one after another
+	margin2      []float64 // per zone: margin^2, metres^2
+	buffer2      []float64 // per zone: (margin+hysteresis)^2, metres^2
+	mask         []uint64  // per zone: window bits; 0 = always in force
+}
+
+// subgrid splits one dense top cell into n x n leaf cells.
+type subgrid struct {
+	minX, minY   float64
+	cellW, cellH float64
+	invW, invH   float64
+	n            int
+	base         int32 // leaf id of sub cell (0, 0)
+}
+
+const (
+	entryFull  = 1 << iota // the whole buffered cell is inside: no edge test
+	entryRefIn             // the cell's reference point is inside the zone
+)
+
+// entry is one zone in one leaf cell.
+type entry struct {
+	zone       int32
+	flags      int32
+	start, end int32 // into edgeRefs
+}
+
+// Grid tuning. The top grid gets about one cell per topEdgesPerCell edges (between
+// minTopCells and maxTopCells); a top cell whose entries list more than denseCell edges is
+// split into a subgrid with about subEdgesPerCell edges per sub cell, at most maxSub per side.
+// These keep the edges tested per query near 4 while bounding memory at a few int32 per edge.
+const (
+	topEdgesPerCell = 4
+	minTopCells     = 64
+	maxTopCells     = 1 << 18
+	denseCell       = 12
+	subEdgesPerCell = 3
+	maxSub          = 32
+)
+
+// izone is a zone's geometry and buffers for index building.
+type izone struct {
+	polys         []Polygon
+	marginM, bufM float64
+	mask          uint64
+	minX, minY    float64
+	maxX, maxY    float64
+	bufX, bufY    float64 // buffer in degrees (bufX conservative for the zone's latitudes)
+	edge0, edge1  int     // range in the flat edge list
+}
+
+// bentry is an entry under construction.
+type bentry struct {
+	zone  int32
+	flags int32
+	edges []int32
+}
+
+func cellCenter(min, size float64, i int) float64 { return min + (float64(i)+0.5)*size }
+
+// buildIndex compiles zones (already validated, in precedence order).
+func buildIndex(zones []izone) *index {
+	ix := &index{}
+	var edges []int32
+	gMinX, gMinY, gMaxX, gMaxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for zi := range zones {
+		z := &zones[zi]
+		z.minX, z.minY, z.maxX, z.maxY = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		z.edge0 = len(edges)
+		for _, poly := range z.polys {
+			for _, r := range poly {
+				base := int32(len(ix.pts) / 2)
+				for k, p := range r {
+					ix.pts = append(ix.pts, p[0], p[1])
+					z.minX, z.maxX = min(z.minX, p[0]), max(z.maxX, p[0])
+					z.minY, z.maxY = min(z.minY, p[1]), max(z.maxY, p[1])
+					if k < len(r)-1 {
+						edges = append(edges, base+int32(k))
+					}
+				}
+			}
+		}
+		z.edge1 = len(edges)
+		z.bufY = z.bufM / mPerDeg
+		lat := min(max(math.Abs(z.minY), math.Abs(z.maxY))+z.bufY, 89.9)
+		z.bufX = z.bufM / (mPerDeg * math.Cos(lat*deg2rad))
+		ix.margin2 = append(ix.margin2, z.marginM*z.marginM)
+		ix.buffer2 = append(ix.buffer2, z.bufM*z.bufM)
+		ix.mask = append(ix.mask, z.mask)
+		gMinX, gMinY = min(gMinX, z.minX-z.bufX), min(gMinY, z.minY-z.bufY)
+		gMaxX, gMaxY = max(gMaxX, z.maxX+z.bufX), max(gMaxY, z.maxY+z.bufY)
+	}
+	if len(zones) == 0 {
+		return ix
+	}
+	// Pad the grid, and offset it by an odd fraction, so that cell centres rarely fall on the
+	// round coordinates boundary data likes (a centre exactly on an edge is ambiguous).
+	w, h := gMaxX-gMinX, gMaxY-gMinY
+	pad := 1e-3*max(w, h) + 1e-6
+	gMinX -= pad * 1.0137
+	gMinY -= pad * 1.0291
+	w += 2.1 * pad
+	h += 2.1 * pad
+	cells := min(max(len(edges)/topEdgesPerCell, minTopCells), maxTopCells)
+	ix.nx = max(1, int(math.Sqrt(float64(cells)*w/h)))
+	ix.ny = max(1, cells/ix.nx)
+	ix.minX, ix.minY = gMinX, gMinY
+	ix.cellW, ix.cellH = w/float64(ix.nx), h/float64(ix.ny)
+	ix.invW, ix.invH = 1/ix.cellW, 1/ix.cellH
+
+	grid := make([][]bentry, ix.nx*ix.ny)
+	var rowX [][]float64
+	for zi := range zones {
+		z := &zones[zi]
+		zid := int32(zi)
+		// Edges: to every cell their buffered bounding box touches.
+		for _, e := range edges[z.edge0:z.edge1] {
+			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+			i0, i1 := ix.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
+			j0, j1 := ix.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
+			for j := j0; j <= j1; j++ {
+				for i := i0; i <= i1; i++ {
+					c := &grid[j*ix.nx+i]
+					if n := len(*c); n == 0 || (*c)[n-1].zone != zid {
+						*c = append(*c, bentry{zone: zid})
+					}
+					last := &(*c)[len(*c)-1]
+					last.edges = append(last.edges, e)
+				}
+			}
+		}
+		// Reference points: scan each row of the zone's box at the cell centres' latitude.
+		i0, i1 := ix.colRange(z.minX, z.maxX)
+		j0, j1 := ix.rowRange(z.minY, z.maxY)
+		if n := j1 - j0 + 1; cap(rowX) < n {
+			rowX = make([][]float64, n)
+		}
+		rowX = rowX[:j1-j0+1]
+		for k := range rowX {
+			rowX[k] = rowX[k][:0]
+		}
+		for _, e := range edges[z.edge0:z.edge1] {
+			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+			r0, r1 := ix.rowRange(min(ay, by), max(ay, by))
+			for j := max(r0, j0); j <= min(r1, j1); j++ {
+				yc := cellCenter(ix.minY, ix.cellH, j)
+				if (ay > yc) != (by > yc) {
+					rowX[j-j0] = append(rowX[j-j0], ax+(yc-ay)*(bx-ax)/(by-ay))
+				}
+			}
+		}
+		for j := j0; j <= j1; j++ {
+			xs := rowX[j-j0]
+			slices.Sort(xs)
+			k := 0 // xs[:k] <= cx
+			for i := i0; i <= i1; i++ {
+				cx := cellCenter(ix.minX, ix.cellW, i)
+				for k < len(xs) && xs[k] <= cx {
+					k++
+				}
+				if (len(xs)-k)%2 == 0 {
+					continue
+				}
+				c := &grid[j*ix.nx+i]
+				if n := len(*c); n > 0 && (*c)[n-1].zone == zid {
+					(*c)[n-1].flags |= entryRefIn
+				} else {
+					*c = append(*c, bentry{zone: zid, flags: entryFull})
+				}
+			}
+		}
+	}
+
+	// Split dense cells, then flatten everything into the index arrays.
+	ix.top = make([]int32, len(grid))
+	ix.cellStart = append(ix.cellStart, 0)
+	var leaf int32
+	emit := func(es []bentry) {
+		for _, b := range es {
+			ix.entries = append(ix.entries, entry{zone: b.zone, flags: b.flags,
+				start: int32(len(ix.edgeRefs)), end: int32(len(ix.edgeRefs) + len(b.edges))})
+			ix.edgeRefs = append(ix.edgeRefs, b.edges...)
+		}
+		ix.cellStart = append(ix.cellStart, int32(len(ix.entries)))
+		leaf++
+	}
+	for c, es := range grid {
+		nedges := 0
+		for _, b := range es {
+			nedges += len(b.edges)
+		}
+		if nedges <= denseCell {
+			ix.top[c] = leaf
+			emit(es)
+			continue
+		}
+		i, j := c%ix.nx, c/ix.nx
+		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
+		s := subgrid{minX: ix.minX + float64(i)*ix.cellW, minY: ix.minY + float64(j)*ix.cellH,
+			cellW: ix.cellW / float64(n), cellH: ix.cellH / float64(n), n: n, base: leaf}
+		s.invW, s.invH = 1/s.cellW, 1/s.cellH
+		ix.top[c] = -int32(len(ix.subs)) - 1
+		ix.subs = append(ix.subs, s)
+		cx, cy := cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
+		sub := make([][]bentry, n*n)
+		for _, b := range es {
+			if b.flags&entryFull != 0 {
+				for k := range sub {
+					sub[k] = append(sub[k], bentry{zone: b.zone, flags: entryFull})
+				}
+				continue
+			}
+			z := &zones[b.zone]
+			for _, e := range b.edges {
+				ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+				si0, si1 := s.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
+				sj0, sj1 := s.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
+				for sj := sj0; sj <= sj1; sj++ {
+					for si := si0; si <= si1; si++ {
+						sc := &sub[sj*n+si]
+						if m := len(*sc); m == 0 || (*sc)[m-1].zone != b.zone {
+							*sc = append(*sc, bentry{zone: b.zone})
+						}
+						last := &(*sc)[len(*sc)-1]
+						last.edges = append(last.edges, e)
+					}
+				}
+			}
+			for sj := range n {
+				for si := range n {
+					px, py := cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
+					in := b.flags&entryRefIn != 0
+					for _, e := range b.edges {
+						if crosses(cx, cy, px, py, ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]) {
+							in = !in
+						}
+					}
+					if !in {
+						continue
+					}
+					sc := &sub[sj*n+si]
+					if m := len(*sc); m > 0 && (*sc)[m-1].zone == b.zone {
+						(*sc)[m-1].flags |= entryRefIn
+					} else {
+						*sc = append(*sc, bentry{zone: b.zone, flags: entryFull})
+					}
+				}
+			}
+		}
+		for _, ses := range sub {
+			emit(ses)
+		}
+	}
+	return ix
+}
+
+// colRange returns the top columns [i0, i1] overlapping [x0, x1], clamped to the grid.
+func (ix *index) colRange(x0, x1 float64) (int, int) {
+	return clampCell((x0-ix.minX)*ix.invW, ix.nx), clampCell((x1-ix.minX)*ix.invW, ix.nx)
+}
+
+func (ix *index) rowRange(y0, y1 float64) (int, int) {
+	return clampCell((y0-ix.minY)*ix.invH, ix.ny), clampCell((y1-ix.minY)*ix.invH, ix.ny)
+}
+
+func (s *subgrid) colRange(x0, x1 float64) (int, int) {
+	return clampCell((x0-s.minX)*s.invW, s.n), clampCell((x1-s.minX)*s.invW, s.n)
+}
+
+func (s *subgrid) rowRange(y0, y1 float64) (int, int) {
+	return clampCell((y0-s.minY)*s.invH, s.n), clampCell((y1-s.minY)*s.invH, s.n)
+}
+
+func clampCell(f float64, n int) int {
+	if !(f > 0) { // also NaN
+		return 0
+	}
+	if f >= float64(n) {
+		return n - 1
+	}
+	return int(f)
+}
+
+// lookup returns the first zone, in precedence order, whose buffered boundary contains
+// (x=lon, y=lat): inside the polygon, or closer than its margin (closer than margin +
+// hysteresis for zone sticky). Zones whose window bits are all clear in active are skipped.
+// It returns -1 when no zone applies. lookup does not allocate.
+func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
+	fi, fj := (x-ix.minX)*ix.invW, (y-ix.minY)*ix.invH
+	if !(fi >= 0 && fj >= 0) || fi >= float64(ix.nx) || fj >= float64(ix.ny) {
+		return -1
+	}
+	i, j := int(fi), int(fj)
+	leaf := ix.top[j*ix.nx+i]
+	var cx, cy float64
+	if leaf >= 0 {
+		cx, cy = cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
+	} else {
+		s := &ix.subs[-leaf-1]
+		si := min(max(int((x-s.minX)*s.invW), 0), s.n-1)
+		sj := min(max(int((y-s.minY)*s.invH), 0), s.n-1)
+		leaf = s.base + int32(sj*s.n+si)
+		cx, cy = cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
+	}
+	es := ix.entries[ix.cellStart[leaf]:ix.cellStart[leaf+1]]
+	kx := 0.0 // metres per degree of longitude at y, computed on first need
+	pts := ix.pts
+	for k := range es {
+		e := &es[k]
+		z := e.zone
+		if m := ix.mask[z]; m != 0 && m&active == 0 {
+			continue
+		}
+		if e.flags&entryFull != 0 {
+			return z
+		}
+		lim := ix.margin2[z]
+		if z == sticky {
+			lim = ix.buffer2[z]
+		}
+		if lim > 0 && kx == 0 {
+			kx = mPerDeg * math.Cos(y*deg2rad)
+		}
+		in := e.flags&entryRefIn != 0
+		for _, v := range ix.edgeRefs[e.start:e.end] {
+			p := pts[2*v : 2*v+4 : 2*v+4]
+			ax, ay, bx, by := p[0], p[1], p[2], p[3]
+			if crosses(cx, cy, x, y, ax, ay, bx, by) {
+				in = !in
+			}
+			if lim > 0 && segDist2((ax-x)*kx, (ay-y)*mPerDeg, (bx-x)*kx, (by-y)*mPerDeg) < lim {
+				return z
+			}
+		}
+		if in {
+			return z
+		}
+	}
+	return -1
+}
+
+// memBytes estimates the heap the index holds.
+func (ix *index) memBytes() int {
+	return 4*len(ix.top) + 64*len(ix.subs) + 4*len(ix.cellStart) + 16*len(ix.entries) +
+		4*len(ix.edgeRefs) + 8*len(ix.pts) + 24*len(ix.margin2)
+}

@@ -1,0 +1,83 @@
+package policy
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomZones makes n star zones with holes, random rules and margins, clustered so that
+// they overlap, around (lon0, lat0).
+func randomZones(rng *rand.Rand, n int, lon0, lat0 float64) []Zone {
+	zones := make([]Zone, n)
+	for i := range zones {
+		lon := lon0 + (rng.Float64()-0.5)*0.3
+		lat := lat0 + (rng.Float64()-0.5)*0.2
+		r := 500 + rng.Float64()*4000
+		outer := starRing(rng, lon, lat, r, 5+rng.IntN(60))
+		poly := Polygon{outer}
+		if rng.IntN(2) == 0 {
+			poly = append(poly, scaledRing(starRing(rng, lon, lat, r, 3+rng.IntN(20)), lon, lat, 0.4))
+		}
+		z := Zone{ID: fmt.Sprintf("z%d", i), Rule: Rule(rng.IntN(3)), Polygons: []Polygon{poly}}
+		if rng.IntN(3) > 0 {
+			z.MarginM = rng.Float64() * 600
+		}
+		if z.Rule == RuleCoarsen {
+			z.PrecisionM = float64(100 * (1 + rng.IntN(5)))
+		}
+		if rng.IntN(4) == 0 { // a second, separate part
+			z.Polygons = append(z.Polygons, Polygon{starRing(rng, lon+0.05, lat-0.05, r/3, 8)})
+		}
+		zones[i] = z
+	}
+	return zones
+}
+
+func TestLookupMatchesOrb(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	checked, skipped, hits, subs := 0, 0, 0, 0
+	for round := range 20 {
+		spec := testSpec(randomZones(rng, 1+rng.IntN(40), 119.4+rng.Float64(), 39.8+rng.Float64()))
+		p, err := Compile(spec)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		o := newOracle(p, spec)
+		ix := p.zoneIx
+		subs += len(ix.subs)
+		for k := range 2000 {
+			x := ix.minX + rng.Float64()*float64(ix.nx)*ix.cellW
+			y := ix.minY + rng.Float64()*float64(ix.ny)*ix.cellH
+			if k%2 == 0 && len(ix.pts) > 0 { // near a vertex: margins and edges get tested
+				v := rng.IntN(len(ix.pts) / 2)
+				x = ix.pts[2*v] + (rng.Float64()-0.5)*0.02
+				y = ix.pts[2*v+1] + (rng.Float64()-0.5)*0.015
+			}
+			sticky := -1
+			if len(o.mps) > 0 && rng.IntN(4) == 0 {
+				sticky = rng.IntN(len(o.mps))
+			}
+			want, robust := o.lookup(x, y, sticky, spec.HysteresisM, 1e-3)
+			if !robust {
+				skipped++
+				continue
+			}
+			got := ix.lookup(x, y, int32(sticky), ^uint64(0))
+			if int(got) != want {
+				t.Fatalf("round %d: lookup(%v, %v, sticky %d) = %d, orb says %d", round, x, y, sticky, got, want)
+			}
+			checked++
+			if want >= 0 {
+				hits++
+			}
+		}
+	}
+	t.Logf("%d points agree with orb brute force (%d inside a zone or margin), %d within 1 mm of a boundary skipped; %d subgrids", checked, hits, skipped, subs)
+	if subs == 0 {
+		t.Error("no subgrid was exercised")
+	}
+	if skipped > checked/100 {
+		t.Errorf("too many skipped points: %d", skipped)
+	}
+}
