@@ -1,0 +1,9 @@
+//go:build !linux
+
+package storage
+
+// Datasync falls back to fsync where fdatasync is not available.
+func (f *osFile) Datasync() error { return f.Sync() }
+
+// Allocate is not supported off Linux; the log then writes without preallocation.
+func (f *osFile) Allocate(size int64) error { return errUnsupported }

@@ -1,0 +1,349 @@
+package storage
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// On-disk format version 1. docs/FORMAT.md documents every byte; keep the two in step.
+const (
+	// formatVersion is written into every new segment header.
+	formatVersion = 1
+	// headerSize is the fixed segment header: it fits in one 512-byte sector, so the
+	// header cannot be torn by a sector-atomic disk (it is also written before the file is
+	// renamed into place).
+	headerSize = 128
+	// frameHeaderSize is the clear part of a record frame: length, type, flags, seq, time, crc.
+	frameHeaderSize = 28
+	// tagSize is the AEAD tag of both ciphers (128 bits).
+	tagSize = 16
+	// frameOverhead is what a record costs on disk beyond its payload.
+	frameOverhead = frameHeaderSize + tagSize
+	// adSize is the associated data of a record: segment id + frame header without its crc.
+	adSize = 8 + 24
+	// trailerSize ends a sealed segment: index frame offset + magic.
+	trailerSize = 16
+	// maxPayload bounds the length field so a corrupt length is recognised as such.
+	maxPayload = 1 << 30
+	// keyIDSize is the length of the device-key fingerprint in the header.
+	keyIDSize = 8
+	// saltSize is the HKDF salt of the key-wrapping key, fresh per segment.
+	saltSize = 32
+	// wrappedKeySize is the data key sealed by AES-256-GCM: 32 bytes + tag.
+	wrappedKeySize = KeySize + tagSize
+	// indexTypeSize is one per-type entry in the index record.
+	indexTypeSize = 2 + 4 + 8 + 8
+	// indexFixedSize is the index record before its per-type entries.
+	indexFixedSize = 8 + 8 + 4 + 2
+)
+
+// Byte offsets in the segment header.
+const (
+	offMagic   = 0
+	offVersion = 8
+	offCipher  = 10
+	offHdrLen  = 12
+	offSegID   = 16
+	offCreated = 24
+	offKeyID   = 32
+	offSalt    = 40
+	offWrapped = offSalt + saltSize              // 72
+	offHdrCRC  = offWrapped + wrappedKeySize + 4 // 124
+)
+
+var (
+	segMagic     = [8]byte{'G', 'G', 'S', 'E', 'G', 0, '\r', '\n'}
+	trailerMagic = [8]byte{'G', 'G', 'S', 'E', 'A', 'L', '\r', '\n'}
+	castagnoli   = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// HKDF info strings: each derived key has its own purpose label.
+const (
+	infoKeyID = "geogate storage v1 key id"
+	infoWrap  = "geogate storage v1 wrap"
+)
+
+// keyID returns the fingerprint of a device key: 8 bytes of HKDF-SHA256 output, which say
+// whether a segment belongs to this key without revealing anything about the key.
+func keyID(devKey []byte) [keyIDSize]byte {
+	var id [keyIDSize]byte
+	k, err := hkdf.Key(sha256.New, devKey, nil, infoKeyID, keyIDSize)
+	if err != nil {
+		panic("BUG: hkdf: " + err.Error())
+	}
+	copy(id[:], k)
+	return id
+}
+
+// wrapAEAD returns the AES-256-GCM that wraps a segment's data key; its key is derived
+// from the device key and the segment's random salt, so each is used once.
+func wrapAEAD(devKey, salt []byte) cipher.AEAD {
+	kek, err := hkdf.Key(sha256.New, devKey, salt, infoWrap, KeySize)
+	if err != nil {
+		panic("BUG: hkdf: " + err.Error())
+	}
+	return newAESGCM(kek)
+}
+
+func newAESGCM(key []byte) cipher.AEAD {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		panic("BUG: aes: " + err.Error())
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		panic("BUG: gcm: " + err.Error())
+	}
+	return g
+}
+
+// recordAEAD returns the record cipher for a data key; nil for cipherNone.
+func recordAEAD(c Cipher, key []byte) (cipher.AEAD, error) {
+	switch c {
+	case AES256GCM:
+		return newAESGCM(key), nil
+	case XChaCha20Poly1305:
+		return chacha20poly1305.NewX(key)
+	case cipherNone:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("storage: unknown cipher id %d: %w", uint8(c), ErrVersion)
+}
+
+// header is a decoded segment header.
+type header struct {
+	id      uint64
+	created time.Time
+	cipher  Cipher
+	keyID   [keyIDSize]byte
+	salt    [saltSize]byte
+	wrapped [wrappedKeySize]byte
+	crcOK   bool
+}
+
+// erased reports whether the wrapped key was overwritten by crypto-erasure.
+func (h *header) erased() bool {
+	for _, b := range h.wrapped {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeHeader builds a complete header for segment id, wrapping dataKey under devKey.
+func encodeHeader(id uint64, created time.Time, c Cipher, devKey, dataKey, salt []byte) [headerSize]byte {
+	var b [headerSize]byte
+	copy(b[offMagic:], segMagic[:])
+	binary.LittleEndian.PutUint16(b[offVersion:], formatVersion)
+	b[offCipher] = byte(c)
+	binary.LittleEndian.PutUint32(b[offHdrLen:], headerSize)
+	binary.LittleEndian.PutUint64(b[offSegID:], id)
+	binary.LittleEndian.PutUint64(b[offCreated:], uint64(created.UnixNano()))
+	kid := keyID(devKey)
+	copy(b[offKeyID:], kid[:])
+	copy(b[offSalt:], salt)
+	var nonce [12]byte
+	wrapAEAD(devKey, salt).Seal(b[offWrapped:offWrapped], nonce[:], dataKey, b[:offWrapped])
+	binary.LittleEndian.PutUint32(b[offHdrCRC:], crc32.Checksum(b[:offHdrCRC], castagnoli))
+	return b
+}
+
+// decodeHeader parses a header without the key. It checks magic, version and length.
+func decodeHeader(b []byte) (header, error) {
+	var h header
+	if len(b) < headerSize || [8]byte(b[offMagic:offMagic+8]) != segMagic {
+		return h, ErrNotSegment
+	}
+	if v := binary.LittleEndian.Uint16(b[offVersion:]); v != formatVersion {
+		return h, fmt.Errorf("storage: segment format version %d (this build reads %d): %w", v, formatVersion, ErrVersion)
+	}
+	if n := binary.LittleEndian.Uint32(b[offHdrLen:]); n != headerSize {
+		return h, fmt.Errorf("storage: header length %d: %w", n, ErrCorrupt)
+	}
+	h.id = binary.LittleEndian.Uint64(b[offSegID:])
+	h.created = time.Unix(0, int64(binary.LittleEndian.Uint64(b[offCreated:])))
+	h.cipher = Cipher(b[offCipher])
+	copy(h.keyID[:], b[offKeyID:])
+	copy(h.salt[:], b[offSalt:])
+	copy(h.wrapped[:], b[offWrapped:])
+	h.crcOK = binary.LittleEndian.Uint32(b[offHdrCRC:]) == crc32.Checksum(b[:offHdrCRC], castagnoli)
+	return h, nil
+}
+
+// unwrap checks the header against the device key and returns the segment's data key.
+func (h *header) unwrap(raw []byte, devKey []byte) ([]byte, error) {
+	if h.erased() {
+		return nil, fmt.Errorf("storage: segment %016x was erased: %w", h.id, ErrCorrupt)
+	}
+	if kid := keyID(devKey); kid != h.keyID {
+		if !h.crcOK {
+			return nil, fmt.Errorf("storage: segment %016x header checksum: %w", h.id, ErrCorrupt)
+		}
+		return nil, fmt.Errorf("storage: segment %016x has key id %x, the device key has key id %x: %w", h.id, h.keyID, kid, ErrWrongKey)
+	}
+	var nonce [12]byte
+	key, err := wrapAEAD(devKey, h.salt[:]).Open(nil, nonce[:], h.wrapped[:], raw[:offWrapped])
+	if err != nil {
+		return nil, fmt.Errorf("storage: segment %016x data key fails authentication: %w", h.id, ErrCorrupt)
+	}
+	return key, nil
+}
+
+// frameHeader is the clear part of a record frame.
+type frameHeader struct {
+	length uint32
+	typ    Type
+	seq    uint64
+	time   int64
+}
+
+func (f *frameHeader) size() int { return frameOverhead + int(f.length) }
+
+// putFrameHeader writes the 28-byte frame header into b.
+func putFrameHeader(b []byte, length int, typ Type, seq uint64, ts int64) {
+	_ = b[frameHeaderSize-1]
+	binary.LittleEndian.PutUint32(b[0:], uint32(length))
+	binary.LittleEndian.PutUint16(b[4:], uint16(typ))
+	binary.LittleEndian.PutUint16(b[6:], 0)
+	binary.LittleEndian.PutUint64(b[8:], seq)
+	binary.LittleEndian.PutUint64(b[16:], uint64(ts))
+	binary.LittleEndian.PutUint32(b[24:], crc32.Checksum(b[:24], castagnoli))
+}
+
+// parseFrameHeader decodes a frame header; ok is false unless its checksum, flags, type and
+// length are plausible. It does not authenticate anything.
+func parseFrameHeader(b []byte) (f frameHeader, ok bool) {
+	if len(b) < frameHeaderSize {
+		return f, false
+	}
+	if binary.LittleEndian.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
+		return f, false
+	}
+	f.length = binary.LittleEndian.Uint32(b[0:])
+	f.typ = Type(binary.LittleEndian.Uint16(b[4:]))
+	flags := binary.LittleEndian.Uint16(b[6:])
+	f.seq = binary.LittleEndian.Uint64(b[8:])
+	f.time = int64(binary.LittleEndian.Uint64(b[16:]))
+	if flags != 0 || f.typ == 0 || f.length > maxPayload || (f.typ > MaxType && f.typ != typeIndex) {
+		return f, false
+	}
+	return f, true
+}
+
+// putNonce writes the nonce of a frame into n (12 or 24 bytes): seq big-endian, then zero
+// for records or 0xff for the index record, whose seq is random. Records never reuse a
+// nonce because each segment has a fresh data key and seq strictly increases within it;
+// the index record's 64 random bits keep reseals of a recovered segment apart.
+func putNonce(n []byte, typ Type, seq uint64) {
+	binary.BigEndian.PutUint64(n, seq)
+	fill := byte(0)
+	if typ == typeIndex {
+		fill = 0xff
+	}
+	for i := 8; i < len(n); i++ {
+		n[i] = fill
+	}
+}
+
+// putAD writes the associated data of a frame: segment id, then the frame header's first
+// 24 bytes (length, type, flags, seq, time).
+func putAD(ad *[adSize]byte, segID uint64, frame []byte) {
+	binary.LittleEndian.PutUint64(ad[0:], segID)
+	copy(ad[8:], frame[:24])
+}
+
+// typeStat summarises the records of one type in a segment.
+type typeStat struct {
+	typ      Type
+	count    uint32
+	min, max int64
+}
+
+// segStats summarises a segment's records; it is the payload of the index record.
+type segStats struct {
+	first, last uint64
+	count       uint32
+	types       []typeStat
+}
+
+func (s *segStats) add(typ Type, seq uint64, ts int64) {
+	if s.count == 0 {
+		s.first = seq
+	}
+	s.last = seq
+	s.count++
+	for i := range s.types {
+		t := &s.types[i]
+		if t.typ == typ {
+			t.count++
+			t.min = min(t.min, ts)
+			t.max = max(t.max, ts)
+			return
+		}
+	}
+	s.types = append(s.types, typeStat{typ: typ, count: 1, min: ts, max: ts})
+}
+
+func (s *segStats) encodedSize() int { return indexFixedSize + indexTypeSize*len(s.types) }
+
+func (s *segStats) appendTo(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint64(b, s.first)
+	b = binary.LittleEndian.AppendUint64(b, s.last)
+	b = binary.LittleEndian.AppendUint32(b, s.count)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(s.types)))
+	for _, t := range s.types {
+		b = binary.LittleEndian.AppendUint16(b, uint16(t.typ))
+		b = binary.LittleEndian.AppendUint32(b, t.count)
+		b = binary.LittleEndian.AppendUint64(b, uint64(t.min))
+		b = binary.LittleEndian.AppendUint64(b, uint64(t.max))
+	}
+	return b
+}
+
+func decodeStats(b []byte) (segStats, bool) {
+	var s segStats
+	if len(b) < indexFixedSize {
+		return s, false
+	}
+	s.first = binary.LittleEndian.Uint64(b)
+	s.last = binary.LittleEndian.Uint64(b[8:])
+	s.count = binary.LittleEndian.Uint32(b[16:])
+	n := int(binary.LittleEndian.Uint16(b[20:]))
+	b = b[indexFixedSize:]
+	if len(b) != n*indexTypeSize {
+		return s, false
+	}
+	for i := 0; i < n; i++ {
+		e := b[i*indexTypeSize:]
+		s.types = append(s.types, typeStat{
+			typ:   Type(binary.LittleEndian.Uint16(e)),
+			count: binary.LittleEndian.Uint32(e[2:]),
+			min:   int64(binary.LittleEndian.Uint64(e[6:])),
+			max:   int64(binary.LittleEndian.Uint64(e[14:])),
+		})
+	}
+	return s, true
+}
+
+// putTrailer writes the 16-byte trailer of a sealed segment.
+func putTrailer(b []byte, indexOff int64) {
+	binary.LittleEndian.PutUint64(b, uint64(indexOff))
+	copy(b[8:], trailerMagic[:])
+}
+
+// isTrailer reports whether b is exactly a trailer and returns the index offset.
+func isTrailer(b []byte) (int64, bool) {
+	if len(b) != trailerSize || [8]byte(b[8:16]) != trailerMagic {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(b)), true
+}

@@ -1,0 +1,70 @@
+package storage
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// segMeta is what Open and Reader.Segments learn about a segment without reading it whole.
+type segMeta struct {
+	hdr    header
+	im     *image // header and record cipher; data is nil
+	size   int64
+	stats  segStats
+	sealed bool
+}
+
+// readMeta reads a segment's header and, if the segment is sealed, its index: three small
+// reads however large the segment. err wraps ErrWrongKey, ErrCorrupt (including an erased
+// segment), ErrNotSegment, ErrVersion or ErrPlain.
+func readMeta(path string, devKey []byte) (segMeta, error) {
+	var m segMeta
+	f, err := os.Open(path)
+	if err != nil {
+		return m, fmt.Errorf("storage: open segment: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return m, fmt.Errorf("storage: stat segment: %w", err)
+	}
+	m.size = fi.Size()
+	var hb [headerSize]byte
+	if _, err := f.ReadAt(hb[:], 0); err != nil {
+		if err == io.EOF {
+			return m, fmt.Errorf("%w (%s is %d bytes)", ErrNotSegment, path, m.size)
+		}
+		return m, fmt.Errorf("storage: read segment header: %w", err)
+	}
+	m.im, err = parseImage(path, hb[:], devKey)
+	if m.im != nil {
+		m.hdr = m.im.hdr
+	}
+	if err != nil {
+		return m, err
+	}
+	m.im.data = nil
+	if m.size < headerSize+frameOverhead+trailerSize {
+		return m, nil
+	}
+	var tb [trailerSize]byte
+	if _, err := f.ReadAt(tb[:], m.size-trailerSize); err != nil {
+		return m, fmt.Errorf("storage: read segment trailer: %w", err)
+	}
+	off, ok := isTrailer(tb[:])
+	if !ok || off < headerSize || off > m.size-trailerSize-frameOverhead {
+		return m, nil
+	}
+	frame := make([]byte, m.size-trailerSize-off)
+	if _, err := f.ReadAt(frame, off); err != nil {
+		return m, fmt.Errorf("storage: read segment index: %w", err)
+	}
+	s := &scanner{data: frame, segID: m.hdr.id, path: path, aead: m.im.aead}
+	fh, pt, ok := s.valid(0, 0)
+	if !ok || fh.typ != typeIndex || fh.size() != len(frame) {
+		return m, nil
+	}
+	m.stats, m.sealed = decodeStats(pt)
+	return m, nil
+}

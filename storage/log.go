@@ -1,0 +1,815 @@
+package storage
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Log is an encrypted, crash-safe append-only log of typed records in one directory.
+// Append is safe for concurrent use; one goroutine per Log (the flusher) writes and syncs.
+type Log struct {
+	dir        string
+	opts       Options
+	fs         fileOps
+	clock      Clock
+	log        *slog.Logger
+	devKey     []byte
+	maxPayload int
+	recovery   Recovery
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	seg     *segment   // the segment Append writes into
+	segs    []*segment // every segment, oldest first; guarded by mu
+	fill    *batch     // Append fills it
+	spare   *batch     // idle buffer; nil while the flusher holds it
+	queued  *batch     // handed to the flusher, not yet taken
+	nextSeq uint64
+	nextID  uint64
+	want    uint64 // a caller waits for this seq to be durable
+	err     error  // sticky: every later Append returns it
+	closing bool
+	nonce   [24]byte
+	ad      [adSize]byte
+
+	durable   atomic.Uint64
+	stalls    atomic.Uint64
+	erased    atomic.Uint64
+	kick      chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	ageDue    bool      // flusher only: check ages now (after a seal)
+	lastAgeAt time.Time // flusher only
+}
+
+// segment is one segment file of an open Log.
+type segment struct {
+	id      uint64
+	path    string
+	created time.Time
+	aead    cipher.AEAD
+	hdr     [headerSize]byte
+
+	// Guarded by Log.mu.
+	stats     segStats
+	appendOff int64     // bytes assigned by Append, header included
+	firstAt   time.Time // clock time of the first Append, for the age roll
+	diskSize  int64     // bytes the file occupies, preallocation included
+	sealed    bool      // sealed on disk: retention may erase it
+
+	// Owned by the flusher.
+	f        file
+	written  int64
+	prealloc bool
+}
+
+// batch is an append buffer: frames for one segment, in seq order.
+type batch struct {
+	buf  []byte
+	seg  *segment
+	last uint64 // last seq in buf, 0 if none
+	seal bool   // seal seg after writing buf
+}
+
+// Recovery reports what Open found and repaired.
+type Recovery struct {
+	// Segments is the number of segment files found.
+	Segments int
+	// Scanned is the number of segments that were not sealed (the log was not closed)
+	// and were read record by record, then sealed.
+	Scanned int
+	// Cut lists torn or corrupt tails that were cut off unsealed segments. They lie after
+	// the last authentic record, so they held no acknowledged record.
+	Cut []Damage
+	// Damaged lists corrupt ranges inside scanned segments, skipped and left in place.
+	Damaged []Damage
+	// Unreadable lists segments whose header cannot be authenticated. They are kept
+	// (counted against the quota) until retention erases them.
+	Unreadable []error
+	// Erased counts interrupted crypto-erasures that Open completed.
+	Erased int
+	// TempRemoved counts half-created segment files that Open removed.
+	TempRemoved int
+}
+
+// Stats are counters of an open Log.
+type Stats struct {
+	// Durable is the highest seq made durable; NextSeq the seq the next Append gets.
+	Durable, NextSeq uint64
+	// Segments and Bytes describe the files on disk, preallocation included.
+	Segments int
+	Bytes    int64
+	// Stalls counts Appends that waited because both buffers were full.
+	Stalls uint64
+	// Erased counts segments crypto-erased by retention since Open.
+	Erased uint64
+}
+
+// Open opens the log in dir (created with mode 0700 if missing), recovers it after a crash
+// and starts a new segment for appends. Segments written under another key make it fail
+// with ErrWrongKey: a log is never mixed across keys.
+func Open(dir string, opts Options) (*Log, error) {
+	l := &Log{dir: dir, fs: opts.fs, clock: opts.Clock, log: opts.Logger}
+	if err := l.setOptions(opts); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("storage: create log directory: %w", err)
+	}
+	if err := l.recover(); err != nil {
+		return nil, err
+	}
+	seg, err := l.newSegment()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.create(seg); err != nil {
+		return nil, err
+	}
+	l.segs = append(l.segs, seg)
+	l.seg = seg
+	l.cond.L = &l.mu
+	b := l.opts.BufferSize
+	l.fill = &batch{buf: make([]byte, 0, b), seg: seg}
+	l.spare = &batch{buf: make([]byte, 0, b)}
+	l.durable.Store(l.nextSeq - 1)
+	l.kick = make(chan struct{}, 1)
+	l.stop = make(chan struct{})
+	l.done = make(chan struct{})
+	l.ageDue = true
+	l.retention()
+	go l.run()
+	return l, nil
+}
+
+func (l *Log) setOptions(o Options) error {
+	if len(o.Key) != KeySize {
+		return ErrKeySize
+	}
+	l.devKey = append([]byte(nil), o.Key...)
+	o.Key = nil
+	if o.Cipher == 0 {
+		o.Cipher = AES256GCM
+	}
+	if o.plain {
+		o.Cipher = cipherNone
+	} else if o.Cipher != AES256GCM && o.Cipher != XChaCha20Poly1305 {
+		return fmt.Errorf("storage: unknown cipher %d", o.Cipher)
+	}
+	if o.SegmentSize == 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.SegmentAge == 0 {
+		o.SegmentAge = DefaultSegmentAge
+		for _, a := range o.MaxAge {
+			if a > 0 && a < o.SegmentAge {
+				o.SegmentAge = a
+			}
+		}
+	}
+	if o.SyncInterval == 0 {
+		o.SyncInterval = DefaultSyncInterval
+	}
+	if o.BufferSize == 0 {
+		o.BufferSize = DefaultBufferSize
+	}
+	if o.SyncBytes == 0 {
+		o.SyncBytes = o.BufferSize / 4
+	}
+	// The largest record must fit a buffer, and a segment with the index of up to 16 types.
+	l.maxPayload = min(o.BufferSize, int(o.SegmentSize)-headerSize-(frameOverhead+indexFixedSize+16*indexTypeSize+trailerSize)) - frameOverhead
+	if l.maxPayload < 64 || o.SegmentAge < 0 || o.SyncInterval < 0 || o.SyncBytes < 0 {
+		return fmt.Errorf("storage: options: segment size %d / buffer size %d too small, or negative durations", o.SegmentSize, o.BufferSize)
+	}
+	if o.Quota != 0 && o.Quota < 2*o.SegmentSize {
+		return fmt.Errorf("storage: options: quota %d must hold two segments of %d bytes", o.Quota, o.SegmentSize)
+	}
+	if l.clock == nil {
+		l.clock = systemClock{}
+	}
+	if l.fs == nil {
+		l.fs = osFS{}
+	}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	l.opts = o
+	return nil
+}
+
+// recover loads every segment, completes interrupted erasures, scans and seals segments
+// that were not sealed, and sets the next segment id and seq.
+func (l *Log) recover() error {
+	ids, tmps, err := listSegments(l.dir)
+	if err != nil {
+		return err
+	}
+	rec := &l.recovery
+	for _, t := range tmps {
+		if err := l.fs.Remove(t); err != nil {
+			return fmt.Errorf("storage: remove half-created segment: %w", err)
+		}
+		rec.TempRemoved++
+	}
+	l.nextID, l.nextSeq = 1, 1
+	for _, id := range ids {
+		rec.Segments++
+		path := filepath.Join(l.dir, segName(id))
+		l.nextID = max(l.nextID, id+1)
+		m, err := readMeta(path, l.devKey)
+		switch {
+		case err == nil:
+		case m.im != nil && m.hdr.erased():
+			if err := l.fs.Remove(path); err != nil {
+				return fmt.Errorf("storage: complete erasure: %w", err)
+			}
+			rec.Erased++
+			continue
+		case errors.Is(err, ErrWrongKey), errors.Is(err, ErrPlain) && !l.opts.plain:
+			return fmt.Errorf("storage: open %s: %w", l.dir, err)
+		case errors.Is(err, ErrPlain):
+		default:
+			rec.Unreadable = append(rec.Unreadable, err)
+			l.segs = append(l.segs, &segment{id: id, path: path, sealed: true, diskSize: m.size})
+			continue
+		}
+		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size}
+		if !m.sealed {
+			if err := l.recoverSegment(seg); err != nil {
+				return err
+			}
+		}
+		l.segs = append(l.segs, seg)
+		if seg.stats.count > 0 {
+			l.nextSeq = max(l.nextSeq, seg.stats.last+1)
+		}
+	}
+	if rec.TempRemoved+rec.Erased > 0 {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("storage: sync log directory: %w", err)
+		}
+	}
+	if rec.Scanned+len(rec.Unreadable)+rec.Erased > 0 {
+		l.log.Info("storage: recovered", "segments", rec.Segments, "scanned", rec.Scanned,
+			"cut", len(rec.Cut), "damaged", len(rec.Damaged), "unreadable", len(rec.Unreadable), "erased", rec.Erased)
+	}
+	return nil
+}
+
+// recoverSegment scans an unsealed segment, cuts what follows its last authentic record
+// and seals it there.
+func (l *Log) recoverSegment(seg *segment) error {
+	im, err := loadImage(seg.path, l.devKey)
+	if err != nil {
+		return err
+	}
+	res, err := im.scanner(seg.path).scan(nil)
+	if err != nil {
+		return err
+	}
+	rec := &l.recovery
+	rec.Scanned++
+	rec.Damaged = append(rec.Damaged, res.damaged...)
+	if res.tail != nil {
+		rec.Cut = append(rec.Cut, *res.tail)
+	}
+	seg.stats = res.stats
+	f, err := l.fs.OpenFile(seg.path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("storage: open segment for recovery: %w", err)
+	}
+	seg.f, seg.written = f, res.end
+	if err := l.seal(seg); err != nil {
+		return fmt.Errorf("storage: seal recovered segment %016x: %w", seg.id, err)
+	}
+	return nil
+}
+
+// newSegment prepares the next segment in memory: id, fresh data key, header.
+func (l *Log) newSegment() (*segment, error) {
+	var key [KeySize]byte
+	var salt [saltSize]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("storage: data key: %w", err)
+	}
+	if _, err := rand.Read(salt[:]); err != nil {
+		return nil, fmt.Errorf("storage: salt: %w", err)
+	}
+	now := l.clock.Now()
+	seg := &segment{id: l.nextID, path: filepath.Join(l.dir, segName(l.nextID)), created: now, appendOff: headerSize}
+	l.nextID++
+	var err error
+	seg.aead, err = recordAEAD(l.opts.Cipher, key[:])
+	if err != nil {
+		return nil, err
+	}
+	seg.hdr = encodeHeader(seg.id, now, l.opts.Cipher, l.devKey, key[:], salt[:])
+	clear(key[:])
+	return seg, nil
+}
+
+// Append adds a record of type typ with timestamp at and returns its sequence number. It
+// copies (and encrypts) payload into the log's buffer, so the caller may reuse payload at
+// once. It does not allocate and does not wait for the disk: the record is durable once
+// Durable() >= seq, within about SyncInterval; WaitDurable waits for that. Append only
+// waits when both buffers are full, i.e. the disk is slower than the producers (counted in
+// Stats.Stalls). After a write failure it returns the sticky error (ErrNoSpace, ErrFailed).
+func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
+	if typ == 0 || typ > MaxType {
+		return 0, ErrType
+	}
+	if len(payload) > l.maxPayload {
+		return 0, ErrTooLarge
+	}
+	n := frameOverhead + len(payload)
+	ts := at.UnixNano()
+	l.mu.Lock()
+	for {
+		if l.err != nil {
+			err := l.err
+			l.mu.Unlock()
+			return 0, err
+		}
+		free := l.spare != nil && l.queued == nil
+		if l.needRoll(n) {
+			if !free {
+				l.waitLocked()
+				continue
+			}
+			if err := l.rollLocked(); err != nil {
+				l.err = err
+				continue
+			}
+			continue
+		}
+		if len(l.fill.buf)+n > cap(l.fill.buf) {
+			if !free {
+				l.waitLocked()
+				continue
+			}
+			l.handOffLocked()
+			continue
+		}
+		break
+	}
+	seg := l.seg
+	seq := l.nextSeq
+	l.nextSeq++
+	b := l.fill
+	off := len(b.buf)
+	b.buf = b.buf[:off+n]
+	frame := b.buf[off:]
+	putFrameHeader(frame, len(payload), typ, seq, ts)
+	if seg.aead != nil {
+		putAD(&l.ad, seg.id, frame)
+		nonce := l.nonce[:seg.aead.NonceSize()]
+		putNonce(nonce, typ, seq)
+		seg.aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, payload, l.ad[:])
+	} else {
+		copy(frame[frameHeaderSize:], payload)
+		clear(frame[frameHeaderSize+len(payload):])
+	}
+	b.last = seq
+	if seg.stats.count == 0 {
+		seg.firstAt = l.clock.Now()
+	}
+	seg.appendOff += int64(n)
+	seg.stats.add(typ, seq, ts)
+	full := len(b.buf) >= l.opts.SyncBytes
+	l.mu.Unlock()
+	if full {
+		l.poke()
+	}
+	return seq, nil
+}
+
+// needRoll reports whether a frame of n bytes must go into a new segment.
+func (l *Log) needRoll(n int) bool {
+	s := l.seg
+	reserve := int64(frameOverhead + s.stats.encodedSize() + indexTypeSize + trailerSize)
+	if s.appendOff+int64(n)+reserve > l.opts.SegmentSize {
+		return true
+	}
+	return s.stats.count > 0 && l.clock.Now().Sub(s.firstAt) >= l.opts.SegmentAge
+}
+
+// waitLocked wakes the flusher and waits for it to hand back a buffer.
+func (l *Log) waitLocked() {
+	l.stalls.Add(1)
+	l.poke()
+	l.cond.Wait()
+}
+
+// handOffLocked queues the fill buffer for the flusher and fills the spare one. The caller
+// has checked that the spare is free.
+func (l *Log) handOffLocked() {
+	l.queued, l.fill, l.spare = l.fill, l.spare, nil
+	l.fill.seg = l.queued.seg
+	l.poke()
+}
+
+// rollLocked seals the current segment after its buffered frames and makes a new one
+// current. The caller has checked that the spare buffer is free.
+func (l *Log) rollLocked() error {
+	next, err := l.newSegment()
+	if err != nil {
+		return err
+	}
+	l.fill.seal = true
+	l.handOffLocked()
+	l.fill.seg = next
+	l.seg = next
+	l.segs = append(l.segs, next)
+	return nil
+}
+
+func (l *Log) poke() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Durable returns the highest sequence number such that it and every record before it
+// are on disk (fdatasync returned). It does not allocate or block.
+func (l *Log) Durable() uint64 { return l.durable.Load() }
+
+// WaitDurable starts a write at once and waits until record seq is durable, or returns the
+// error that prevents it.
+func (l *Log) WaitDurable(seq uint64) error {
+	if l.durable.Load() >= seq {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if seq >= l.nextSeq {
+		return fmt.Errorf("storage: wait for seq %d, not appended yet", seq)
+	}
+	l.want = max(l.want, seq)
+	for l.durable.Load() < seq {
+		if l.err != nil {
+			return l.err
+		}
+		l.poke()
+		l.cond.Wait()
+	}
+	return nil
+}
+
+// Sync makes every record appended so far durable.
+func (l *Log) Sync() error {
+	l.mu.Lock()
+	seq := l.nextSeq - 1
+	l.mu.Unlock()
+	return l.WaitDurable(seq)
+}
+
+// Recovery returns what Open found and repaired.
+func (l *Log) Recovery() Recovery { return l.recovery }
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load()}
+	for _, g := range l.segs {
+		s.Bytes += g.diskSize
+	}
+	return s
+}
+
+// Close makes every appended record durable, seals the current segment and stops the
+// flusher. It returns the first write error, if any.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closing = true
+	if l.err == nil {
+		l.fill.seal = true
+	}
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.err
+	l.err = ErrClosed
+	l.cond.Broadcast()
+	for _, s := range l.segs {
+		if s.f != nil {
+			s.f.Close()
+			s.f = nil
+		}
+	}
+	if err != nil && !errors.Is(err, ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// run is the flusher: it writes and fdatasyncs batches, seals and creates segments and
+// enforces retention. It is the only goroutine doing file I/O.
+func (l *Log) run() {
+	defer close(l.done)
+	t := time.NewTicker(l.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		stopping := false
+		select {
+		case <-l.kick:
+		case <-t.C:
+			l.mu.Lock()
+			l.want = max(l.want, l.nextSeq-1)
+			l.mu.Unlock()
+		case <-l.stop:
+			stopping = true
+		}
+		for l.flushOnce(stopping) {
+		}
+		if stopping {
+			return
+		}
+		l.retention()
+	}
+}
+
+// flushOnce writes one batch if one is due and reports whether it did.
+func (l *Log) flushOnce(force bool) bool {
+	l.mu.Lock()
+	b := l.queued
+	if b != nil {
+		l.queued = nil
+	} else if f := l.fill; (len(f.buf) > 0 || f.seal) &&
+		(force || f.seal || len(f.buf) >= l.opts.SyncBytes || l.want > l.durable.Load()) {
+		if l.spare == nil {
+			panic("BUG: storage: flusher without a spare buffer")
+		}
+		l.fill, l.spare = l.spare, nil
+		l.fill.seg = f.seg
+		b = f
+	}
+	failed := l.err != nil
+	l.mu.Unlock()
+	if b == nil {
+		return false
+	}
+	var err error
+	if !failed {
+		err = l.write(b)
+	}
+	l.mu.Lock()
+	if err != nil && l.err == nil {
+		l.err = err
+		l.log.Error("storage: log failed; appends are refused", "err", err)
+	}
+	if err == nil && b.last > 0 {
+		l.durable.Store(b.last)
+	}
+	b.buf, b.last, b.seal, b.seg = b.buf[:0], 0, false, nil
+	l.spare = b
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	return true
+}
+
+// write makes one batch durable: create the segment file if new, write, fdatasync, seal.
+func (l *Log) write(b *batch) error {
+	seg := b.seg
+	if seg.f == nil {
+		if err := l.create(seg); err != nil {
+			return err
+		}
+	}
+	if len(b.buf) > 0 {
+		if err := l.noSpace(func() error { _, err := seg.f.WriteAt(b.buf, seg.written); return err }); err != nil {
+			if errors.Is(err, ErrNoSpace) {
+				// Refuse cleanly: drop what part of the batch landed, keep what was durable.
+				seg.f.Truncate(seg.written)
+				seg.f.Datasync()
+				return err
+			}
+			return fmt.Errorf("storage: write segment %016x: %w: %w", seg.id, ErrFailed, err)
+		}
+		if err := seg.f.Datasync(); err != nil {
+			return fmt.Errorf("storage: fdatasync segment %016x: %w: %w", seg.id, ErrFailed, err)
+		}
+		seg.written += int64(len(b.buf))
+		if !seg.prealloc {
+			l.mu.Lock()
+			seg.diskSize = seg.written
+			l.mu.Unlock()
+		}
+	}
+	if b.seal {
+		if err := l.seal(seg); err != nil {
+			return fmt.Errorf("storage: seal segment %016x: %w", seg.id, err)
+		}
+		l.ageDue = true
+	}
+	return nil
+}
+
+// noSpace runs op; on ENOSPC it erases the oldest sealed segment and retries, and when
+// nothing is left to erase it returns ErrNoSpace.
+func (l *Log) noSpace(op func() error) error {
+	for {
+		err := op()
+		if !errors.Is(err, syscall.ENOSPC) {
+			return err
+		}
+		if !l.eraseOldest("disk full") {
+			return fmt.Errorf("%w: %w", ErrNoSpace, err)
+		}
+	}
+}
+
+// create writes a new segment file: header into a temporary file, preallocate, fdatasync,
+// rename into place, fsync the directory.
+func (l *Log) create(seg *segment) error {
+	tmp := seg.path + tmpExt
+	f, err := l.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("storage: create segment: %w", err)
+	}
+	fail := func(err error) error {
+		f.Close()
+		l.fs.Remove(tmp)
+		return err
+	}
+	if err := l.noSpace(func() error { _, err := f.WriteAt(seg.hdr[:], 0); return err }); err != nil {
+		return fail(fmt.Errorf("storage: write segment header: %w", err))
+	}
+	size := int64(headerSize)
+	switch err := l.noSpace(func() error { return f.Allocate(l.opts.SegmentSize) }); {
+	case err == nil:
+		seg.prealloc, size = true, l.opts.SegmentSize
+	case errors.Is(err, errUnsupported):
+	default:
+		return fail(fmt.Errorf("storage: preallocate segment: %w", err))
+	}
+	if err := f.Datasync(); err != nil {
+		return fail(fmt.Errorf("storage: sync new segment: %w: %w", ErrFailed, err))
+	}
+	if err := l.fs.Rename(tmp, seg.path); err != nil {
+		return fail(fmt.Errorf("storage: rename new segment: %w", err))
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: sync log directory: %w: %w", ErrFailed, err)
+	}
+	seg.f, seg.written = f, headerSize
+	l.mu.Lock()
+	seg.diskSize = size
+	l.mu.Unlock()
+	l.log.Debug("storage: new segment", "id", seg.id)
+	return nil
+}
+
+// seal writes the index record and trailer after the last record, cuts the file there,
+// fdatasyncs and closes it. The index record's seq is random, so its nonce differs from
+// every record's and from any earlier (torn) seal of the same segment.
+func (l *Log) seal(seg *segment) error {
+	l.mu.Lock()
+	idx := seg.stats.appendTo(nil)
+	l.mu.Unlock()
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return fmt.Errorf("storage: index nonce: %w", err)
+	}
+	frame := make([]byte, frameOverhead+len(idx)+trailerSize)
+	putFrameHeader(frame, len(idx), typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano())
+	if seg.aead != nil {
+		var ad [adSize]byte
+		putAD(&ad, seg.id, frame)
+		nonce := make([]byte, seg.aead.NonceSize())
+		putNonce(nonce, typeIndex, binary.LittleEndian.Uint64(rnd[:]))
+		seg.aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, idx, ad[:])
+	} else {
+		copy(frame[frameHeaderSize:], idx)
+	}
+	putTrailer(frame[len(frame)-trailerSize:], seg.written)
+	if err := l.noSpace(func() error { _, err := seg.f.WriteAt(frame, seg.written); return err }); err != nil {
+		return err
+	}
+	end := seg.written + int64(len(frame))
+	if err := seg.f.Truncate(end); err != nil {
+		return err
+	}
+	if err := seg.f.Datasync(); err != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	err := seg.f.Close()
+	seg.f = nil
+	l.mu.Lock()
+	seg.sealed, seg.diskSize = true, end
+	l.mu.Unlock()
+	return err
+}
+
+// retention erases sealed segments whose records are older than their type's MaxAge, then
+// the oldest sealed segments while the log is over its quota.
+func (l *Log) retention() {
+	now := l.clock.Now()
+	if l.ageDue || now.Sub(l.lastAgeAt) >= retentionInterval {
+		l.ageDue, l.lastAgeAt = false, now
+		for _, s := range l.sealedSegments() {
+			if t, ok := l.expired(s, now); ok {
+				l.erase(s, fmt.Sprintf("type %d older than %v", t, l.opts.MaxAge[t]))
+			}
+		}
+	}
+	for l.opts.Quota > 0 && l.Stats().Bytes > l.opts.Quota {
+		if !l.eraseOldest("over quota") {
+			return
+		}
+	}
+}
+
+func (l *Log) sealedSegments() []*segment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*segment
+	for _, s := range l.segs {
+		if s.sealed {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (l *Log) expired(s *segment, now time.Time) (Type, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range s.stats.types {
+		if a := l.opts.MaxAge[t.typ]; a > 0 && now.Sub(time.Unix(0, t.max)) > a {
+			return t.typ, true
+		}
+	}
+	return 0, false
+}
+
+// eraseOldest erases the oldest sealed segment; false if there is none.
+func (l *Log) eraseOldest(why string) bool {
+	ss := l.sealedSegments()
+	if len(ss) == 0 {
+		return false
+	}
+	return l.erase(ss[0], why) == nil
+}
+
+// erase crypto-erases a sealed segment: its salt and wrapped data key are overwritten
+// with zeros and fdatasynced before the file is unlinked and the directory fsynced, so
+// the records are unreadable even if the file's blocks survive. An interrupted erasure is
+// completed by Open.
+func (l *Log) erase(s *segment, why string) error {
+	err := l.destroyKey(s.path)
+	if err == nil {
+		err = l.fs.Remove(s.path)
+	}
+	if err == nil {
+		err = l.fs.SyncDir(l.dir)
+	}
+	if err != nil {
+		l.log.Error("storage: erase segment", "id", s.id, "err", err)
+		return err
+	}
+	l.mu.Lock()
+	for i, g := range l.segs {
+		if g == s {
+			l.segs = append(l.segs[:i], l.segs[i+1:]...)
+			break
+		}
+	}
+	l.mu.Unlock()
+	l.erased.Add(1)
+	l.log.Info("storage: segment erased", "id", s.id, "why", why)
+	return nil
+}
+
+func (l *Log) destroyKey(path string) error {
+	f, err := l.fs.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	var zero [saltSize + wrappedKeySize]byte
+	if _, err = f.WriteAt(zero[:], offSalt); err == nil {
+		err = f.Datasync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

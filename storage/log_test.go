@@ -1,0 +1,300 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+var testKey = bytes.Repeat([]byte{0x42}, KeySize)
+
+// fakeClock is a settable Clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var t0 = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+
+// testOptions are small segments so tests roll often; the window is long so only Sync
+// writes (tests never depend on timing).
+func testOptions() Options {
+	return Options{
+		Key:          testKey,
+		SegmentSize:  16 << 10,
+		BufferSize:   4 << 10,
+		SyncInterval: time.Hour,
+		Clock:        &fakeClock{t: t0},
+	}
+}
+
+// payloadFor is the deterministic payload of record seq, of varying length.
+func payloadFor(seq uint64) []byte {
+	n := int(seq*37%300) + 1
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(seq*7 + uint64(i))
+	}
+	return p
+}
+
+func mustOpen(t testing.TB, dir string, o Options) *Log {
+	t.Helper()
+	l, err := Open(dir, o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return l
+}
+
+func appendN(t testing.TB, l *Log, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		seq := l.Stats().NextSeq
+		got, err := l.Append(Type(1+seq%3), t0.Add(time.Duration(seq)*time.Second), payloadFor(seq))
+		if err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+		if got != seq {
+			t.Fatalf("Append seq = %d, want %d", got, seq)
+		}
+	}
+}
+
+// readAll reads every record of dir and checks each against payloadFor.
+func readAll(t testing.TB, dir string, key []byte) (seqs []uint64, reps []ScanReport) {
+	t.Helper()
+	r, err := NewReader(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := r.Segments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range segs {
+		if s.Err != nil {
+			t.Fatalf("segment %016x: %v", s.ID, s.Err)
+		}
+		rep, err := r.Scan(s.ID, func(rec *Record) error {
+			if want := payloadFor(rec.Seq); !bytes.Equal(rec.Payload, want) {
+				return fmt.Errorf("seq %d: payload %x, want %x", rec.Seq, rec.Payload, want)
+			}
+			if rec.Type != Type(1+rec.Seq%3) || !rec.Time.Equal(t0.Add(time.Duration(rec.Seq)*time.Second)) {
+				return fmt.Errorf("seq %d: type %d time %v", rec.Seq, rec.Type, rec.Time)
+			}
+			seqs = append(seqs, rec.Seq)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Scan %016x: %v", s.ID, err)
+		}
+		reps = append(reps, rep)
+	}
+	return seqs, reps
+}
+
+func checkSeqs(t testing.TB, seqs []uint64, from, to uint64) {
+	t.Helper()
+	if len(seqs) != int(to-from+1) {
+		t.Fatalf("read %d records, want %d (%d..%d): %v", len(seqs), to-from+1, from, to, seqs)
+	}
+	for i, s := range seqs {
+		if s != from+uint64(i) {
+			t.Fatalf("record %d has seq %d, want %d", i, s, from+uint64(i))
+		}
+	}
+}
+
+func TestAppendReopenRead(t *testing.T) {
+	for _, c := range []Cipher{AES256GCM, XChaCha20Poly1305} {
+		t.Run(c.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions()
+			o.Cipher = c
+			l := mustOpen(t, dir, o)
+			appendN(t, l, 500)
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if d := l.Durable(); d != 500 {
+				t.Fatalf("Durable = %d, want 500", d)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Append(1, t0, nil); !errors.Is(err, ErrClosed) {
+				t.Fatalf("Append after Close: %v, want ErrClosed", err)
+			}
+			l = mustOpen(t, dir, o)
+			if rec := l.Recovery(); rec.Scanned != 0 || len(rec.Cut) != 0 {
+				t.Fatalf("clean reopen recovered %+v", rec)
+			}
+			appendN(t, l, 100)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			seqs, reps := readAll(t, dir, testKey)
+			checkSeqs(t, seqs, 1, 600)
+			for _, r := range reps {
+				if err := r.Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			segs, _ := (&Reader{dir: dir, devKey: testKey}).Segments()
+			if len(segs) < 3 {
+				t.Fatalf("%d segments, want the 16 KiB segments to roll", len(segs))
+			}
+			for _, s := range segs {
+				if !s.Sealed || s.Cipher != c {
+					t.Fatalf("segment %+v not sealed with %v", s, c)
+				}
+			}
+		})
+	}
+}
+
+func TestWrongKey(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions())
+	appendN(t, l, 10)
+	l.Close()
+	other := bytes.Repeat([]byte{7}, KeySize)
+	o := testOptions()
+	o.Key = other
+	if _, err := Open(dir, o); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("Open with wrong key: %v, want ErrWrongKey", err)
+	}
+	r, _ := NewReader(dir, other)
+	segs, err := r.Segments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range segs {
+		if !errors.Is(s.Err, ErrWrongKey) {
+			t.Fatalf("segment %016x: %v, want ErrWrongKey", s.ID, s.Err)
+		}
+		n := 0
+		if _, err := r.Scan(s.ID, func(*Record) error { n++; return nil }); !errors.Is(err, ErrWrongKey) || n != 0 {
+			t.Fatalf("Scan with wrong key: %d records, %v", n, err)
+		}
+	}
+	if _, err := NewReader(dir, other[:16]); !errors.Is(err, ErrKeySize) {
+		t.Fatalf("short key: %v", err)
+	}
+}
+
+func TestAppendErrors(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions())
+	defer l.Close()
+	tests := []struct {
+		name string
+		typ  Type
+		n    int
+		want error
+	}{
+		{"type zero", 0, 1, ErrType},
+		{"reserved type", MaxType + 1, 1, ErrType},
+		{"too large", 1, 64 << 10, ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := l.Append(tt.typ, t0, make([]byte, tt.n)); !errors.Is(err, tt.want) {
+				t.Fatalf("Append: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAppendAllocs(t *testing.T) {
+	for _, c := range []Cipher{AES256GCM, XChaCha20Poly1305} {
+		t.Run(c.String(), func(t *testing.T) {
+			o := testOptions()
+			o.Cipher = c
+			o.SegmentSize, o.BufferSize = 64<<20, 8<<20
+			l := mustOpen(t, t.TempDir(), o)
+			defer l.Close()
+			p := make([]byte, 64)
+			allocs := testing.AllocsPerRun(1000, func() {
+				if _, err := l.Append(1, t0, p); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("Append allocates %v times per call", allocs)
+			}
+		})
+	}
+}
+
+func TestConcurrentAppend(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions()
+	o.SyncInterval = 0 // default window: exercises the ticker path too
+	l := mustOpen(t, dir, o)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				if _, err := l.Append(1, t0, make([]byte, 100)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := NewReader(dir, testKey)
+	segs, _ := r.Segments()
+	var n int
+	var last uint64
+	for _, s := range segs {
+		if _, err := r.Scan(s.ID, func(rec *Record) error {
+			if rec.Seq != last+1 {
+				return fmt.Errorf("seq %d after %d", rec.Seq, last)
+			}
+			last = rec.Seq
+			n++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1200 {
+		t.Fatalf("read %d records, want 1200", n)
+	}
+}
+
+func TestTempFileRemoved(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, segName(9)+tmpExt), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := mustOpen(t, dir, testOptions())
+	defer l.Close()
+	if r := l.Recovery(); r.TempRemoved != 1 {
+		t.Fatalf("Recovery %+v, want TempRemoved 1", r)
+	}
+}

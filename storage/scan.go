@@ -1,0 +1,216 @@
+package storage
+
+import (
+	"crypto/cipher"
+	"fmt"
+	"time"
+)
+
+// Damage describes bytes of a segment that did not authenticate: a corrupt record inside
+// the segment, or a torn or corrupt tail. Nothing in such a range is ever returned.
+type Damage struct {
+	// Segment is the segment id; Path its file.
+	Segment uint64
+	Path    string
+	// Offset and Length locate the damaged bytes in the file.
+	Offset, Length int64
+	// Seq is the sequence number the frame header claims, 0 if the header itself is bad.
+	Seq uint64
+	// Reason says what failed.
+	Reason string
+}
+
+// Error formats the damage as "storage: segment ID (PATH) offset N: REASON".
+func (d Damage) Error() string {
+	return fmt.Sprintf("storage: segment %016x (%s) offset %d, %d bytes: %s", d.Segment, d.Path, d.Offset, d.Length, d.Reason)
+}
+
+// Unwrap makes errors.Is(d, ErrCorrupt) true.
+func (d Damage) Unwrap() error { return ErrCorrupt }
+
+// scanResult is what a scan of one segment image found.
+type scanResult struct {
+	stats segStats
+	// end is the offset just past the last authenticated record: where a recovered
+	// segment is cut and sealed.
+	end int64
+	// damaged are corrupt ranges before end; tail is the non-zero garbage after end.
+	damaged []Damage
+	tail    *Damage
+	// sealed is true when an authentic index record and trailer end the segment.
+	sealed bool
+	index  segStats
+}
+
+// scanner authenticates and walks the frames of one segment image held in memory.
+type scanner struct {
+	data  []byte
+	segID uint64
+	path  string
+	aead  cipher.AEAD
+	nonce [24]byte
+	ad    [adSize]byte
+	buf   []byte
+}
+
+// open authenticates the frame at off with header f and returns its plaintext (valid
+// until the next call).
+func (s *scanner) open(off int, f *frameHeader) ([]byte, bool) {
+	end := off + f.size()
+	if end > len(s.data) || end < off {
+		return nil, false
+	}
+	frame := s.data[off:end]
+	body := frame[frameHeaderSize:]
+	if s.aead == nil { // cipherNone: only the benchmarks write it, nothing reads it.
+		return nil, false
+	}
+	putAD(&s.ad, s.segID, frame)
+	n := s.nonce[:s.aead.NonceSize()]
+	putNonce(n, f.typ, f.seq)
+	pt, err := s.aead.Open(s.buf[:0], n, body, s.ad[:])
+	if err != nil {
+		return nil, false
+	}
+	s.buf = pt[:0]
+	return pt, true
+}
+
+// valid reports whether a frame that authenticates starts at off, with seq > after (for
+// records; the index record's seq is random).
+func (s *scanner) valid(off int, after uint64) (frameHeader, []byte, bool) {
+	f, ok := parseFrameHeader(s.data[off:])
+	if !ok || (f.typ != typeIndex && f.seq <= after) {
+		return f, nil, false
+	}
+	pt, ok := s.open(off, &f)
+	return f, pt, ok
+}
+
+// resync finds the next offset after off where an authentic frame starts, or -1.
+func (s *scanner) resync(off int, after uint64) int {
+	for q := off + 1; q+frameOverhead <= len(s.data); q++ {
+		if s.data[q] == 0 {
+			// Skip a run of zeros: a header whose 28 bytes are all zero is invalid (type 0),
+			// so the next candidate starts at most frameHeaderSize bytes before the next
+			// non-zero byte.
+			nz := nextNonZero(s.data[q:])
+			if nz < 0 {
+				return -1
+			}
+			if nz > frameHeaderSize {
+				q += nz - frameHeaderSize
+			}
+		}
+		if _, _, ok := s.valid(q, after); ok {
+			return q
+		}
+	}
+	return -1
+}
+
+// scan walks the frames from the end of the header, calling emit for every authentic
+// record in order. A corrupt record whose header is intact is skipped by its length; a
+// corrupt header is skipped by searching for the next authentic frame. Zeros end the log.
+func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
+	var r scanResult
+	r.end = headerSize
+	var last uint64
+	var rec Record
+	off := headerSize
+	for off < len(s.data) {
+		rest := s.data[off:]
+		if allZero(rest) {
+			break
+		}
+		f, pt, ok := s.valid(off, last)
+		if ok && f.typ == typeIndex {
+			idx, good := decodeStats(pt)
+			end := off + f.size()
+			if io, t := isTrailer(s.data[end:]); good && t && io == int64(off) {
+				r.index, r.sealed = idx, true
+				r.end = int64(off)
+				return r, nil
+			}
+			// An index not followed by its trailer: a torn seal. Data ends before it, so a
+			// reseal overwrites it (with a fresh random nonce).
+			r.end = int64(off)
+			off = end
+			continue
+		}
+		if ok {
+			r.stats.add(f.typ, f.seq, f.time)
+			last = f.seq
+			off += f.size()
+			r.end = int64(off)
+			if emit != nil {
+				rec = Record{Seq: f.seq, Type: f.typ, Time: time.Unix(0, f.time), Payload: pt}
+				if err := emit(&rec); err != nil {
+					return r, err
+				}
+			}
+			continue
+		}
+		// Not authentic. If the header is intact, skip the frame by its length; else search.
+		d := Damage{Segment: s.segID, Path: s.path, Offset: int64(off)}
+		next := -1
+		if hf, hok := parseFrameHeader(rest); hok && off+hf.size() <= len(s.data) && hf.seq > last {
+			d.Seq = hf.seq
+			d.Reason = fmt.Sprintf("record seq %d fails authentication", hf.seq)
+			next = off + hf.size()
+			if q := s.resync(off, last); q >= 0 && q < next {
+				next = q // the length was wrong after all; trust the authentic frame
+			}
+		} else {
+			d.Reason = "bad frame header"
+			next = s.resync(off, last)
+		}
+		if next < 0 {
+			next = len(s.data)
+		}
+		d.Length = int64(next - off)
+		r.damaged = append(r.damaged, d)
+		off = next
+	}
+	// Damage after the last authentic record is the tail, not a hole.
+	for len(r.damaged) > 0 && r.damaged[len(r.damaged)-1].Offset >= r.end {
+		r.damaged = r.damaged[:len(r.damaged)-1]
+	}
+	if nz := lastNonZero(s.data); nz >= int(r.end) {
+		r.tail = &Damage{Segment: s.segID, Path: s.path, Offset: r.end, Length: int64(nz+1) - r.end, Reason: "torn or corrupt tail"}
+	}
+	return r, nil
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func nextNonZero(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastNonZero(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return i
+		}
+	}
+	return -1
+}

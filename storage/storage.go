@@ -1,0 +1,164 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Type says what a record holds. The storage package gives types no meaning: the caller
+// numbers them (a fix, a frame, ...). Zero is invalid and types above MaxType are reserved
+// for the log's own records.
+type Type uint16
+
+// MaxType is the largest Type a caller may append.
+const MaxType Type = 0xFEFF
+
+// typeIndex is the log's own per-segment index record, written when a segment is sealed.
+const typeIndex Type = 0xFFFF
+
+// Cipher selects the AEAD that seals records. The zero value means AES256GCM.
+type Cipher uint8
+
+// Ciphers. The values are the algorithm ids written into every segment header; never renumber.
+const (
+	// AES256GCM is AES-256 in Galois/Counter Mode (crypto/cipher), hardware-accelerated on
+	// ARMv8 (Cortex-A53 and later) and amd64. The default.
+	AES256GCM Cipher = 1
+	// XChaCha20Poly1305 is XChaCha20-Poly1305 (golang.org/x/crypto/chacha20poly1305), faster
+	// than AES-GCM on cores without AES instructions (ARMv7 without the crypto extension).
+	XChaCha20Poly1305 Cipher = 2
+	// cipherNone stores payloads in the clear with a zero tag. Only the package's own
+	// benchmarks write it (to compare with the encrypted path); Open and Reader refuse it.
+	cipherNone Cipher = 0x7f
+)
+
+// String returns the cipher's name.
+func (c Cipher) String() string {
+	switch c {
+	case AES256GCM:
+		return "AES-256-GCM"
+	case XChaCha20Poly1305:
+		return "XChaCha20-Poly1305"
+	case cipherNone:
+		return "none"
+	}
+	return fmt.Sprintf("cipher(%d)", uint8(c))
+}
+
+// KeySize is the length of the device key in bytes (256 bits).
+const KeySize = 32
+
+// Record is one record as read back from the log.
+type Record struct {
+	// Seq is the record's sequence number, unique and increasing across the whole log.
+	Seq uint64
+	// Type is the caller's record type.
+	Type Type
+	// Time is the timestamp given to Append (nanosecond precision).
+	Time time.Time
+	// Payload is the decrypted payload. It is only valid until the callback that received
+	// the record returns; copy it to keep it.
+	Payload []byte
+}
+
+// Clock tells the log the time, for segment age and retention. Tests inject a fake so they
+// never sleep.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Default option values. Each carries its reason.
+const (
+	// DefaultSegmentSize bounds a segment file: 16 MiB is read whole into memory by recovery
+	// and by the tools, which a 512 MiB telematics unit affords, and is about 80 s of 200 KB
+	// frames at 1 fps or 150,000 fix records.
+	DefaultSegmentSize = 16 << 20
+	// DefaultSegmentAge rolls a segment after an hour even when it is not full, so retention
+	// by age can delete data in hour-sized steps.
+	DefaultSegmentAge = time.Hour
+	// DefaultSyncInterval is the durability window: a record is on disk at most this long
+	// (plus one fdatasync) after Append returns.
+	DefaultSyncInterval = 100 * time.Millisecond
+	// DefaultBufferSize is the size of each of the two append buffers. 4 MiB holds 100 ms of
+	// 30 fps 200 KB frames with room to spare, so Append does not wait while the other buffer
+	// is written; it also bounds the largest record.
+	DefaultBufferSize = 4 << 20
+	// retentionInterval is how often the flusher checks ages when nothing else happens.
+	retentionInterval = time.Minute
+)
+
+// Options configure a Log. Only Key is required.
+type Options struct {
+	// Key is the 32-byte device key. Segment data keys are wrapped by keys derived from it.
+	// The log keeps its own copy; it never logs or returns it.
+	Key []byte
+	// Cipher seals the records of new segments. Zero means AES256GCM. Existing segments
+	// keep the cipher they were written with.
+	Cipher Cipher
+	// SegmentSize is the size at which a segment is sealed and a new one started, and the
+	// space preallocated for each. Zero means DefaultSegmentSize.
+	SegmentSize int64
+	// SegmentAge is the age at which a segment is sealed even if not full. Zero means
+	// DefaultSegmentAge, lowered to the smallest MaxAge if that is shorter.
+	SegmentAge time.Duration
+	// Quota bounds the bytes of all segment files; the oldest sealed segments are erased to
+	// stay under it. Zero means no quota (the disk is the limit). It must leave room for at
+	// least two segments.
+	Quota int64
+	// MaxAge bounds how long records of a type are kept, measured from the newest record of
+	// that type in a segment; a sealed segment holding an expired type is erased whole.
+	// Missing types (and a nil map) are kept until the quota needs their space.
+	MaxAge map[Type]time.Duration
+	// SyncInterval is the durability window of group commit. Zero means DefaultSyncInterval.
+	SyncInterval time.Duration
+	// SyncBytes starts a write+fdatasync as soon as this many bytes are buffered, before the
+	// window ends. Zero means a quarter of BufferSize.
+	SyncBytes int
+	// BufferSize is the size of each of the two append buffers and bounds a record's
+	// size. Zero means DefaultBufferSize.
+	BufferSize int
+	// Clock is the time source for ages. Nil means the system clock.
+	Clock Clock
+	// Logger receives state changes (segment rolls, erasures, recovery). Nil discards.
+	Logger *slog.Logger
+
+	// fs is the file-system seam; nil means the real one. Tests inject faults through it.
+	fs fileOps
+	// plain writes cipherNone segments; only for the benchmark against the encrypted path.
+	plain bool
+}
+
+// Errors. Callers branch on these with errors.Is.
+var (
+	// ErrClosed is returned by calls on a closed Log.
+	ErrClosed = errors.New("storage: log closed")
+	// ErrKeySize means the device key is not KeySize bytes.
+	ErrKeySize = errors.New("storage: device key must be 32 bytes")
+	// ErrWrongKey means a segment was written under another device key. Nothing of it is
+	// returned.
+	ErrWrongKey = errors.New("storage: segment was written with a different device key")
+	// ErrNotSegment means a file does not start with the segment magic.
+	ErrNotSegment = errors.New("storage: not a geogate segment file")
+	// ErrVersion means a segment has a format version this build cannot read.
+	ErrVersion = errors.New("storage: unsupported segment format version")
+	// ErrCorrupt means a segment header or record failed its checks or authentication.
+	ErrCorrupt = errors.New("storage: segment corrupt")
+	// ErrPlain means a segment holds unencrypted test records; geogate never stores those.
+	ErrPlain = errors.New("storage: segment is not encrypted")
+	// ErrTooLarge means a record does not fit into a buffer or segment.
+	ErrTooLarge = errors.New("storage: record too large")
+	// ErrType means the record type is zero or reserved.
+	ErrType = errors.New("storage: record type 0 or reserved")
+	// ErrNoSpace means the disk is full and retention could free nothing more. The log
+	// refuses further appends; what was durable stays intact.
+	ErrNoSpace = errors.New("storage: no space left for the log")
+	// ErrFailed means a write or fdatasync failed; the log refuses further appends because
+	// the kernel may have dropped the data (see fsyncgate). Reopen to recover.
+	ErrFailed = errors.New("storage: log failed")
+)
