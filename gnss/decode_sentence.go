@@ -66,34 +66,30 @@ type sentence struct {
 }
 
 // maxFields bounds the fields of one sentence: a MaxSentence line of empty fields has at most
-// MaxSentence/1 commas, but no supported layout goes past 21 (GSV: 3 + 4*4 + signal ID + 1).
+// MaxSentence commas, but no supported layout goes past 21 (GSV: 3 + 4*4 + signal ID + 1).
 // Extra fields are ignored, as NMEA says listeners must.
 const maxFields = 32
 
-// fieldSplit holds a sentence cut at its commas; the slices alias the framer's buffer.
+// fieldSplit is a sentence cut at its commas by the framer while it verifies the checksum:
+// field i is line[start:ends[i]], where start is 1 (after the start character) for field 0
+// and ends[i-1]+1 after. Offsets fit a byte because lines are at most MaxSentence long; they
+// are offsets, not slices, so filling them stores no pointers.
 type fieldSplit struct {
-	f [maxFields][]byte
-	n int
-}
-
-func (s *fieldSplit) split(b []byte) {
-	s.n = 0
-	start := 0
-	for i := 0; i <= len(b) && s.n < maxFields; i++ {
-		if i == len(b) || b[i] == ',' {
-			s.f[s.n] = b[start:i]
-			s.n++
-			start = i + 1
-		}
-	}
+	line []byte
+	ends [maxFields]uint8
+	n    int
 }
 
 // get returns field i, or an empty field when the sentence is shorter.
 func (s *fieldSplit) get(i int) []byte {
-	if i < s.n {
-		return s.f[i]
+	if i >= s.n {
+		return nil
 	}
-	return nil
+	start := 1
+	if i > 0 {
+		start = int(s.ends[i-1]) + 1
+	}
+	return s.line[start:s.ends[i]]
 }
 
 // Knots and km/h in metres per second: 1 knot is 1852 m per hour by definition.
@@ -158,15 +154,13 @@ func typeOf(f []byte) SentenceType {
 	return TypeOther
 }
 
-// decodeSentence decodes a framed sentence body (start character through the last field,
-// checksum removed) into s. It returns ReasonNone on success; any other reason means the
+// decodeSentence decodes a framed sentence, split into fields by the framer, into s. It returns ReasonNone on success; any other reason means the
 // whole sentence is rejected and s must not be used. A well-formed sentence of a type geogate
 // does not use returns ReasonNone with s.typ == TypeOther. It does not allocate.
-func decodeSentence(body []byte, s *sentence, fs *fieldSplit) Reason {
+func decodeSentence(fs *fieldSplit, s *sentence) Reason {
 	*s = sentence{}
-	fs.split(body[1:])
-	addr := fs.f[0]
-	if body[0] != '$' || len(addr) != 5 || addr[0] == 'P' {
+	addr := fs.get(0)
+	if fs.line[0] != '$' || len(addr) != 5 || addr[0] == 'P' {
 		// AIS (!), proprietary ($P...) and odd addresses: framed fine, not ours.
 		return ReasonNone
 	}

@@ -105,7 +105,6 @@ type Config struct {
 type Decoder struct {
 	stats Stats
 	fr    framer
-	fs    fieldSplit
 	s     sentence
 	m     merger
 	cur   Fix // the fix Scan passes to emit
@@ -137,24 +136,24 @@ func (d *Decoder) Feed(p []byte, now time.Time) (n int, ready bool) {
 	if d.m.nout > 0 {
 		return 0, true
 	}
-	for i, c := range p {
-		body := d.fr.push(c)
+	for n < len(p) {
+		k, body := d.fr.scan(p[n:])
+		n += k
 		if body == nil {
 			continue
 		}
-		d.sentence(body, now)
+		d.sentence(now)
 		if d.m.nout > 0 {
-			d.stats.Bytes += uint64(i + 1)
-			return i + 1, true
+			break
 		}
 	}
-	d.stats.Bytes += uint64(len(p))
-	return len(p), false
+	d.stats.Bytes += uint64(n)
+	return n, d.m.nout > 0
 }
 
 // sentence decodes one framed sentence and merges it.
-func (d *Decoder) sentence(body []byte, now time.Time) {
-	if r := decodeSentence(body, &d.s, &d.fs); r != ReasonNone {
+func (d *Decoder) sentence(now time.Time) {
+	if r := decodeSentence(&d.fr.fields, &d.s); r != ReasonNone {
 		d.stats.Rejected[r]++
 		return
 	}

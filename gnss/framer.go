@@ -33,50 +33,134 @@ type framer struct {
 	state        framerState
 	noChecksumOK bool
 	stats        *Stats
+	fields       fieldSplit // the fields of the line being collected or last completed
+	sum          byte       // XOR of the line's bytes after the start character
+	star         int        // index of the '*' in buf, -1 before it
 }
 
-// push consumes one byte. When the byte completes a good sentence, push returns the sentence
-// from its start character up to (not including) the '*' of the checksum, aliasing the
-// framer's buffer: it is valid until the next call. Otherwise it returns nil; rejected lines
-// are counted in stats.
-func (f *framer) push(c byte) []byte {
-	switch f.state {
-	case stateHunt:
-		if c == '$' || c == '!' {
-			f.buf[0], f.n, f.state = c, 1, stateLine
-		} else if c != '\r' && c != '\n' {
-			f.stats.Garbage++
+// begin starts collecting a line at start character c.
+func (f *framer) begin(c byte) {
+	f.buf[0], f.n, f.state = c, 1, stateLine
+	f.sum, f.star, f.fields.n = 0, -1, 0
+}
+
+// Byte classes for the framer's inner loops.
+const (
+	classText  = iota // printable ASCII other than those below
+	classComma        // ',' field separator
+	classStar         // '*' checksum delimiter
+	classStart        // '$' or '!'
+	classEOL          // CR or LF
+	classBad          // control or non-ASCII byte
+)
+
+var byteClass = func() (t [256]uint8) {
+	for i := range t {
+		switch {
+		case i == ',':
+			t[i] = classComma
+		case i == '*':
+			t[i] = classStar
+		case i == '$' || i == '!':
+			t[i] = classStart
+		case i == '\r' || i == '\n':
+			t[i] = classEOL
+		case i < 0x20 || i > 0x7e:
+			t[i] = classBad
 		}
-		return nil
-	case stateDiscard:
-		if c == '\r' || c == '\n' {
-			f.state = stateHunt
-		} else if c == '$' || c == '!' {
-			f.buf[0], f.n, f.state = c, 1, stateLine
+	}
+	return t
+}()
+
+// scan consumes bytes of p until a good sentence is complete or p is used up. It returns the
+// number of bytes consumed and, when a sentence completed, the sentence from its start
+// character up to (not including) the '*' of the checksum. The sentence aliases the framer's
+// buffer and is valid until the next call. Rejected lines are counted in stats.
+func (f *framer) scan(p []byte) (int, []byte) {
+	i := 0
+	for i < len(p) {
+		switch f.state {
+		case stateHunt:
+			j := i
+			for j < len(p) && byteClass[p[j]] != classStart {
+				if byteClass[p[j]] != classEOL {
+					f.stats.Garbage++
+				}
+				j++
+			}
+			if j == len(p) {
+				return j, nil
+			}
+			f.begin(p[j])
+			i = j + 1
+		case stateDiscard:
+			j := i
+			for j < len(p) && byteClass[p[j]] != classEOL && byteClass[p[j]] != classStart {
+				j++
+			}
+			if j == len(p) {
+				return j, nil
+			}
+			if byteClass[p[j]] == classEOL {
+				f.state = stateHunt
+			} else {
+				f.begin(p[j])
+			}
+			i = j + 1
+		default: // stateLine
+			// One pass copies the line, accumulates the checksum and cuts the fields.
+			// Locals keep the loop in registers.
+			j, sum, star, nf, base := i, f.sum, f.star, f.fields.n, f.n-i
+			for ; j < len(p); j++ {
+				c := p[j]
+				k := byteClass[c]
+				if k == classText {
+					sum ^= c
+					continue
+				}
+				if k > classStar {
+					break
+				}
+				sum ^= c
+				switch {
+				case star >= 0:
+				case k == classStar:
+					star = base + j
+				case nf < maxFields-1 && base+j < len(f.buf):
+					f.fields.ends[nf] = uint8(base + j)
+					nf++
+				}
+			}
+			f.sum, f.star, f.fields.n = sum, star, nf
+			if f.n+j-i > len(f.buf) {
+				f.stats.Rejected[ReasonTooLong]++
+				f.state = stateDiscard
+				i = j
+				continue
+			}
+			f.n += copy(f.buf[f.n:], p[i:j])
+			if j == len(p) {
+				return j, nil
+			}
+			c := p[j]
+			i = j + 1
+			switch byteClass[c] {
+			case classEOL:
+				f.state = stateHunt
+				if body := f.end(); body != nil {
+					return i, body
+				}
+			case classStart:
+				// A new start before the end of line: the previous sentence was cut off.
+				f.stats.Rejected[ReasonTruncated]++
+				f.begin(c)
+			default:
+				f.stats.Rejected[ReasonBadByte]++
+				f.state = stateDiscard
+			}
 		}
-		return nil
 	}
-	switch {
-	case c == '\r' || c == '\n':
-		f.state = stateHunt
-		return f.end()
-	case c == '$' || c == '!':
-		// A new start before the end of line: the previous sentence was cut off.
-		f.stats.Rejected[ReasonTruncated]++
-		f.buf[0], f.n = c, 1
-		return nil
-	case c < 0x20 || c > 0x7e:
-		f.stats.Rejected[ReasonBadByte]++
-		f.state = stateDiscard
-		return nil
-	case f.n == len(f.buf):
-		f.stats.Rejected[ReasonTooLong]++
-		f.state = stateDiscard
-		return nil
-	}
-	f.buf[f.n] = c
-	f.n++
-	return nil
+	return i, nil
 }
 
 // flush ends the stream: a sentence still being collected was cut off.
@@ -94,15 +178,13 @@ func (f *framer) end() []byte {
 		f.stats.Rejected[ReasonTruncated]++
 		return nil
 	}
-	// The checksum is the XOR of every byte between the start character and '*'.
-	var sum byte
-	star := -1
-	for i := 1; i < len(line); i++ {
-		if line[i] == '*' {
-			star = i
-			break
+	// The checksum is the XOR of every byte between the start character and '*'; scan
+	// accumulated every byte, so take back the ones from '*' on.
+	sum, star, fs := f.sum, f.star, &f.fields
+	if star >= 0 {
+		for _, c := range line[star:] {
+			sum ^= c
 		}
-		sum ^= line[i]
 	}
 	switch {
 	case star < 0:
@@ -131,7 +213,10 @@ func (f *framer) end() []byte {
 		f.stats.LongLines++
 	}
 	f.stats.Sentences++
-	return line[:star]
+	fs.ends[fs.n] = uint8(star)
+	fs.n++
+	fs.line = line[:star]
+	return fs.line
 }
 
 func allSpaces(b []byte) bool {
