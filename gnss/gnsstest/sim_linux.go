@@ -194,3 +194,14 @@ func simRaw(f *os.File) error {
 	}
 	return ioErr
 }
+
+// PTYAvailable reports whether this system can run a Sim: it opens a pty pair, sets raw mode
+// and closes it. Tests skip with its error where ptys are missing (no /dev/ptmx in a
+// container) or an emulator lacks the ioctls.
+func PTYAvailable() error {
+	m, s, err := simOpenPTY()
+	if err != nil {
+		return fmt.Errorf("gnsstest: no usable pty: %w", err)
+	}
+	return errors.Join(m.Close(), s.Close())
+}

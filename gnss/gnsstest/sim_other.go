@@ -20,3 +20,6 @@ func (s *Sim) Replug() error { return errSimUnsupported }
 
 // Close fails: the pty simulator needs Linux.
 func (s *Sim) Close() error { return errSimUnsupported }
+
+// PTYAvailable reports that the pty simulator needs Linux.
+func PTYAvailable() error { return errSimUnsupported }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,9 @@ const hang = 20 * time.Second
 
 func newSim(t *testing.T, cfg gnsstest.SimConfig) *gnsstest.Sim {
 	t.Helper()
+	if err := gnsstest.PTYAvailable(); err != nil {
+		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
+	}
 	sim, err := gnsstest.NewSim(cfg)
 	if err != nil {
 		t.Fatalf("NewSim: %v", err)
@@ -158,6 +162,9 @@ func TestSimUnplugReplug(t *testing.T) {
 }
 
 func TestSimCloseRemovesDir(t *testing.T) {
+	if err := gnsstest.PTYAvailable(); err != nil {
+		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
+	}
 	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Data: []byte("x"), Loop: true})
 	if err != nil {
 		t.Fatal(err)
