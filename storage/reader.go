@@ -125,6 +125,10 @@ func (r *Reader) Scan(id uint64, fn func(*Record) error) (ScanReport, error) {
 		return fn(rec)
 	})
 	rep.Damaged, rep.Tail = res.damaged, res.tail
+	if !im.hdr.crcOK {
+		// The fields that matter are authenticated by the wrapped key; report the flip anyway.
+		rep.Damaged = append([]Damage{{Segment: id, Path: path, Length: headerSize, Reason: "header checksum mismatch (key authenticated, records readable)"}}, rep.Damaged...)
+	}
 	if err != nil {
 		return rep, fmt.Errorf("storage: scan segment %016x: %w", id, err)
 	}
