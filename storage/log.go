@@ -539,10 +539,12 @@ func (l *Log) run() {
 		}
 		for l.flushOnce(stopping) {
 		}
+		if l.errNow() == nil {
+			l.retention()
+		}
 		if stopping {
 			return
 		}
-		l.retention()
 	}
 }
 
@@ -583,6 +585,12 @@ func (l *Log) flushOnce(force bool) bool {
 	l.cond.Broadcast()
 	l.mu.Unlock()
 	return true
+}
+
+func (l *Log) errNow() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }
 
 // write makes one batch durable: create the segment file if new, write, fdatasync, seal.

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -114,23 +115,33 @@ func (r *Reader) Segments() ([]SegmentInfo, error) {
 // cannot be opened returns an error wrapping ErrWrongKey, ErrCorrupt and the like, and
 // nothing reaches fn.
 func (r *Reader) Scan(id uint64, fn func(*Record) error) (ScanReport, error) {
-	var rep ScanReport
 	path := filepath.Join(r.dir, segName(id))
-	im, err := loadImage(path, r.devKey)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ScanReport{}, fmt.Errorf("storage: read segment: %w", err)
+	}
+	return scanImage(path, data, r.devKey, fn)
+}
+
+// scanImage is Scan of a segment image in memory.
+func scanImage(path string, data, devKey []byte, fn func(*Record) error) (ScanReport, error) {
+	var rep ScanReport
+	im, err := parseImage(path, data, devKey)
 	if err != nil {
 		return rep, err
 	}
+	id := im.hdr.id
 	res, err := im.scanner(path).scan(func(rec *Record) error {
 		rep.Records++
 		return fn(rec)
 	})
 	rep.Damaged, rep.Tail = res.damaged, res.tail
+	if err != nil {
+		return rep, fmt.Errorf("storage: scan segment %016x: %w", id, err)
+	}
 	if !im.hdr.crcOK {
 		// The fields that matter are authenticated by the wrapped key; report the flip anyway.
 		rep.Damaged = append([]Damage{{Segment: id, Path: path, Length: headerSize, Reason: "header checksum mismatch (key authenticated, records readable)"}}, rep.Damaged...)
-	}
-	if err != nil {
-		return rep, fmt.Errorf("storage: scan segment %016x: %w", id, err)
 	}
 	if res.sealed && len(res.damaged) == 0 && !sameStats(&res.stats, &res.index) {
 		rep.Damaged = append(rep.Damaged, Damage{Segment: id, Path: path, Offset: res.end,

@@ -1,0 +1,205 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func dirBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
+func TestQuota(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions()
+	o.Quota = 3 * o.SegmentSize
+	l := mustOpen(t, dir, o)
+	for i := 0; i < 40; i++ {
+		appendN(t, l, 20)
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirBytes(t, dir); got > o.Quota {
+		t.Fatalf("log holds %d bytes, quota %d", got, o.Quota)
+	}
+	if l.Stats().Erased == 0 {
+		t.Fatal("nothing erased")
+	}
+	seqs, _ := readAll(t, dir, testKey)
+	if len(seqs) == 0 || seqs[len(seqs)-1] != 800 {
+		t.Fatalf("newest records lost: %v", seqs)
+	}
+	checkSeqs(t, seqs, seqs[0], 800)
+}
+
+func TestMaxAgePerType(t *testing.T) {
+	const fix, frame = Type(1), Type(2)
+	dir := t.TempDir()
+	clk := &fakeClock{t: t0}
+	o := testOptions()
+	o.Clock = clk
+	o.MaxAge = map[Type]time.Duration{frame: time.Hour}
+	l := mustOpen(t, dir, o)
+	app := func(typ Type) {
+		t.Helper()
+		if _, err := l.Append(typ, clk.Now(), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app(fix) // segment 1: fixes only
+	clk.Add(2 * time.Hour)
+	app(fix) // the age roll: segment 2 gets a fix and a frame
+	app(frame)
+	clk.Add(2 * time.Hour)
+	app(fix) // roll again: segment 3 (current) gets a fix
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := NewReader(dir, testKey)
+	segs, _ := r.Segments()
+	var got []uint64
+	for _, s := range segs {
+		got = append(got, s.FirstSeq)
+	}
+	// Segment 2 held a frame older than an hour: erased with its fix. Fixes have no MaxAge.
+	if len(got) != 2 || got[0] != 1 || got[1] != 4 {
+		t.Fatalf("segments start at seqs %v, want [1 4]", got)
+	}
+}
+
+// TestEraseOrder checks crypto-erasure: the wrapped key is overwritten and synced before
+// the file is unlinked and the directory synced.
+func TestEraseOrder(t *testing.T) {
+	dir := t.TempDir()
+	rfs := &recFS{}
+	o := testOptions()
+	o.Quota = 2 * o.SegmentSize
+	o.fs = rfs
+	l := mustOpen(t, dir, o)
+	appendN(t, l, 300)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, segName(1))
+	var seq []opKind
+	for _, o := range rfs.snapshot() {
+		if o.path != victim && o.kind != opSyncDir {
+			continue
+		}
+		if len(seq) == 0 && !(o.kind == opWrite && o.off == offSalt) {
+			continue
+		}
+		seq = append(seq, o.kind)
+		if len(seq) == 4 {
+			break
+		}
+	}
+	want := []opKind{opWrite, opSync, opRemove, opSyncDir}
+	if len(seq) != 4 || seq[0] != want[0] || seq[1] != want[1] || seq[2] != want[2] || seq[3] != want[3] {
+		t.Fatalf("erasure ops %v, want %v", seq, want)
+	}
+}
+
+func TestInterruptedErasure(t *testing.T) {
+	dir := t.TempDir()
+	paths := sealedLog(t, dir, 120)
+	f, err := os.OpenFile(paths[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(make([]byte, saltSize+wrappedKeySize), offSalt) // power cut before the unlink
+	f.Close()
+	l := mustOpen(t, dir, testOptions())
+	defer l.Close()
+	if r := l.Recovery(); r.Erased != 1 {
+		t.Fatalf("Recovery %+v, want Erased 1", r)
+	}
+	if _, err := os.Stat(paths[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("erased segment still there: %v", err)
+	}
+}
+
+func TestNoSpaceEvicts(t *testing.T) {
+	dir := t.TempDir()
+	rfs := &recFS{}
+	o := testOptions()
+	o.fs = rfs
+	l := mustOpen(t, dir, o)
+	appendN(t, l, 300) // several sealed segments
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	rfs.mu.Lock()
+	rfs.enospc = 1
+	rfs.mu.Unlock()
+	appendN(t, l, 5)
+	if err := l.Sync(); err != nil {
+		t.Fatalf("Sync with one ENOSPC and segments to evict: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Stats().Erased != 1 {
+		t.Fatalf("erased %d segments, want 1", l.Stats().Erased)
+	}
+	seqs, _ := readAll(t, dir, testKey)
+	checkSeqs(t, seqs, seqs[0], 305)
+}
+
+func TestNoSpaceRefuses(t *testing.T) {
+	dir := t.TempDir()
+	rfs := &recFS{}
+	o := testOptions()
+	o.fs = rfs
+	l := mustOpen(t, dir, o)
+	appendN(t, l, 20)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	rfs.mu.Lock()
+	rfs.enospc = 1000
+	rfs.mu.Unlock()
+	appendN(t, l, 5)
+	if err := l.Sync(); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Sync on a full disk: %v, want ErrNoSpace", err)
+	}
+	if _, err := l.Append(1, t0, []byte("x")); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Append on a full disk: %v, want ErrNoSpace", err)
+	}
+	if err := l.Close(); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Close: %v, want ErrNoSpace", err)
+	}
+	o.fs = nil
+	l = mustOpen(t, dir, o)
+	appendN(t, l, 3)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seqs, reps := readAll(t, dir, testKey)
+	checkSeqs(t, seqs, 1, 23)
+	for _, r := range reps {
+		if err := r.Err(); err != nil {
+			t.Fatalf("refused write left damage: %v", err)
+		}
+	}
+}
