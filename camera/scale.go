@@ -1,0 +1,243 @@
+package camera
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+)
+
+// DefaultScaleQuality is the JPEG quality of re-encoded MJPEG frames: the same as typical
+// camera output, so a downscaled frame does not look worse than it has to.
+const DefaultScaleQuality = 85
+
+// Scaler reduces frames to a pixel budget, keeping their format: a policy tier may allow a
+// frame to leave the licensed chain only at, say, 1.2 megapixels. YUYV and NV12 are averaged
+// (box filter) straight from buffer to buffer without allocating. MJPEG is decoded, averaged and
+// re-encoded; image/jpeg.Decode allocates a decoder and an image on every call (about the size
+// of the decoded frame), which cannot be avoided with the standard library, so that path is for
+// the frames a tier downscales, not for every frame. A Scaler reuses its output image and tables;
+// it is not safe for concurrent use.
+type Scaler struct {
+	// MaxPixels is the largest Width x Height a scaled frame may have. Required.
+	MaxPixels int
+	// Quality is the JPEG quality for re-encoded MJPEG. Zero: DefaultScaleQuality.
+	Quality int
+
+	rd   bytes.Reader
+	out  image.YCbCr // reused 4:2:0 image for MJPEG output
+	opts jpeg.Options
+	xs   []int // box boundaries, reused
+	ys   []int
+}
+
+// FitSize returns the largest even size with the aspect ratio of w x h and at most maxPixels
+// pixels, or w x h itself when it already fits.
+func FitSize(w, h, maxPixels int) (int, int) {
+	if w*h <= maxPixels {
+		return w, h
+	}
+	s := math.Sqrt(float64(maxPixels) / float64(w*h))
+	dw, dh := max(int(float64(w)*s)&^1, 2), max(int(float64(h)*s)&^1, 2)
+	for dw*dh > maxPixels && dw > 2 && dh > 2 {
+		dw, dh = dw-2, max((dw-2)*h/w&^1, 2)
+	}
+	return dw, dh
+}
+
+// Scale writes f, reduced to at most MaxPixels, into dst, which the caller owns, and returns
+// the scaled frame (Data is dst[:n]; Captured and Seq are kept). A frame already within the
+// budget is copied unchanged. ErrShortBuffer means dst is too small. YUYV and NV12 do not
+// allocate; MJPEG allocates inside image/jpeg.Decode (see Scaler).
+func (s *Scaler) Scale(dst []byte, f Frame) (Frame, error) {
+	if s.MaxPixels < 4 {
+		panic("BUG: camera.Scaler.MaxPixels not set")
+	}
+	dw, dh := FitSize(f.Width, f.Height, s.MaxPixels)
+	out := f
+	out.slot = 0
+	if dw == f.Width && dh == f.Height {
+		if len(f.Data) > len(dst) {
+			return Frame{}, ErrShortBuffer
+		}
+		out.Data = dst[:copy(dst, f.Data)]
+		return out, nil
+	}
+	out.Width, out.Height = dw, dh
+	switch f.Format {
+	case YUYV, NV12:
+		n := rawBytes(f.Format, dw, dh)
+		if len(f.Data) < rawBytes(f.Format, f.Width, f.Height) {
+			return Frame{}, ErrBadFrame
+		}
+		if n > len(dst) {
+			return Frame{}, ErrShortBuffer
+		}
+		s.scaleRaw(dst[:n], f, dw, dh)
+		out.Data = dst[:n]
+		return out, nil
+	case MJPEG:
+		n, err := s.scaleJPEG(dst, f, dw, dh)
+		if err != nil {
+			return Frame{}, err
+		}
+		out.Data = dst[:n]
+		return out, nil
+	}
+	return Frame{}, fmt.Errorf("camera: scale %v: %w", f.Format, ErrFormat)
+}
+
+// plane is one colour channel inside a byte buffer: sample (x, y) is at b[off+y*stride+x*step].
+type plane struct {
+	b                 []byte
+	off, step, stride int
+	w, h              int
+}
+
+// rawPlanes returns the Y, U and V planes of a w x h YUYV or NV12 buffer.
+func rawPlanes(b []byte, f Format, w, h int) [3]plane {
+	if f == YUYV {
+		return [3]plane{
+			{b, 0, 2, 2 * w, w, h},
+			{b, 1, 4, 2 * w, w / 2, h},
+			{b, 3, 4, 2 * w, w / 2, h},
+		}
+	}
+	return [3]plane{ // NV12
+		{b, 0, 1, w, w, h},
+		{b, w * h, 2, w, w / 2, h / 2},
+		{b, w*h + 1, 2, w, w / 2, h / 2},
+	}
+}
+
+func (s *Scaler) scaleRaw(dst []byte, f Frame, dw, dh int) {
+	sp := rawPlanes(f.Data, f.Format, f.Width, f.Height)
+	dp := rawPlanes(dst, f.Format, dw, dh)
+	for i := range sp {
+		s.box(dp[i], sp[i])
+	}
+}
+
+// box sets every sample of d to the mean of the block of s it covers. It does not allocate once
+// the boundary tables have grown to the largest size seen.
+func (s *Scaler) box(d, src plane) {
+	s.xs = bounds(s.xs, src.w, d.w)
+	s.ys = bounds(s.ys, src.h, d.h)
+	for y := range d.h {
+		y0, y1 := s.ys[2*y], s.ys[2*y+1]
+		drow := d.off + y*d.stride
+		for x := range d.w {
+			x0, x1 := s.xs[2*x], s.xs[2*x+1]
+			sum := 0
+			for sy := y0; sy < y1; sy++ {
+				i := src.off + sy*src.stride + x0*src.step
+				for sx := x0; sx < x1; sx++ {
+					sum += int(src.b[i])
+					i += src.step
+				}
+			}
+			n := (y1 - y0) * (x1 - x0)
+			d.b[drow+x*d.step] = byte((sum + n/2) / n)
+		}
+	}
+}
+
+// bounds fills b with the source block of each of to samples mapped from a source of length
+// from: block i is [b[2i], b[2i+1]), never empty, also when to > from (a chroma plane growing).
+func bounds(b []int, from, to int) []int {
+	b = b[:0]
+	for i := range to {
+		lo := i * from / to
+		b = append(b, lo, max((i+1)*from/to, lo+1))
+	}
+	return b
+}
+
+func (s *Scaler) scaleJPEG(dst []byte, f Frame, dw, dh int) (int, error) {
+	s.rd.Reset(f.Data)
+	img, err := jpeg.Decode(&s.rd)
+	if err != nil {
+		return 0, fmt.Errorf("camera: scale: decode: %w: %w", ErrBadFrame, err)
+	}
+	if s.out.Rect.Dx() != dw || s.out.Rect.Dy() != dh {
+		s.out = *image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio420)
+	}
+	o := &s.out
+	cw, ch := (dw+1)/2, (dh+1)/2
+	switch m := img.(type) {
+	case *image.YCbCr:
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		mcw, mch := chromaSize(m.SubsampleRatio, w, h)
+		s.box(plane{o.Y, 0, 1, o.YStride, dw, dh}, plane{m.Y, m.YOffset(m.Rect.Min.X, m.Rect.Min.Y), 1, m.YStride, w, h})
+		c0 := m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
+		s.box(plane{o.Cb, 0, 1, o.CStride, cw, ch}, plane{m.Cb, c0, 1, m.CStride, mcw, mch})
+		s.box(plane{o.Cr, 0, 1, o.CStride, cw, ch}, plane{m.Cr, c0, 1, m.CStride, mcw, mch})
+	case *image.Gray:
+		s.box(plane{o.Y, 0, 1, o.YStride, dw, dh}, plane{m.Pix, m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y), 1, m.Stride, m.Rect.Dx(), m.Rect.Dy()})
+		for i := range o.Cb {
+			o.Cb[i], o.Cr[i] = 128, 128
+		}
+	default:
+		return 0, fmt.Errorf("camera: scale: JPEG colour model %T: %w", img, ErrFormat)
+	}
+	s.opts.Quality = s.Quality
+	if s.opts.Quality == 0 {
+		s.opts.Quality = DefaultScaleQuality
+	}
+	w := fixedWriter{b: dst}
+	if err := jpeg.Encode(&w, o, &s.opts); err != nil {
+		return 0, fmt.Errorf("camera: scale: encode: %w", err)
+	}
+	if w.full {
+		return 0, ErrShortBuffer
+	}
+	return w.n, nil
+}
+
+// chromaSize is the size of the Cb and Cr planes of a w x h image subsampled by r.
+func chromaSize(r image.YCbCrSubsampleRatio, w, h int) (int, int) {
+	switch r {
+	case image.YCbCrSubsampleRatio422:
+		return (w + 1) / 2, h
+	case image.YCbCrSubsampleRatio420:
+		return (w + 1) / 2, (h + 1) / 2
+	case image.YCbCrSubsampleRatio440:
+		return w, (h + 1) / 2
+	case image.YCbCrSubsampleRatio411:
+		return (w + 3) / 4, h
+	case image.YCbCrSubsampleRatio410:
+		return (w + 3) / 4, (h + 1) / 2
+	}
+	return w, h
+}
+
+// fixedWriter writes into a caller's buffer without growing it. It has the Flush and WriteByte
+// methods image/jpeg looks for, so jpeg.Encode writes to it directly instead of through a new
+// bufio.Writer. Writes past the end are discarded and set full.
+type fixedWriter struct {
+	b    []byte
+	n    int
+	full bool
+}
+
+func (w *fixedWriter) Write(p []byte) (int, error) {
+	k := copy(w.b[w.n:], p)
+	w.n += k
+	if k < len(p) {
+		w.full = true
+	}
+	return len(p), nil
+}
+
+func (w *fixedWriter) WriteByte(c byte) error {
+	if w.n == len(w.b) {
+		w.full = true
+		return nil
+	}
+	w.b[w.n] = c
+	w.n++
+	return nil
+}
+
+func (w *fixedWriter) Flush() error { return nil }

@@ -1,0 +1,142 @@
+package camera_test
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/jpeg"
+	"testing"
+
+	"github.com/geogate/geogate/camera"
+	"github.com/geogate/geogate/camera/cameratest"
+)
+
+func TestFitSize(t *testing.T) {
+	tests := []struct {
+		w, h, max int
+		ww, wh    int
+	}{
+		{1920, 1080, 1_200_000, 1460, 820},
+		{1280, 720, 1_200_000, 1280, 720}, // fits already
+		{3840, 2160, 1_200_000, 1460, 820},
+		{1280, 960, 1_200_000, 1264, 948},
+		{640, 480, 100, 10, 8},
+	}
+	for _, tt := range tests {
+		w, h := camera.FitSize(tt.w, tt.h, tt.max)
+		if w != tt.ww || h != tt.wh || w*h > tt.max && (w != tt.w || h != tt.h) {
+			t.Errorf("FitSize(%d, %d, %d) = %dx%d, want %dx%d", tt.w, tt.h, tt.max, w, h, tt.ww, tt.wh)
+		}
+	}
+}
+
+// frame reads one synthetic frame of the given format and size.
+func frame(t testing.TB, f camera.Format, w, h int) camera.Frame {
+	t.Helper()
+	s, err := camera.NewSynthetic(camera.Config{Width: w, Height: h, Format: f, FPS: -1}, cameratest.NewClock(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := s.ReadFrame(make([]byte, s.MaxFrameBytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+func TestScale(t *testing.T) {
+	for _, f := range []camera.Format{camera.MJPEG, camera.YUYV, camera.NV12} {
+		t.Run(f.String(), func(t *testing.T) {
+			in := frame(t, f, 640, 480)
+			s := &camera.Scaler{MaxPixels: 100_000}
+			dst := make([]byte, 640*480*2)
+			out, err := s.Scale(dst, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Width != 364 || out.Height != 272 || out.Format != f || out.Seq != in.Seq || !out.Captured.Equal(in.Captured) {
+				t.Fatalf("scaled to %+v", out)
+			}
+			var img image.Image
+			switch f {
+			case camera.MJPEG:
+				img, err = jpeg.Decode(bytes.NewReader(out.Data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b := img.Bounds(); b.Dx() != 364 || b.Dy() != 272 {
+					t.Errorf("JPEG is %v", b)
+				}
+			case camera.YUYV:
+				if len(out.Data) != 364*272*2 {
+					t.Errorf("%d bytes", len(out.Data))
+				}
+			case camera.NV12:
+				if len(out.Data) != 364*272*3/2 {
+					t.Errorf("%d bytes", len(out.Data))
+				}
+			}
+			// The left bar is 75% white (luma about 180 with noise averaged out), the right one
+			// black (16): check both survive scaling, at half height away from the moving bar.
+			left, right := luma(t, out, 10, 200), luma(t, out, 355, 200)
+			if left < 165 || left > 195 || right > 30 {
+				t.Errorf("left bar luma %d, right bar %d", left, right)
+			}
+		})
+	}
+}
+
+// luma returns the Y sample at (x, y) of a scaled frame.
+func luma(t *testing.T, f camera.Frame, x, y int) int {
+	switch f.Format {
+	case camera.YUYV:
+		return int(f.Data[y*f.Width*2+x*2])
+	case camera.NV12:
+		return int(f.Data[y*f.Width+x])
+	}
+	img, err := jpeg.Decode(bytes.NewReader(f.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(img.(*image.YCbCr).Y[y*img.(*image.YCbCr).YStride+x])
+}
+
+func TestScaleUnchangedAndErrors(t *testing.T) {
+	in := frame(t, camera.YUYV, 64, 48)
+	s := &camera.Scaler{MaxPixels: 64 * 48}
+	out, err := s.Scale(make([]byte, len(in.Data)), in)
+	if err != nil || !bytes.Equal(out.Data, in.Data) || out.Width != 64 {
+		t.Errorf("frame within budget: %v, changed: %v", err, !bytes.Equal(out.Data, in.Data))
+	}
+	s.MaxPixels = 1000
+	if _, err := s.Scale(make([]byte, 100), in); !errors.Is(err, camera.ErrShortBuffer) {
+		t.Errorf("small dst: %v", err)
+	}
+	j := frame(t, camera.MJPEG, 64, 48)
+	if _, err := s.Scale(make([]byte, 100), j); !errors.Is(err, camera.ErrShortBuffer) {
+		t.Errorf("small dst for JPEG: %v", err)
+	}
+	j.Data = j.Data[:len(j.Data)/3]
+	if _, err := s.Scale(make([]byte, 1<<16), j); !errors.Is(err, camera.ErrBadFrame) {
+		t.Errorf("truncated JPEG: %v", err)
+	}
+	in.Data = in.Data[:100]
+	if _, err := s.Scale(make([]byte, 1<<16), in); !errors.Is(err, camera.ErrBadFrame) {
+		t.Errorf("short YUYV: %v", err)
+	}
+}
+
+func TestScaleRawZeroAlloc(t *testing.T) {
+	for _, f := range []camera.Format{camera.YUYV, camera.NV12} {
+		in := frame(t, f, 320, 240)
+		s := &camera.Scaler{MaxPixels: 20_000}
+		dst := make([]byte, len(in.Data))
+		if a := testing.AllocsPerRun(20, func() {
+			if _, err := s.Scale(dst, in); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("%v: %v allocs per scaled frame, want 0", f, a)
+		}
+	}
+}
