@@ -67,7 +67,6 @@ type Stats struct {
 	Decoded    uint64 // sentences of a used type decoded and merged
 	Ignored    uint64 // framed sentences of types geogate does not use (proprietary, AIS, TXT, ...)
 	Fixes      uint64 // fixes completed
-	Dropped    uint64 // fixes lost because the caller did not take them with Next
 	LongLines  uint64 // accepted sentences longer than NMEA's MaxNMEA
 	NoChecksum uint64 // accepted sentences without checksum (Config.NoChecksumOK)
 	// Rejected counts dropped lines and sentences by reason.
@@ -185,15 +184,12 @@ func (d *Decoder) Flush(now time.Time) bool {
 	before := d.m.nout
 	d.m.close(now)
 	d.stats.Fixes += uint64(d.m.nout - before)
-	d.stats.Dropped = d.m.dropped
 	return d.m.nout > 0
 }
 
 // Stats returns a copy of the counters.
 func (d *Decoder) Stats() Stats {
-	s := d.stats
-	s.Dropped = d.m.dropped
-	return s
+	return d.stats
 }
 
 // Scan reads r until it fails or ends and calls emit with every fix, in order. now is called

@@ -79,10 +79,12 @@ type merger struct {
 	closedTOD  int64 // time of day of an epoch the ender closed
 	closedTime bool
 
-	out     [4]Fix // fixes ready for the caller: at most two per sentence, one per flush
-	nout    int
-	head    int
-	dropped uint64 // fixes overwritten because the caller did not drain them
+	// Fixes ready for the caller. Feed stops after a sentence that completed fixes (at most
+	// two: the previous epoch and, by the cycle ender, its own) and takes no more input until
+	// they are taken; Flush adds at most one more.
+	out  [3]Fix
+	nout int
+	head int
 }
 
 // add merges one decoded sentence. now is the local clock reading, recorded in Received of
@@ -272,9 +274,7 @@ func (m *merger) close(now time.Time) {
 	}
 	f.Received = now
 	if m.nout == len(m.out) {
-		m.head = (m.head + 1) % len(m.out)
-		m.nout--
-		m.dropped++
+		panic("BUG: gnss: fix queue overflow")
 	}
 	m.out[(m.head+m.nout)%len(m.out)] = *f
 	m.nout++
