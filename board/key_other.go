@@ -1,0 +1,8 @@
+//go:build !linux
+
+package board
+
+import "io/fs"
+
+// fileOwner reports no owner: the ownership check is Linux only.
+func fileOwner(fs.FileInfo) (int, bool) { return 0, false }
