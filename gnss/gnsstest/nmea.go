@@ -62,6 +62,20 @@ func AppendSentence(dst []byte, body []byte) []byte {
 	return append(dst, '*', hex[c>>4], hex[c&15], '\r', '\n')
 }
 
+// beginSentence appends "$" + talker to dst and returns where the sentence starts.
+func (g *Generator) beginSentence(dst []byte) ([]byte, int) {
+	start := len(dst)
+	dst = append(dst, '$')
+	return append(dst, g.talker()...), start
+}
+
+// endSentence appends "*HH\r\n" to the sentence that begins at dst[start].
+func endSentence(dst []byte, start int) []byte {
+	const hex = "0123456789ABCDEF"
+	c := Checksum(dst[start:])
+	return append(dst, '*', hex[c>>4], hex[c&15], '\r', '\n')
+}
+
 // Sentence returns body as a complete sentence: "$" + body + "*HH\r\n".
 func Sentence(body string) string { return string(AppendSentence(nil, []byte(body))) }
 
@@ -116,8 +130,7 @@ func (g *Generator) AppendEpoch(dst []byte, s *Sample) []byte {
 
 // AppendRMC appends the sample's RMC sentence: time, status, position, speed, course, date.
 func (g *Generator) AppendRMC(dst []byte, s *Sample) []byte {
-	b := make([]byte, 0, 96)
-	b = append(b, g.talker()...)
+	b, start := g.beginSentence(dst)
 	b = append(b, "RMC,"...)
 	b = appendTime(b, s.Time)
 	if s.NoFix {
@@ -140,16 +153,15 @@ func (g *Generator) AppendRMC(dst []byte, s *Sample) []byte {
 	} else {
 		b = append(b, ",,,A"...)
 	}
-	return AppendSentence(dst, b)
+	return endSentence(b, start)
 }
 
 // AppendVTG appends the sample's VTG sentence: course and speed in knots and km/h.
 func (g *Generator) AppendVTG(dst []byte, s *Sample) []byte {
-	b := make([]byte, 0, 64)
-	b = append(b, g.talker()...)
+	b, start := g.beginSentence(dst)
 	if s.NoFix {
 		b = append(b, "VTG,,T,,M,,N,,K,N"...)
-		return AppendSentence(dst, b)
+		return endSentence(b, start)
 	}
 	b = append(b, "VTG,"...)
 	b = appendTrack(b, s.Track)
@@ -158,19 +170,18 @@ func (g *Generator) AppendVTG(dst []byte, s *Sample) []byte {
 	b = append(b, ",N,"...)
 	b = strconv.AppendFloat(b, s.Speed*metresPerSecondToKmh, 'f', 3, 64)
 	b = append(b, ",K,A"...)
-	return AppendSentence(dst, b)
+	return endSentence(b, start)
 }
 
 // AppendGGA appends the sample's GGA sentence: time, position, quality, satellites, HDOP,
 // altitude above mean sea level (geoid separation 0).
 func (g *Generator) AppendGGA(dst []byte, s *Sample) []byte {
-	b := make([]byte, 0, 96)
-	b = append(b, g.talker()...)
+	b, start := g.beginSentence(dst)
 	b = append(b, "GGA,"...)
 	b = appendTime(b, s.Time)
 	if s.NoFix {
 		b = append(b, ",,,,,0,00,99.99,,M,,M,,"...)
-		return AppendSentence(dst, b)
+		return endSentence(b, start)
 	}
 	b = append(b, ',')
 	b = appendLatLon(b, s.Lat, s.Lon)
@@ -183,17 +194,16 @@ func (g *Generator) AppendGGA(dst []byte, s *Sample) []byte {
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, s.Alt, 'f', 2, 64)
 	b = append(b, ",M,0.0,M,,"...)
-	return AppendSentence(dst, b)
+	return endSentence(b, start)
 }
 
 // AppendGSA appends the GSA sentence: automatic 3D fix (1 without fix), the PRNs used
 // (1, 2, ... Sats), PDOP, HDOP, VDOP.
 func (g *Generator) AppendGSA(dst []byte, s *Sample) []byte {
-	b := make([]byte, 0, 80)
-	b = append(b, g.talker()...)
+	b, start := g.beginSentence(dst)
 	if s.NoFix {
 		b = append(b, "GSA,A,1,,,,,,,,,,,,,99.99,99.99,99.99"...)
-		return AppendSentence(dst, b)
+		return endSentence(b, start)
 	}
 	b = append(b, "GSA,A,3,"...)
 	n := min(g.sats(), 12)
@@ -208,7 +218,7 @@ func (g *Generator) AppendGSA(dst []byte, s *Sample) []byte {
 	b = strconv.AppendFloat(b, orDefault(g.HDOP, 0.9), 'f', 2, 64)
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, orDefault(g.VDOP, 1.3), 'f', 2, 64)
-	return AppendSentence(dst, b)
+	return endSentence(b, start)
 }
 
 func (g *Generator) sats() int {
