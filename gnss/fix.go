@@ -18,16 +18,17 @@ type Field uint16
 
 // Fields a Fix may carry. A field whose bit is clear holds its zero value and must not be used.
 const (
-	HasTime  Field = 1 << iota // Time (UTC, date and time of day)
-	HasPos                     // Lat, Lon
-	HasAlt                     // Alt (metres above mean sea level)
-	HasSpeed                   // Speed
-	HasTrack                   // Track
-	HasSats                    // SatsUsed
-	HasHDOP                    // HDOP
-	HasPDOP                    // PDOP
-	HasVDOP                    // VDOP
-	HasErr                     // LatErr, LonErr (and AltErr when GST gave it)
+	HasTime    Field = 1 << iota // Time (UTC, date and time of day)
+	HasPos                       // Lat, Lon
+	HasAlt                       // Alt (metres above mean sea level)
+	HasSpeed                     // Speed
+	HasTrack                     // Track
+	HasSats                      // SatsUsed
+	HasHDOP                      // HDOP
+	HasPDOP                      // PDOP
+	HasVDOP                      // VDOP
+	HasErr                       // LatErr, LonErr (and AltErr when GST gave it)
+	HasQuality                   // Quality (from GGA, or GNS mode letters)
 )
 
 // Talker is a bit set of the NMEA talker IDs that contributed to a Fix.

@@ -195,6 +195,7 @@ func (m *merger) merge(s *sentence, k key) {
 	}
 	if s.hasQuality && !m.hasQuality {
 		f.Quality, m.hasQuality = s.quality, true
+		f.Has |= HasQuality
 	}
 	if s.typ == TypeGSA {
 		if s.mode != ModeUnknown && !m.gsaSeen {

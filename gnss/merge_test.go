@@ -90,7 +90,7 @@ func TestMergeEpoch(t *testing.T) {
 	if f.Talkers != TalkerGN|TalkerGP {
 		t.Errorf("talkers %v", f.Talkers)
 	}
-	all := HasTime | HasPos | HasAlt | HasSpeed | HasTrack | HasSats | HasHDOP | HasPDOP | HasVDOP | HasErr
+	all := HasTime | HasPos | HasAlt | HasSpeed | HasTrack | HasSats | HasHDOP | HasPDOP | HasVDOP | HasErr | HasQuality
 	if f.Has != all {
 		t.Errorf("Has %b, want %b", f.Has, all)
 	}
