@@ -63,7 +63,7 @@ type segment struct {
 	// Guarded by Log.mu.
 	stats     segStats
 	appendOff int64     // bytes assigned by Append, header included
-	firstAt   time.Time // clock time of the first Append, for the age roll
+	firstAt   int64     // timestamp of the first record, for the age roll
 	diskSize  int64     // bytes the file occupies, preallocation included
 	sealed    bool      // sealed on disk: retention may erase it
 
@@ -341,7 +341,7 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 			return 0, err
 		}
 		free := l.spare != nil && l.queued == nil
-		if l.needRoll(n) {
+		if l.needRoll(n, ts) {
 			if !free {
 				l.waitLocked()
 				continue
@@ -381,7 +381,7 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	}
 	b.last = seq
 	if seg.stats.count == 0 {
-		seg.firstAt = l.clock.Now()
+		seg.firstAt = ts
 	}
 	seg.appendOff += int64(n)
 	seg.stats.add(typ, seq, ts)
@@ -393,14 +393,16 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	return seq, nil
 }
 
-// needRoll reports whether a frame of n bytes must go into a new segment.
-func (l *Log) needRoll(n int) bool {
+// needRoll reports whether a frame of n bytes with timestamp ts must go into a new
+// segment: it does not fit, or it is SegmentAge younger than the segment's first record.
+// Age is measured in record time, like retention, so Append needs no clock read.
+func (l *Log) needRoll(n int, ts int64) bool {
 	s := l.seg
 	reserve := int64(frameOverhead + s.stats.encodedSize() + indexTypeSize + trailerSize)
 	if s.appendOff+int64(n)+reserve > l.opts.SegmentSize {
 		return true
 	}
-	return s.stats.count > 0 && l.clock.Now().Sub(s.firstAt) >= l.opts.SegmentAge
+	return s.stats.count > 0 && ts-s.firstAt >= int64(l.opts.SegmentAge)
 }
 
 // waitLocked wakes the flusher and waits for it to hand back a buffer.

@@ -104,8 +104,9 @@ type Options struct {
 	// SegmentSize is the size at which a segment is sealed and a new one started, and the
 	// space preallocated for each. Zero means DefaultSegmentSize.
 	SegmentSize int64
-	// SegmentAge is the age at which a segment is sealed even if not full. Zero means
-	// DefaultSegmentAge, lowered to the smallest MaxAge if that is shorter.
+	// SegmentAge seals a segment when a record is this much younger than the segment's
+	// first record (record timestamps, as given to Append), even if it is not full. Zero
+	// means DefaultSegmentAge, lowered to the smallest MaxAge if that is shorter.
 	SegmentAge time.Duration
 	// Quota bounds the bytes of all segment files; the oldest sealed segments are erased to
 	// stay under it. Zero means no quota (the disk is the limit). It must leave room for at
