@@ -76,6 +76,26 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
+// TestScanZeroAllocs proves the same for Scan, the loop the daemon runs on a Source.
+func TestScanZeroAllocs(t *testing.T) {
+	data := readCapture(t, "quectel-l76k-nmea.log")
+	d := NewDecoder(Config{})
+	r := bytes.NewReader(data)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var fixes int
+	emit := func(*Fix) error { fixes++; return nil }
+	allocs := testing.AllocsPerRun(5, func() {
+		r.Reset(data)
+		if err := d.Scan(r, clock, emit); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 || fixes == 0 {
+		t.Errorf("%.1f allocations per Scan (%d fixes), want 0", allocs, fixes)
+	}
+}
+
 // BenchmarkDecode compares geogate's Decoder (framing, decoding and merging) with go-nmea's
 // nmea.Parse (decoding only, on pre-split lines) on the same captures.
 func BenchmarkDecode(b *testing.B) {
