@@ -24,6 +24,9 @@ var (
 	// newline, or holds the all-zero key.
 	ErrKeyFormat = errors.New("board: key file malformed")
 
+	// ErrStale is the error of a Health heartbeat that was not refreshed within its limit.
+	ErrStale = errors.New("board: stale")
+
 	// ErrClosed means the part was used after Close.
 	ErrClosed = errors.New("board: closed")
 )

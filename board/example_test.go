@@ -31,7 +31,7 @@ func ExampleHealth() {
 	// Output:
 	// interval 5s
 	// ok
-	// unhealthy: gnss: board: health: no report for 6s (limit 5s)
+	// unhealthy: gnss: stale: no report for 6s (limit 5s)
 	// kicks 1 [WATCHDOG=1]
 }
 

@@ -123,7 +123,9 @@ type Report struct {
 	Problems []Problem // the failing checks, in registration order (beats first)
 }
 
-// String returns a one-line summary for STATUS= and logs: "ok" or "unhealthy: gnss: ...".
+// String returns a one-line summary for STATUS= and logs: "ok" or
+// "unhealthy: gnss: stale: no report for 12s (limit 5s); storage: ...", with this
+// package's "board: " prefix left out of the problems.
 func (r Report) String() string {
 	if r.Healthy {
 		return "ok"
@@ -138,7 +140,7 @@ func (r Report) String() string {
 		}
 		b.WriteString(p.Check)
 		b.WriteString(": ")
-		b.WriteString(p.Err.Error())
+		b.WriteString(strings.TrimPrefix(p.Err.Error(), "board: "))
 	}
 	return b.String()
 }
@@ -155,7 +157,7 @@ func (h *Health) Check() Report {
 		if f := b.failed.Load(); f != nil {
 			r.Problems = append(r.Problems, Problem{b.name, f.err})
 		} else if age := time.Duration(since - b.last.Load()); age > b.maxAge {
-			r.Problems = append(r.Problems, Problem{b.name, fmt.Errorf("board: health: no report for %v (limit %v)", age.Round(time.Millisecond), b.maxAge)})
+			r.Problems = append(r.Problems, Problem{b.name, fmt.Errorf("%w: no report for %v (limit %v)", ErrStale, age.Round(time.Millisecond), b.maxAge)})
 		}
 	}
 	for _, p := range h.probes {

@@ -36,7 +36,7 @@ func TestHealthKicksOnlyWhileHealthy(t *testing.T) {
 	}{
 		{"registration counts as a beat", func() {}, true, ""},
 		{"fixes flowing", func() { clk.Advance(2 * time.Second); gnss.OK() }, true, ""},
-		{"fixes stop", func() { clk.Advance(4 * time.Second) }, false, "gnss: board: health: no report for 4s (limit 3s)"},
+		{"fixes stop", func() { clk.Advance(4 * time.Second) }, false, "gnss: stale: no report for 4s (limit 3s)"},
 		{"explicit no-fix state", func() { gnss.OK() }, true, ""},
 		{"storage not writable", func() { storageErr = syscall.EROFS }, false, "storage: read-only file system"},
 		{"storage back, decoder failing", func() { storageErr = nil; gnss.Fail(errors.New("serial port gone")) }, false, "gnss: serial port gone"},
@@ -48,6 +48,9 @@ func TestHealthKicksOnlyWhileHealthy(t *testing.T) {
 		r := h.Check()
 		if r.Healthy != s.healthy {
 			t.Fatalf("%s: healthy = %v, want %v (%v)", s.name, r.Healthy, s.healthy, r)
+		}
+		if s.name == "fixes stop" && !errors.Is(r.Problems[0].Err, board.ErrStale) {
+			t.Errorf("stale beat error %v is not ErrStale", r.Problems[0].Err)
 		}
 		if s.problem != "" && !strings.Contains(r.String(), s.problem) {
 			t.Errorf("%s: report %q lacks %q", s.name, r, s.problem)

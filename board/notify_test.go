@@ -166,3 +166,28 @@ func TestNotifyKickAllocs(t *testing.T) {
 		t.Errorf("Kick allocates %v times, want 0", a)
 	}
 }
+
+func BenchmarkNotifierKick(b *testing.B) {
+	sock := filepath.Join(b.TempDir(), "notify")
+	srv, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := srv.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	n, _ := NotifierFromEnv(env(map[string]string{"NOTIFY_SOCKET": sock, "WATCHDOG_USEC": "10000000"}), 1)
+	defer n.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := n.Kick(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
