@@ -22,36 +22,46 @@ type index struct {
 	cellW, cellH float64 // top cell size, degrees
 	invW, invH   float64
 	nx, ny       int
-	top          []int32 // per top cell: >= 0 leaf id; < 0 subgrid -(k+1)
-	subs         []subgrid
-	cellStart    []int32 // leaf id -> entries[cellStart[id]:cellStart[id+1]]
-	entries      []entry
-	edgeRefs     []int32   // edge = vertex index of its start; its end is the next vertex
+	top          []entry   // per top cell: its only entry, or a cellEmpty/cellList/cellSub header
+	subCells     []entry   // the leaf cells of all subgrids, same encoding
+	nsubs        int       // number of subgrids (statistics)
+	entries      []entry   // entry lists of cells with several zones
+	runs         []int32   // (first edge, edge count) pairs for entries with several runs
 	pts          []float64 // lon, lat interleaved, rings stored closed one after another
 	margin2      []float64 // per zone: margin^2, metres^2
 	buffer2      []float64 // per zone: (margin+hysteresis)^2, metres^2
 	mask         []uint64  // per zone: window bits; 0 = always in force
 }
 
-// subgrid splits one dense top cell into n x n leaf cells.
+// subgrid splits one dense top cell into n x n leaf cells. Its geometry is recomputed from
+// the top cell at query time (same expressions, so the same bits), so only the cell's
+// header is stored.
 type subgrid struct {
 	minX, minY   float64
 	cellW, cellH float64
 	invW, invH   float64
 	n            int
-	base         int32 // leaf id of sub cell (0, 0)
+	base         int // subCells index of sub cell (0, 0)
 }
 
 const (
 	entryFull  = 1 << iota // the whole buffered cell is inside: no edge test
 	entryRefIn             // the cell's reference point is inside the zone
+	entryRuns              // a, b index runs; else the zone's edges near the cell are one run
+	// Cell headers: a cell with exactly one zone stores that zone's entry in place.
+	cellEmpty // no zone comes near the cell
+	cellList  // the cell's entries are entries[a : a+b]
+	cellSub   // the cell is split into a b x b subgrid whose cells start at subCells[a]
 )
 
-// entry is one zone in one leaf cell.
+// entry is one zone in one leaf cell. Its edges are runs of consecutive ring edges (edge v
+// joins vertex v to v+1): the run a, a+1, ..., a+b-1, or, with entryRuns, the runs listed
+// in runs[a:b] as (first, count) pairs. Most cells see one stretch of a boundary, so the
+// common case reads the vertices straight after the entry.
 type entry struct {
-	zone       int32
-	flags      int32
-	start, end int32 // into edgeRefs
+	zone  int32
+	flags int32
+	a, b  int32
 }
 
 // Grid tuning. The top grid gets about one cell per topEdgesPerCell edges (between
@@ -90,7 +100,16 @@ func cellCenter(min, size float64, i int) float64 { return min + (float64(i)+0.5
 // buildIndex compiles zones (already validated, in precedence order).
 func buildIndex(zones []izone) *index {
 	ix := &index{}
-	var edges []int32
+	nv := 0
+	for zi := range zones {
+		for _, poly := range zones[zi].polys {
+			for _, r := range poly {
+				nv += len(r)
+			}
+		}
+	}
+	ix.pts = make([]float64, 0, 2*nv)
+	edges := make([]int32, 0, nv)
 	gMinX, gMinY, gMaxX, gMaxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for zi := range zones {
 		z := &zones[zi]
@@ -139,25 +158,26 @@ func buildIndex(zones []izone) *index {
 
 	grid := make([][]bentry, ix.nx*ix.ny)
 	var rowX [][]float64
+	var pairs []uint64
+	var xs []float64
 	for zi := range zones {
 		z := &zones[zi]
 		zid := int32(zi)
 		// Edges: to every cell their buffered bounding box touches.
+		pairs = pairs[:0]
 		for _, e := range edges[z.edge0:z.edge1] {
 			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
 			i0, i1 := ix.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
 			j0, j1 := ix.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
 			for j := j0; j <= j1; j++ {
 				for i := i0; i <= i1; i++ {
-					c := &grid[j*ix.nx+i]
-					if n := len(*c); n == 0 || (*c)[n-1].zone != zid {
-						*c = append(*c, bentry{zone: zid})
-					}
-					last := &(*c)[len(*c)-1]
-					last.edges = append(last.edges, e)
+					pairs = append(pairs, uint64(j*ix.nx+i)<<32|uint64(e))
 				}
 			}
 		}
+		groupPairs(pairs, func(c int, es []int32) {
+			grid[c] = append(grid[c], bentry{zone: zid, edges: es})
+		})
 		// Reference points: scan each row of the zone's box at the cell centres' latitude.
 		i0, i1 := ix.colRange(z.minX, z.maxX)
 		j0, j1 := ix.rowRange(z.minY, z.maxY)
@@ -201,35 +221,40 @@ func buildIndex(zones []izone) *index {
 	}
 
 	// Split dense cells, then flatten everything into the index arrays.
-	ix.top = make([]int32, len(grid))
-	ix.cellStart = append(ix.cellStart, 0)
-	var leaf int32
-	emit := func(es []bentry) {
-		for _, b := range es {
-			ix.entries = append(ix.entries, entry{zone: b.zone, flags: b.flags,
-				start: int32(len(ix.edgeRefs)), end: int32(len(ix.edgeRefs) + len(b.edges))})
-			ix.edgeRefs = append(ix.edgeRefs, b.edges...)
-		}
-		ix.cellStart = append(ix.cellStart, int32(len(ix.entries)))
-		leaf++
+	ix.top = make([]entry, len(grid))
+	nent := 0
+	for _, es := range grid {
+		nent += len(es)
 	}
+	ix.entries = make([]entry, 0, nent+nent/2)
+	emit := func(es []bentry) entry {
+		switch len(es) {
+		case 0:
+			return entry{zone: -1, flags: cellEmpty}
+		case 1:
+			return ix.compact(es[0])
+		}
+		start := len(ix.entries)
+		for _, b := range es {
+			ix.entries = append(ix.entries, ix.compact(b))
+		}
+		return entry{zone: -1, flags: cellList, a: int32(start), b: int32(len(es))}
+	}
+
 	for c, es := range grid {
 		nedges := 0
 		for _, b := range es {
 			nedges += len(b.edges)
 		}
 		if nedges <= denseCell {
-			ix.top[c] = leaf
-			emit(es)
+			ix.top[c] = emit(es)
 			continue
 		}
 		i, j := c%ix.nx, c/ix.nx
 		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
-		s := subgrid{minX: ix.minX + float64(i)*ix.cellW, minY: ix.minY + float64(j)*ix.cellH,
-			cellW: ix.cellW / float64(n), cellH: ix.cellH / float64(n), n: n, base: leaf}
-		s.invW, s.invH = 1/s.cellW, 1/s.cellH
-		ix.top[c] = -int32(len(ix.subs)) - 1
-		ix.subs = append(ix.subs, s)
+		s := ix.subgrid(i, j, n)
+		ix.top[c] = entry{zone: -1, flags: cellSub, a: int32(len(ix.subCells)), b: int32(n)}
+		ix.nsubs++
 		cx, cy := cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
 		sub := make([][]bentry, n*n)
 		for _, b := range es {
@@ -240,27 +265,41 @@ func buildIndex(zones []izone) *index {
 				continue
 			}
 			z := &zones[b.zone]
+			pairs = pairs[:0]
 			for _, e := range b.edges {
 				ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
 				si0, si1 := s.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
 				sj0, sj1 := s.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
 				for sj := sj0; sj <= sj1; sj++ {
 					for si := si0; si <= si1; si++ {
-						sc := &sub[sj*n+si]
-						if m := len(*sc); m == 0 || (*sc)[m-1].zone != b.zone {
-							*sc = append(*sc, bentry{zone: b.zone})
-						}
-						last := &(*sc)[len(*sc)-1]
-						last.edges = append(last.edges, e)
+						pairs = append(pairs, uint64(sj*n+si)<<32|uint64(e))
 					}
 				}
 			}
+			groupPairs(pairs, func(c int, es []int32) {
+				sub[c] = append(sub[c], bentry{zone: b.zone, edges: es})
+			})
+			// Reference points of the sub cells: step vertically from the cell's reference
+			// point to each sub row's centre line, then scan the row (crossings of the
+			// horizontal line, half-open in y as in the top-level scan).
 			for sj := range n {
+				py := cellCenter(s.minY, s.cellH, sj)
+				in0 := b.flags&entryRefIn != 0
+				xs = xs[:0]
+				for _, e := range b.edges {
+					ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+					if crosses(cx, cy, cx, py, ax, ay, bx, by) {
+						in0 = !in0
+					}
+					if (ay > py) != (by > py) {
+						xs = append(xs, ax+(py-ay)*(bx-ax)/(by-ay))
+					}
+				}
 				for si := range n {
-					px, py := cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
-					in := b.flags&entryRefIn != 0
-					for _, e := range b.edges {
-						if crosses(cx, cy, px, py, ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]) {
+					px := cellCenter(s.minX, s.cellW, si)
+					in := in0
+					for _, x := range xs {
+						if (x > cx) != (x > px) {
 							in = !in
 						}
 					}
@@ -277,10 +316,63 @@ func buildIndex(zones []izone) *index {
 			}
 		}
 		for _, ses := range sub {
-			emit(ses)
+			ix.subCells = append(ix.subCells, emit(ses))
 		}
 	}
 	return ix
+}
+
+// compact turns a built entry into its stored form: one run of edges in place, or runs.
+func (ix *index) compact(b bentry) entry {
+	en := entry{zone: b.zone, flags: b.flags}
+	nr := 0
+	for k := range b.edges {
+		if k == 0 || b.edges[k] != b.edges[k-1]+1 {
+			nr++
+		}
+	}
+	switch {
+	case nr == 1:
+		en.a, en.b = b.edges[0], int32(len(b.edges))
+	case nr > 1:
+		en.flags |= entryRuns
+		en.a = int32(len(ix.runs))
+		for k, e := range b.edges {
+			if k == 0 || e != b.edges[k-1]+1 {
+				ix.runs = append(ix.runs, e, 0)
+			}
+			ix.runs[len(ix.runs)-1]++
+		}
+		en.b = int32(len(ix.runs))
+	}
+	return en
+}
+
+// subgrid returns the geometry of an n x n split of top cell (i, j). lookup uses the same
+// expressions, so reference points agree bit for bit.
+func (ix *index) subgrid(i, j, n int) subgrid {
+	s := subgrid{minX: ix.minX + float64(i)*ix.cellW, minY: ix.minY + float64(j)*ix.cellH,
+		cellW: ix.cellW / float64(n), cellH: ix.cellH / float64(n), n: n}
+	s.invW, s.invH = 1/s.cellW, 1/s.cellH
+	return s
+}
+
+// groupPairs sorts (cell<<32 | edge) pairs and calls fn once per cell, in cell order, with
+// the cell's edges in increasing order, all slices of one allocation.
+func groupPairs(pairs []uint64, fn func(cell int, edges []int32)) {
+	slices.Sort(pairs)
+	arena := make([]int32, len(pairs))
+	for i, p := range pairs {
+		arena[i] = int32(uint32(p))
+	}
+	for i := 0; i < len(pairs); {
+		j, c := i, pairs[i]>>32
+		for j < len(pairs) && pairs[j]>>32 == c {
+			j++
+		}
+		fn(int(c), arena[i:j:j])
+		i = j
+	}
 }
 
 // colRange returns the top columns [i0, i1] overlapping [x0, x1], clamped to the grid.
@@ -320,56 +412,88 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		return -1
 	}
 	i, j := int(fi), int(fj)
-	leaf := ix.top[j*ix.nx+i]
+	cell := &ix.top[j*ix.nx+i]
 	var cx, cy float64
-	if leaf >= 0 {
+	if cell.flags&cellSub == 0 {
 		cx, cy = cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
 	} else {
-		s := &ix.subs[-leaf-1]
+		s := ix.subgrid(i, j, int(cell.b))
 		si := min(max(int((x-s.minX)*s.invW), 0), s.n-1)
 		sj := min(max(int((y-s.minY)*s.invH), 0), s.n-1)
-		leaf = s.base + int32(sj*s.n+si)
+		cell = &ix.subCells[int(cell.a)+sj*s.n+si]
 		cx, cy = cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
 	}
-	es := ix.entries[ix.cellStart[leaf]:ix.cellStart[leaf+1]]
-	kx := 0.0 // metres per degree of longitude at y, computed on first need
-	pts := ix.pts
+	switch {
+	case cell.flags&cellEmpty != 0:
+		return -1
+	case cell.flags&cellList == 0:
+		if ix.hit(cell, x, y, cx, cy, sticky, active) {
+			return cell.zone
+		}
+		return -1
+	}
+	es := ix.entries[cell.a : cell.a+cell.b]
 	for k := range es {
-		e := &es[k]
-		z := e.zone
-		if m := ix.mask[z]; m != 0 && m&active == 0 {
-			continue
-		}
-		if e.flags&entryFull != 0 {
-			return z
-		}
-		lim := ix.margin2[z]
-		if z == sticky {
-			lim = ix.buffer2[z]
-		}
-		if lim > 0 && kx == 0 {
-			kx = mPerDeg * math.Cos(y*deg2rad)
-		}
-		in := e.flags&entryRefIn != 0
-		for _, v := range ix.edgeRefs[e.start:e.end] {
-			p := pts[2*v : 2*v+4 : 2*v+4]
-			ax, ay, bx, by := p[0], p[1], p[2], p[3]
-			if crosses(cx, cy, x, y, ax, ay, bx, by) {
-				in = !in
-			}
-			if lim > 0 && segDist2((ax-x)*kx, (ay-y)*mPerDeg, (bx-x)*kx, (by-y)*mPerDeg) < lim {
-				return z
-			}
-		}
-		if in {
-			return z
+		if ix.hit(&es[k], x, y, cx, cy, sticky, active) {
+			return es[k].zone
 		}
 	}
 	return -1
 }
 
+// hit reports whether (x, y) is inside e's zone or within its margin (buffer if sticky),
+// with (cx, cy) the cell's reference point.
+func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64) bool {
+	z := e.zone
+	if m := ix.mask[z]; m != 0 && m&active == 0 {
+		return false
+	}
+	if e.flags&entryFull != 0 {
+		return true
+	}
+	lim := ix.margin2[z]
+	if z == sticky {
+		lim = ix.buffer2[z]
+	}
+	kx := 0.0 // metres per degree of longitude at y
+	if lim > 0 {
+		kx = mPerDeg * math.Cos(y*deg2rad)
+	}
+	in := e.flags&entryRefIn != 0
+	if e.flags&entryRuns == 0 {
+		if ix.run(e.a, e.b, x, y, cx, cy, kx, lim, &in) {
+			return true
+		}
+	} else {
+		runs := ix.runs[e.a:e.b]
+		for r := 0; r+1 < len(runs); r += 2 {
+			if ix.run(runs[r], runs[r+1], x, y, cx, cy, kx, lim, &in) {
+				return true
+			}
+		}
+	}
+	return in
+}
+
+// run tests the n edges starting at vertex v0 against point (x, y): it flips *in for every
+// edge the segment from the reference point (cx, cy) crosses, and reports true as soon as
+// an edge is closer than sqrt(lim2) metres (kx: metres per degree of longitude).
+func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2 float64, in *bool) bool {
+	p := ix.pts[2*v0 : 2*(v0+n)+2]
+	for k := 0; k+3 < len(p); k += 2 {
+		ax, ay, bx, by := p[k], p[k+1], p[k+2], p[k+3]
+		if crosses(cx, cy, x, y, ax, ay, bx, by) {
+			*in = !*in
+		}
+		if lim2 > 0 && segDist2((ax-x)*kx, (ay-y)*mPerDeg, (bx-x)*kx, (by-y)*mPerDeg) < lim2 {
+			return true
+		}
+	}
+	return false
+}
+
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
-	return 4*len(ix.top) + 64*len(ix.subs) + 4*len(ix.cellStart) + 16*len(ix.entries) +
-		4*len(ix.edgeRefs) + 8*len(ix.pts) + 24*len(ix.margin2)
+	return 16*len(ix.top) + 16*len(ix.subCells) + 16*len(ix.entries) +
+		4*len(ix.runs) + 8*len(ix.pts) + 24*len(ix.margin2)
 }

@@ -45,7 +45,7 @@ func TestLookupMatchesOrb(t *testing.T) {
 		}
 		o := newOracle(p, spec)
 		ix := p.zoneIx
-		subs += len(ix.subs)
+		subs += ix.nsubs
 		for k := range 2000 {
 			x := ix.minX + rng.Float64()*float64(ix.nx)*ix.cellW
 			y := ix.minY + rng.Float64()*float64(ix.ny)*ix.cellH

@@ -1,0 +1,275 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/geogate/geogate/gnss"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+	"github.com/tidwall/rtree"
+)
+
+// Benchmarks compare, on the same random fixes, geogate's Decide with the reference
+// libraries doing only the containment part of the work:
+//
+//   - orb:       planar.MultiPolygonContains over every zone in precedence order (brute force)
+//   - rtree+orb: tidwall/rtree over the zones' bounding boxes, then orb on the candidates
+//
+// on three zone sets: (a) the sample bundle, (b) the 34 China province outlines as zones,
+// (c) 3,000 generated polygons with 1,000,000 vertices. Each benchmark also reports the
+// median latency (p50-ns) from batches of benchBatch decisions.
+
+const (
+	benchFixes = 1 << 14 // distinct random fixes per zone set
+	benchBatch = 64      // decisions per timed batch for the p50
+)
+
+type benchSet struct {
+	name  string
+	spec  *Spec
+	p     *Policy
+	mps   []orb.MultiPolygon // in p's precedence order
+	tree  rtree.RTreeG[int]
+	fixes []gnss.Fix
+}
+
+var (
+	benchOnce sync.Once
+	benchSets []*benchSet
+	benchErr  error
+)
+
+// chinaSpec returns the 34 province-level outlines of china_100000_full.json (GCJ-02,
+// converted to WGS-84) as deny zones; the nine-dash "JD" strokes are left out.
+func chinaSpec() (*Spec, error) {
+	zs, err := readGeoJSON(os.DirFS("testdata/geo"), "china_100000_full.json", true, GCJ02)
+	if err != nil {
+		return nil, err
+	}
+	spec := testSpec(nil)
+	for i, z := range zs[:34] {
+		z.ID, z.Rule = fmt.Sprintf("province-%d", i), RuleDeny
+		spec.Zones = append(spec.Zones, z)
+	}
+	return spec, nil
+}
+
+// generatedSpec returns nPoly polygons with nVert vertices in total, spread over China's
+// box, mean radius 2-20 km, rules mixed; deterministic for a seed. Each outline is a circle
+// wobbled by three random low harmonics (+-30 %) plus 1 % vertex noise, so that edges run
+// along the boundary as in real district outlines (see wobblyRing).
+func generatedSpec(seed uint64, nPoly, nVert int) *Spec {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	spec := testSpec(make([]Zone, nPoly))
+	for i := range nPoly {
+		n := nVert / nPoly
+		if i < nVert%nPoly {
+			n++
+		}
+		lon, lat := 75+rng.Float64()*58, 20+rng.Float64()*30
+		z := Zone{ID: fmt.Sprintf("gen-%d", i), Rule: Rule(i % 3),
+			Polygons: []Polygon{{wobblyRing(rng, lon, lat, 2000+rng.Float64()*18000, n)}}}
+		if z.Rule == RuleCoarsen {
+			z.PrecisionM = 1000
+		}
+		spec.Zones[i] = z
+	}
+	return spec
+}
+
+// wobblyRing returns a closed simple ring of n vertices around (lon, lat), mean radius r
+// metres: r * (1 + sum of three harmonics of amplitude 0.1 each) * (1 +- 1 % noise). The
+// radius stays positive and the angle increases, so the ring is simple.
+func wobblyRing(rng *rand.Rand, lon, lat, r float64, n int) Ring {
+	var ph [3]float64
+	for i := range ph {
+		ph[i] = rng.Float64() * 2 * math.Pi
+	}
+	kx := mPerDeg * math.Cos(lat*deg2rad)
+	ring := make(Ring, 0, n+1)
+	for k := range n {
+		a := 2 * math.Pi * float64(k) / float64(n)
+		rr := r * (1 + 0.1*math.Sin(2*a+ph[0]) + 0.1*math.Sin(3*a+ph[1]) + 0.1*math.Sin(5*a+ph[2])) * (1 + 0.01*(rng.Float64()-0.5))
+		ring = append(ring, [2]float64{lon + rr*math.Cos(a)/kx, lat + rr*math.Sin(a)/mPerDeg})
+	}
+	return append(ring, ring[0])
+}
+
+func newBenchSet(name string, spec *Spec, p *Policy) *benchSet {
+	s := &benchSet{name: name, spec: spec, p: p}
+	byID := map[string]*Zone{}
+	for i := range spec.Zones {
+		byID[spec.Zones[i].ID] = &spec.Zones[i]
+	}
+	for i, zi := range p.zones {
+		mp := toOrb(byID[zi.id].Polygons)
+		s.mps = append(s.mps, mp)
+		b := mp.Bound()
+		s.tree.Insert(b.Min, b.Max, i)
+	}
+	// Half the fixes uniform over the zones' box, half within ~2 km of a random vertex
+	// (where edge tests happen).
+	rng := rand.New(rand.NewPCG(42, 43))
+	ix := p.zoneIx
+	for i := range benchFixes {
+		x := ix.minX + rng.Float64()*float64(ix.nx)*ix.cellW
+		y := ix.minY + rng.Float64()*float64(ix.ny)*ix.cellH
+		if i%2 == 1 {
+			v := rng.IntN(len(ix.pts) / 2)
+			x = ix.pts[2*v] + (rng.Float64()-0.5)*0.05
+			y = ix.pts[2*v+1] + (rng.Float64()-0.5)*0.04
+		}
+		s.fixes = append(s.fixes, *fixAt(y, x, t0))
+	}
+	return s
+}
+
+func loadBenchSets() ([]*benchSet, error) {
+	benchOnce.Do(func() {
+		sample, err := ReadSpec(os.DirFS("../examples/policy"), nil)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		china, err := chinaSpec()
+		if err != nil {
+			benchErr = err
+			return
+		}
+		gen := generatedSpec(1, 3000, 1_000_000)
+		for _, c := range []struct {
+			name   string
+			spec   *Spec
+			strict bool
+		}{{"a-sample", sample, true}, {"b-china34", china, false}, {"c-gen3000x1M", gen, true}} {
+			p, err := compile(c.spec, c.strict)
+			if err != nil {
+				benchErr = err
+				return
+			}
+			benchSets = append(benchSets, newBenchSet(c.name, c.spec, p))
+		}
+	})
+	return benchSets, benchErr
+}
+
+// runP50 runs op b.N times in batches and reports the median ns per op of the batches.
+func runP50(b *testing.B, op func(i int)) {
+	per := make([]float64, 0, b.N/benchBatch+1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		n := min(benchBatch, b.N-i)
+		start := time.Now()
+		for k := range n {
+			op(i + k)
+		}
+		per = append(per, float64(time.Since(start).Nanoseconds())/float64(n))
+		i += n
+	}
+	b.StopTimer()
+	slices.Sort(per)
+	b.ReportMetric(per[len(per)/2], "p50-ns")
+}
+
+var benchSink int
+
+func BenchmarkDecide(b *testing.B) {
+	sets, err := loadBenchSets()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range sets {
+		h := &Holder{}
+		if err := h.Swap(s.p); err != nil {
+			b.Fatal(err)
+		}
+		for _, tier := range []string{"licensed", "public"} {
+			b.Run(s.name+"/geogate-"+tier, func(b *testing.B) {
+				e := h.NewEngine(tier)
+				runP50(b, func(i int) {
+					d := e.Decide(&s.fixes[i%benchFixes], t0)
+					benchSink += int(d.Reason)
+				})
+			})
+		}
+		b.Run(s.name+"/orb-bruteforce", func(b *testing.B) {
+			runP50(b, func(i int) {
+				f := &s.fixes[i%benchFixes]
+				pt := orb.Point{f.Lon, f.Lat}
+				for z, mp := range s.mps {
+					if planar.MultiPolygonContains(mp, pt) {
+						benchSink += z
+						break
+					}
+				}
+			})
+		})
+		b.Run(s.name+"/rtree+orb", func(b *testing.B) {
+			runP50(b, func(i int) {
+				f := &s.fixes[i%benchFixes]
+				pt := [2]float64{f.Lon, f.Lat}
+				best := math.MaxInt
+				s.tree.Search(pt, pt, func(_, _ [2]float64, z int) bool {
+					if z < best && planar.MultiPolygonContains(s.mps[z], orb.Point(pt)) {
+						best = z
+					}
+					return true
+				})
+				benchSink += best
+			})
+		})
+	}
+}
+
+// BenchmarkCompile measures compiling each zone set (validation included) and reports the
+// heap the compiled policy keeps (heap-B) and the index's own estimate (index-B).
+func BenchmarkCompile(b *testing.B) {
+	sets, err := loadBenchSets()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range sets {
+		b.Run(s.name, func(b *testing.B) {
+			strict := s.name != "b-china34"
+			var ms runtime.MemStats
+			var heap float64
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				before := ms.HeapAlloc
+				b.StartTimer()
+				p, err := compile(s.spec, strict)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				heap = float64(ms.HeapAlloc) - float64(before)
+				runtime.KeepAlive(p)
+				b.ReportMetric(float64(p.Summary().IndexBytes), "index-B")
+				b.StartTimer()
+			}
+			b.ReportMetric(heap, "heap-B")
+		})
+	}
+}
+
+// BenchmarkGenerate measures building the (c) zone set itself.
+func BenchmarkGenerate(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		benchSink += len(generatedSpec(1, 3000, 1_000_000).Zones)
+	}
+}

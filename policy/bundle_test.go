@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const goodTOML = `id = "t"
+version = 3
+default_action = "keep"
+max_age = "2s"
+hysteresis_m = 50
+zone_files = ["zones.geojson"]
+[tiers.public]
+precision_m = 50
+`
+
+const goodZones = `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"id":"a","action":"deny","margin_m":100},"geometry":{"type":"Polygon","coordinates":[[[119.0,39.0],[119.1,39.0],[119.1,39.1],[119.0,39.1],[119.0,39.0]]]}},
+{"type":"Feature","properties":{"id":"b","action":"coarsen","precision_m":500},"geometry":{"type":"MultiPolygon","coordinates":[[[[118.0,39.0],[118.1,39.0],[118.1,39.1],[118.0,39.0]]]]}}
+]}`
+
+func bundle(toml, zones string) fstest.MapFS {
+	return fstest.MapFS{"policy.toml": {Data: []byte(toml)}, "zones.geojson": {Data: []byte(zones)}}
+}
+
+// zoneB replaces feature b's geometry with geom.
+func zoneB(geom string) string {
+	return `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"id":"a","action":"deny"},"geometry":{"type":"Polygon","coordinates":[[[119.0,39.0],[119.1,39.0],[119.1,39.1],[119.0,39.0]]]}},
+{"type":"Feature","properties":{"id":"b","action":"deny"},"geometry":` + geom + `}]}`
+}
+
+func TestLoadGood(t *testing.T) {
+	p, err := Load(bundle(goodTOML, goodZones), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Summary()
+	if s.Version != 3 || s.Zones != 2 || s.Vertices != 7 || s.ZonesByRule["deny"] != 1 || len(s.Tiers) != 1 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestLoadBadInput(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		zones   string
+		wantErr error
+		wantMsg string // must appear in the message: file, feature, what
+	}{
+		{"TOML syntax", "id = ", goodZones, ErrMalformed, "policy.toml"},
+		{"TOML unknown key", goodTOML + "colour = 1\n", goodZones, ErrInvalid, "colour"},
+		{"TOML wrong type", strings.Replace(goodTOML, "version = 3", `version = "3"`, 1), goodZones, ErrMalformed, "policy.toml"},
+		{"version 0", strings.Replace(goodTOML, "version = 3", "version = 0", 1), goodZones, ErrInvalid, "version"},
+		{"negative version", strings.Replace(goodTOML, "version = 3", "version = -2", 1), goodZones, ErrInvalid, "version"},
+		{"default action", strings.Replace(goodTOML, `"keep"`, `"maybe"`, 1), goodZones, ErrUnknownAction, "maybe"},
+		{"max_age", strings.Replace(goodTOML, `"2s"`, `"soon"`, 1), goodZones, ErrInvalid, "max_age"},
+		{"max_age zero", strings.Replace(goodTOML, `"2s"`, `"0s"`, 1), goodZones, ErrInvalid, "max_age"},
+		{"negative hysteresis", strings.Replace(goodTOML, "hysteresis_m = 50", "hysteresis_m = -1", 1), goodZones, ErrInvalid, "hysteresis"},
+		{"no tiers", strings.Replace(goodTOML, "[tiers.public]\nprecision_m = 50\n", "", 1), goodZones, ErrInvalid, "no tiers"},
+		{"negative precision", strings.Replace(goodTOML, "precision_m = 50", "precision_m = -50", 1), goodZones, ErrInvalid, "public"},
+		{"missing zone file", strings.Replace(goodTOML, "zones.geojson", "nope.geojson", 1), goodZones, ErrMalformed, "nope.geojson"},
+		{"escaping zone file", strings.Replace(goodTOML, "zones.geojson", "../zones.geojson", 1), goodZones, ErrMalformed, "../zones.geojson"},
+		{"bad window month", goodTOML + "[windows.w]\nmonths = [13]\n", goodZones, ErrInvalid, "month 13"},
+		{"bad window clock", goodTOML + "[windows.w]\nfrom = \"25:00\"\n", goodZones, ErrInvalid, "from"},
+		{"GeoJSON syntax", goodTOML, `{"type":"FeatureCollection","features":[`, ErrMalformed, "zones.geojson"},
+		{"GeoJSON not a collection", goodTOML, `{"type":"Point","coordinates":[1,2]}`, ErrMalformed, "Point"},
+		{"GeoJSON empty", goodTOML, `{"type":"FeatureCollection","features":[]}`, ErrInvalid, "no features"},
+		{"unknown action", goodTOML, strings.Replace(goodZones, `"coarsen"`, `"blur"`, 1), ErrUnknownAction, `feature 1 (id "b"): unknown action "blur"`},
+		{"missing action", goodTOML, strings.Replace(goodZones, `"action":"deny",`, ``, 1), ErrUnknownAction, "feature 0"},
+		{"missing id", goodTOML, strings.Replace(goodZones, `"id":"a",`, ``, 1), ErrInvalid, "feature 0: invalid value: property id missing"},
+		{"duplicate id", goodTOML, strings.Replace(goodZones, `"id":"b"`, `"id":"a"`, 1), ErrInvalid, "duplicate zone id"},
+		{"numeric id", goodTOML, strings.Replace(goodZones, `"id":"a"`, `"id":7`, 1), ErrMalformed, "feature 0"},
+		{"coarsen without precision", goodTOML, strings.Replace(goodZones, `,"precision_m":500`, ``, 1), ErrInvalid, "precision_m"},
+		{"negative margin", goodTOML, strings.Replace(goodZones, `"margin_m":100`, `"margin_m":-5`, 1), ErrInvalid, "margin_m"},
+		{"unknown datum", goodTOML, strings.Replace(goodZones, `"margin_m":100`, `"datum":"BD-09"`, 1), ErrInvalid, "BD-09"},
+		{"unknown window", goodTOML, strings.Replace(goodZones, `"margin_m":100`, `"windows":["never"]`, 1), ErrInvalid, "never"},
+		{"unclosed ring", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.1,39],[118.1,39.1],[118,39.1]]]}`), ErrUnclosedRing, `zones.geojson: feature 1 (id "b"): polygon 0 ring 0: unclosed ring`},
+		{"too few positions", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.1,39],[118,39]]]}`), ErrUnclosedRing, "feature 1"},
+		{"degenerate ring", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.1,39],[118.1,39],[118,39]]]}`), ErrUnclosedRing, "distinct"},
+		{"self-intersecting bow tie", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.1,39.1],[118.1,39],[118,39.1],[118,39]]]}`), ErrSelfIntersection, `feature 1 (id "b"): polygon 0 ring 0: self-intersecting ring: edges 0 and 2`},
+		{"self-touching ring", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.2,39],[118.1,39.1],[118.2,39.2],[118,39.2],[118.1,39.1],[118,39]]]}`), ErrSelfIntersection, "feature 1"},
+		{"spike", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.2,39],[118.1,39],[118.1,39.1],[118,39]]]}`), ErrSelfIntersection, "feature 1"},
+		{"hole self-intersects", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,39],[119,39],[119,40],[118,39]],[[118.5,39.2],[118.6,39.3],[118.6,39.2],[118.5,39.3],[118.5,39.2]]]}`), ErrSelfIntersection, "ring 1"},
+		{"longitude out of range", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[181,39],[118.1,39],[118.1,39.1],[181,39]]]}`), ErrBadCoordinate, "feature 1"},
+		{"latitude out of range", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118,-91],[118.1,39],[118.1,39.1],[118,-91]]]}`), ErrBadCoordinate, "position 0"},
+		{"huge number", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[1e400,39],[118.1,39],[118.1,39.1],[1e400,39]]]}`), ErrMalformed, "feature 1"},
+		{"NaN literal", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[NaN,39],[118.1,39],[118.1,39.1],[NaN,39]]]}`), ErrMalformed, "zones.geojson"},
+		{"one-number position", goodTOML, zoneB(`{"type":"Polygon","coordinates":[[[118],[118.1,39],[118.1,39.1],[118]]]}`), ErrBadCoordinate, "position 0 has 1"},
+		{"point geometry", goodTOML, zoneB(`{"type":"Point","coordinates":[118,39]}`), ErrMalformed, `geometry type "Point"`},
+		{"no geometry", goodTOML, zoneB(`null`), ErrMalformed, "no geometry"},
+		{"empty multipolygon", goodTOML, zoneB(`{"type":"MultiPolygon","coordinates":[]}`), ErrMalformed, "no polygons"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Holder{}
+			good, err := Load(bundle(goodTOML, goodZones), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Swap(good); err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.Reload(bundle(tt.toml, tt.zones), nil)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			var be *BundleError
+			if !errors.As(err, &be) {
+				t.Fatalf("error %T is not a *BundleError", err)
+			}
+			if !strings.HasPrefix(err.Error(), "policy: ") || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not mention %q", err, tt.wantMsg)
+			}
+			if h.Policy() != good {
+				t.Error("the running policy was replaced")
+			}
+		})
+	}
+}
+
+// TestLoadChinaAsZones loads the 34 DataV province outlines as deny zones: 11 of their 336
+// rings touch themselves, and the loader must say which.
+func TestLoadChinaAsZones(t *testing.T) {
+	china, err := os.ReadFile("testdata/geo/china_100000_full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := strings.ReplaceAll(string(china), `"properties": { "adcode": "`, `"properties": { "action": "deny", "datum": "GCJ-02", "id": "`)
+	_, err = Load(bundle(goodTOML, zones), nil)
+	if !errors.Is(err, ErrSelfIntersection) || !strings.Contains(err.Error(), `zones.geojson: feature 0 (id "110000")`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	sample, err := os.ReadFile("../examples/policy/zones.geojson")
+	if err != nil {
+		f.Fatal(err)
+	}
+	sampleTOML, err := os.ReadFile("../examples/policy/policy.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(goodTOML), []byte(goodZones))
+	f.Add([]byte(goodTOML+"[windows.w]\nmonths=[7]\nfrom=\"22:00\"\nto=\"06:00\"\n"), []byte(strings.Replace(goodZones, `"margin_m":100`, `"windows":["w"],"datum":"GCJ-02"`, 1)))
+	f.Add([]byte(strings.Replace(goodTOML, `"keep"`, `"drop"`, 1)), sample)
+	f.Add(sampleTOML, []byte(goodZones))
+	f.Add([]byte(goodTOML), []byte(zoneB(`{"type":"Polygon","coordinates":[[[118,39],[118.1,39.1],[118.1,39],[118,39.1],[118,39]]]}`)))
+	f.Fuzz(func(t *testing.T, toml, zones []byte) {
+		p, err := Load(bundle(string(toml), string(zones)), nil)
+		if err != nil {
+			var be *BundleError
+			if !errors.As(err, &be) || !strings.HasPrefix(err.Error(), "policy: ") {
+				t.Fatalf("error %q is not a *BundleError", err)
+			}
+			return
+		}
+		// A bundle that loads must decide without panicking anywhere in its box.
+		h := &Holder{}
+		if err := h.Swap(p); err != nil {
+			t.Fatal(err)
+		}
+		for _, tier := range p.tiers {
+			e := h.NewEngine(tier.Name)
+			for _, pt := range [][2]float64{{39.05, 119.05}, {39, 119}, {0, 0}, {-90, -180}, {90, 180}} {
+				e.Decide(fixAt(pt[0], pt[1], t0), t0)
+			}
+		}
+	})
+}
