@@ -325,3 +325,38 @@ func TestSerialMaxAttempts(t *testing.T) {
 		})
 	}
 }
+
+// The wiring `make run` uses: a paced, looping Replay feeds the simulator, a Serial reads it.
+// The fake clock makes the pacing instant; the bytes are the capture, twice and more.
+func TestSerialOnPTYFromPacedReplay(t *testing.T) {
+	name := filepath.Join("testdata", "gpsd", "beidou-bd.log")
+	capture, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock()
+	var mu sync.Mutex
+	replay, err := gnss.OpenReplay(name, gnss.ReplayConfig{Pace: true, Loop: true, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock.Now()
+	}, Sleep: func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock.Sleep(ctx, d)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := startSim(t, gnsstest.SimConfig{Source: replay})
+	s := newSerial(t, gnss.SerialConfig{Device: sim.Path()})
+	got := readFull(t, s, 2*len(capture))
+	if want := bytes.Repeat(capture, 2); !bytes.Equal(got, want) {
+		t.Fatal("looped capture arrived altered")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(clock.sleeps) == 0 {
+		t.Error("the replay was not paced")
+	}
+}

@@ -1,7 +1,10 @@
 package gnsstest
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -11,7 +14,7 @@ import (
 // DefaultSimName is the name of the simulator's device link when SimConfig.Name is empty.
 const DefaultSimName = "gnss0"
 
-// SimConfig configures a [Sim]. The zero value plays nothing; set Data.
+// SimConfig configures a [Sim]. The zero value plays nothing; set Data or Source.
 type SimConfig struct {
 	// Dir is the directory holding the stable device link. Empty means a new temporary
 	// directory, removed by Close.
@@ -26,8 +29,12 @@ type SimConfig struct {
 	// BytesPerSecond limits the rate like a UART does (9600 baud 8N1 carries 960 bytes/s).
 	// Zero means as fast as the pty takes the bytes.
 	BytesPerSecond int
+	// Source, if set, is played instead of Data, as it is read, until it returns io.EOF.
+	// A paced, looping gnss.Replay makes a receiver that talks in real time forever. Close
+	// closes Source if it is an io.Closer, to end a read that waits.
+	Source io.Reader
 	// Loop plays Data again from the start when it is done. False means the simulator goes
-	// quiet (but stays plugged) at the end; Done is closed then.
+	// quiet (but stays plugged) at the end; Done is closed then. Loop does not apply to Source.
 	Loop bool
 	// Sleep makes the pauses: it returns nil after d, or ctx.Err() as soon as ctx is done.
 	// Nil means a real timer.
@@ -75,7 +82,8 @@ func (s *Sim) Slave() string {
 // looping. Bytes written just before an Unplug may never reach a reader, as on a real line.
 func (s *Sim) Written() int64 { return s.written.Load() }
 
-// Done is closed when a non-looping simulator has written all of Data.
+// Done is closed when playback stopped by itself: a non-looping simulator wrote all of Data,
+// Source ended, or an error stopped it (Close returns that error).
 func (s *Sim) Done() <-chan struct{} { return s.done }
 
 // Unplugs returns how many times Unplug succeeded.
@@ -85,43 +93,53 @@ func (s *Sim) Unplugs() int {
 	return s.unplugs
 }
 
-// play writes Data into the current master, pacing it, until Close.
+// simReadSize is how much of SimConfig.Source the simulator takes per read: a few epochs of
+// a chatty receiver.
+const simReadSize = 4096
+
+// play writes Data or Source into the current master, pacing it, until the end or Close.
 func (s *Sim) play() {
 	defer s.wg.Done()
-	data := s.cfg.Data
 	sleep := s.cfg.Sleep
 	if sleep == nil {
 		sleep = simSleep
 	}
 	// Rate-limited writes go out in pieces of 10 ms of line time.
-	piece := len(data)
+	piece := -1
 	if s.cfg.BytesPerSecond > 0 {
 		piece = max(1, s.cfg.BytesPerSecond/100)
 	}
-	for pos := 0; ; {
-		if pos == len(data) {
-			if !s.cfg.Loop || len(data) == 0 {
-				close(s.done)
+	var buf []byte
+	if s.cfg.Source != nil {
+		buf = make([]byte, simReadSize)
+	}
+	var chunk []byte // bytes due next
+	for passes := 0; ; {
+		if len(chunk) == 0 {
+			var ok bool
+			if chunk, ok = s.refill(buf, passes); !ok {
 				return
 			}
-			pos = 0
+			passes++
+			continue
 		}
-		end := min(len(data), pos+piece)
+		end := len(chunk)
+		if piece > 0 {
+			end = min(end, piece)
+		}
 		if s.cfg.LineDelay > 0 {
-			for i := pos; i < end; i++ {
-				if data[i] == '\n' {
-					end = i + 1
-					break
-				}
+			if i := bytes.IndexByte(chunk[:end], '\n'); i >= 0 {
+				end = i + 1
 			}
 		}
 		m := s.waitPlugged()
 		if m == nil {
 			return
 		}
-		n, err := m.Write(data[pos:end])
-		pos += n
+		n, err := m.Write(chunk[:end])
 		s.written.Add(int64(n))
+		lineEnd := n > 0 && chunk[n-1] == '\n'
+		chunk = chunk[n:]
 		if err != nil {
 			// Unplugged or closed under our feet: wait for Replug or Close. Anything else
 			// is a broken simulator; keep it for Close to report.
@@ -129,6 +147,7 @@ func (s *Sim) play() {
 			if s.master == m && !s.closed {
 				s.writeErr = err
 				s.mu.Unlock()
+				close(s.done)
 				return
 			}
 			s.mu.Unlock()
@@ -138,11 +157,44 @@ func (s *Sim) play() {
 		if s.cfg.BytesPerSecond > 0 {
 			d += time.Duration(n) * time.Second / time.Duration(s.cfg.BytesPerSecond)
 		}
-		if s.cfg.LineDelay > 0 && n > 0 && data[pos-1] == '\n' {
+		if s.cfg.LineDelay > 0 && lineEnd {
 			d += s.cfg.LineDelay
 		}
 		if d > 0 && sleep(s.ctx, d) != nil {
 			return
+		}
+	}
+}
+
+// refill returns the next bytes to play: the next read of Source, or Data again. It returns
+// false, closing Done, at the end of a non-looping playback and on a Source error (kept for
+// Close); it returns false without closing Done after Close.
+func (s *Sim) refill(buf []byte, passes int) ([]byte, bool) {
+	if s.cfg.Source == nil {
+		if len(s.cfg.Data) == 0 || passes > 0 && !s.cfg.Loop {
+			close(s.done)
+			return nil, false
+		}
+		return s.cfg.Data, true
+	}
+	for {
+		n, err := s.cfg.Source.Read(buf)
+		if s.ctx.Err() != nil {
+			return nil, false
+		}
+		if n > 0 {
+			return buf[:n], true
+		}
+		if err == io.EOF {
+			close(s.done)
+			return nil, false
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.writeErr = fmt.Errorf("read source: %w", err)
+			s.mu.Unlock()
+			close(s.done)
+			return nil, false
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -106,8 +107,8 @@ func (s *Sim) plug() error {
 	return nil
 }
 
-// Close stops playback, closes the pty, removes the link (and the directory if NewSim made
-// it). It returns a write error that stopped playback early, if any.
+// Close stops playback, closes the pty and Source (if an io.Closer), removes the link (and
+// the directory if NewSim made it). It returns an error that stopped playback early, if any.
 func (s *Sim) Close() error {
 	s.cancel()
 	s.mu.Lock()
@@ -125,11 +126,15 @@ func (s *Sim) Close() error {
 		}
 	}
 	s.mu.Unlock()
+	var srcErr error
+	if c, ok := s.cfg.Source.(io.Closer); ok {
+		srcErr = c.Close()
+	}
 	s.wg.Wait()
 	if s.ownDir {
 		err = errors.Join(err, os.RemoveAll(s.dir))
 	}
-	err = errors.Join(err, s.writeErr)
+	err = errors.Join(err, s.writeErr, srcErr)
 	if err != nil {
 		return fmt.Errorf("gnsstest: sim: close: %w", err)
 	}

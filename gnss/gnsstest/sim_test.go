@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/geogate/geogate/gnss/gnsstest"
@@ -186,5 +188,51 @@ func TestSimGivenDir(t *testing.T) {
 	sim := newSim(t, gnsstest.SimConfig{Dir: dir, Name: "ttyGNSS", Data: []byte("x")})
 	if want := filepath.Join(dir, "ttyGNSS"); sim.Path() != want {
 		t.Errorf("Path = %q, want %q", sim.Path(), want)
+	}
+}
+
+// closeCounter is a reader that counts Close calls.
+type closeCounter struct {
+	io.Reader
+	closes int
+}
+
+func (c *closeCounter) Close() error { c.closes++; return nil }
+
+func TestSimSource(t *testing.T) {
+	capture, err := os.ReadFile(filepath.Join("..", "testdata", "gpsd", "beidou-bd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &closeCounter{Reader: iotest.OneByteReader(bytes.NewReader(capture))}
+	sim := newSim(t, gnsstest.SimConfig{Source: src, BytesPerSecond: 1 << 30})
+	f := openTTY(t, sim.Path())
+	got := make([]byte, len(capture))
+	if _, err := io.ReadFull(f, got); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !bytes.Equal(got, capture) {
+		t.Fatal("capture arrived altered")
+	}
+	<-sim.Done()
+	if err := sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if src.closes != 1 {
+		t.Errorf("Source closed %d times, want 1", src.closes)
+	}
+}
+
+func TestSimSourceError(t *testing.T) {
+	if err := gnsstest.PTYAvailable(); err != nil {
+		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
+	}
+	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Source: iotest.ErrReader(errors.New("capture unreadable"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-sim.Done()
+	if err := sim.Close(); err == nil || !strings.Contains(err.Error(), "capture unreadable") {
+		t.Errorf("Close = %v, want the source's error", err)
 	}
 }
