@@ -360,3 +360,32 @@ func TestSerialOnPTYFromPacedReplay(t *testing.T) {
 		t.Error("the replay was not paced")
 	}
 }
+
+// Throughput of the real path: pty line discipline, tarm/serial VTIME reads, Serial.Read.
+func BenchmarkSerialOnPTY(b *testing.B) {
+	if err := gnsstest.PTYAvailable(); err != nil {
+		b.Skipf("SKIP: no pty: %v", err)
+	}
+	capture, err := os.ReadFile(filepath.Join("testdata", "gpsd", "beidou-bd.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Data: capture, Loop: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	s, err := gnss.NewSerial(gnss.SerialConfig{Device: sim.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	buf := make([]byte, len(capture))
+	b.SetBytes(int64(len(capture)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := io.ReadFull(s, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
