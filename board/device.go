@@ -2,7 +2,9 @@ package board
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"runtime"
 	"syscall"
 )
 
@@ -39,8 +41,11 @@ func (e *DeviceError) Is(target error) bool {
 // no node (ENOENT), a node without a driver (ENODEV, ENXIO), or no support on this GOOS.
 func isAbsent(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) ||
-		errors.Is(err, syscall.ENXIO) || errors.Is(err, errors.ErrUnsupported) || errors.Is(err, ErrAbsent)
+		errors.Is(err, syscall.ENXIO) || errors.Is(err, errNoOS) || errors.Is(err, ErrAbsent)
 }
+
+// errNoOS is the cause the !linux stubs return: the kernel interface does not exist here.
+var errNoOS = fmt.Errorf("not available on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
 // deviceError builds a DeviceError with the standard hint for the cause. extra is added for
 // EBUSY, where only the part knows who else might hold the device.

@@ -99,7 +99,7 @@ type PowerInput interface {
 
 // PowerConfig selects and configures a power input. The first of Chip, SysfsValue and File
 // that is set is used; SysfsValue also serves as the fallback when Chip is absent or its
-// kernel predates GPIO uAPI v2 (Linux 5.10).
+// kernel predates GPIO uAPI v2 (Linux 5.10: the ioctl fails with ENOTTY).
 type PowerConfig struct {
 	// Chip is a GPIO character device, e.g. "/dev/gpiochip0"; empty means none.
 	Chip string
@@ -165,7 +165,7 @@ func openPower(cfg PowerConfig) (*PowerLine, error) {
 		if err == nil {
 			return &PowerLine{name: fmt.Sprintf("%s line %d", cfg.Chip, cfg.Line), src: g, signal: cfg.Signal}, nil
 		}
-		if cfg.SysfsValue == "" || !(errors.Is(err, ErrAbsent) || errors.Is(err, syscall.ENOTTY)) {
+		if cfg.SysfsValue == "" || !(errors.Is(err, ErrAbsent) || errors.Is(err, syscall.ENOTTY) || errors.Is(err, syscall.ENOSYS)) {
 			return nil, err
 		}
 	}
