@@ -151,6 +151,8 @@ func TestSerialOnPTYUnplugReplug(t *testing.T) {
 
 	chunks := make(chan []byte, 1024)
 	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // runs before the Serial's Close, which ends a pending Read
 	go func() {
 		for {
 			buf := make([]byte, 128)
@@ -159,7 +161,11 @@ func TestSerialOnPTYUnplugReplug(t *testing.T) {
 				readErr <- err
 				return
 			}
-			chunks <- buf[:n]
+			select {
+			case chunks <- buf[:n]:
+			case <-stop:
+				return
+			}
 		}
 	}()
 	next := func() []byte {
