@@ -62,10 +62,10 @@ type segment struct {
 
 	// Guarded by Log.mu.
 	stats     segStats
-	appendOff int64     // bytes assigned by Append, header included
-	firstAt   int64     // timestamp of the first record, for the age roll
-	diskSize  int64     // bytes the file occupies, preallocation included
-	sealed    bool      // sealed on disk: retention may erase it
+	appendOff int64 // bytes assigned by Append, header included
+	firstAt   int64 // timestamp of the first record, for the age roll
+	diskSize  int64 // bytes the file occupies, preallocation included
+	sealed    bool  // sealed on disk: retention may erase it
 
 	// Owned by the flusher.
 	f        file

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/storage"
+)
+
+// storeUsage is the usage line for the dispatch table.
+const storeUsage = "store ls|verify|cat|stats|export -dir DIR -key KEYFILE: list, verify, print (JSON lines), count, or export (age) the encrypted log"
+
+// storeType names a record type for "store cat" and "store export" and optionally decodes
+// its payload into a JSON value.
+type storeType struct {
+	// Name is printed as "type_name".
+	Name string
+	// Decode, if not nil, turns a payload into a value printed as "record" instead of the
+	// base64 "payload". An error prints the payload as base64 with "decode_error".
+	Decode func(payload []byte) (any, error)
+}
+
+// storeTypes holds the record types the store tools know. storage gives types no meaning;
+// main.go (which wires the gate that picks the numbers) fills this in for fixes and frames.
+var storeTypes = map[storage.Type]storeType{}
+
+// storeMain implements "geogate store SUBCOMMAND -dir DIR -key KEYFILE".
+func storeMain(args []string, stdout, stderr io.Writer) error {
+	subs := map[string]func(r *storage.Reader, fl *flag.FlagSet, stdout, stderr io.Writer) error{
+		"ls": storeLs, "verify": storeVerify, "cat": storeCat, "stats": storeStats, "export": nil,
+	}
+	ok := false
+	if len(args) > 0 {
+		_, ok = subs[args[0]]
+	}
+	if !ok {
+		fmt.Fprintln(stderr, "usage: geogate "+storeUsage)
+		fmt.Fprintln(stderr, "  ls      segments: size, records, seq and time range, state")
+		fmt.Fprintln(stderr, "  verify  authenticate every record; exit 1 with segment and offset of any damage")
+		fmt.Fprintln(stderr, "  cat     every record as a JSON line (seq, type, time, payload in base64)")
+		fmt.Fprintln(stderr, "  stats   totals per record type")
+		fmt.Fprintln(stderr, "  export  -to RECIPIENT -o FILE: records as JSON lines, encrypted to an age X25519 recipient")
+		return errUsage
+	}
+	sub := args[0]
+	fl := flag.NewFlagSet("store "+sub, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	dir := fl.String("dir", "", "log `DIR`ectory")
+	keyPath := fl.String("key", "", "device key `FILE` (64 hex digits, mode 0600; see geogate keygen)")
+	fl.Usage = func() {
+		fmt.Fprintf(stderr, "usage: geogate store %s -dir DIR -key KEYFILE", sub)
+		if sub == "export" {
+			fmt.Fprint(stderr, " -to RECIPIENT -o FILE")
+		}
+		fmt.Fprintln(stderr)
+		fl.PrintDefaults()
+	}
+	run := subs[sub]
+	if run == nil {
+		run = storeExportFlags(fl)
+	}
+	if err := fl.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *dir == "" || *keyPath == "" || fl.NArg() != 0 {
+		fl.Usage()
+		return errUsage
+	}
+	if _, err := os.Stat(*dir); err != nil {
+		return fmt.Errorf("log directory: %w", err)
+	}
+	key, err := board.NewKeyFile(*keyPath).DeviceKey()
+	if err != nil {
+		return err
+	}
+	r, err := storage.NewReader(*dir, key)
+	clear(key)
+	if err != nil {
+		return err
+	}
+	return run(r, fl, stdout, stderr)
+}
+
+// wrongKeyHint explains ErrWrongKey to the user.
+func wrongKeyHint(err error) error {
+	if errors.Is(err, storage.ErrWrongKey) {
+		return fmt.Errorf("%w; nothing can be read with this key: is -key the key of the unit that wrote this log?", err)
+	}
+	return err
+}
+
+func storeLs(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error {
+	segs, err := r.Segments()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEGMENT\tBYTES\tRECORDS\tSEQ\tFIRST\tLAST\tCIPHER\tSTATE")
+	for _, s := range segs {
+		if s.Err != nil {
+			fmt.Fprintf(tw, "%016x\t%d\t-\t-\t-\t-\t-\t%v\n", s.ID, s.Size, s.Err)
+			continue
+		}
+		first, last := timeRange(s.Types)
+		state := "sealed"
+		if !s.Sealed {
+			state = "open (not sealed)"
+		}
+		fmt.Fprintf(tw, "%016x\t%d\t%d\t%s\t%s\t%s\t%v\t%s\n", s.ID, s.Size, s.Records, seqRange(s.FirstSeq, s.LastSeq, s.Records), fmtTime(first), fmtTime(last), s.Cipher, state)
+	}
+	return tw.Flush()
+}
+
+func timeRange(ts []storage.TypeInfo) (first, last time.Time) {
+	for i, t := range ts {
+		if i == 0 || t.First.Before(first) {
+			first = t.First
+		}
+		if i == 0 || t.Last.After(last) {
+			last = t.Last
+		}
+	}
+	return first, last
+}
+
+func seqRange(first, last uint64, n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d-%d", first, last)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func storeVerify(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error {
+	segs, err := r.Segments()
+	if err != nil {
+		return err
+	}
+	var records, problems int
+	for _, s := range segs {
+		if s.Err != nil {
+			fmt.Fprintf(stdout, "segment %016x (%s) offset 0: %v\n", s.ID, s.Path, wrongKeyHint(s.Err))
+			problems++
+			continue
+		}
+		rep, err := r.Scan(s.ID, func(*storage.Record) error { return nil })
+		if err != nil {
+			fmt.Fprintf(stdout, "segment %016x (%s): %v\n", s.ID, s.Path, err)
+			problems++
+			continue
+		}
+		records += rep.Records
+		for _, d := range rep.Damaged {
+			fmt.Fprintf(stdout, "segment %016x (%s) offset %d: %d bytes damaged: %s\n", d.Segment, d.Path, d.Offset, d.Length, d.Reason)
+			problems++
+		}
+		if rep.Tail != nil {
+			d := rep.Tail
+			fmt.Fprintf(stdout, "segment %016x (%s) offset %d: %d bytes torn tail (not sealed; geogate cuts it when it next opens the log)\n", d.Segment, d.Path, d.Offset, d.Length)
+			problems++
+		}
+	}
+	fmt.Fprintf(stdout, "%d segments, %d records authenticated, %d problems\n", len(segs), records, problems)
+	if problems > 0 {
+		return fmt.Errorf("%d problems found", problems)
+	}
+	return nil
+}
+
+// jsonRecord is one line of "store cat" and of the export payload.
+type jsonRecord struct {
+	Seq         uint64    `json:"seq"`
+	Type        uint16    `json:"type"`
+	TypeName    string    `json:"type_name,omitempty"`
+	Time        time.Time `json:"time"`
+	Payload     []byte    `json:"payload,omitempty"`
+	Record      any       `json:"record,omitempty"`
+	DecodeError string    `json:"decode_error,omitempty"`
+}
+
+// writeRecords writes every readable record as JSON lines. Segments that cannot be read
+// (wrong key, corrupt header) and damaged records are reported on stderr and make it
+// return an error after the rest is written; with the wrong key nothing is written.
+func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error) {
+	segs, err := r.Segments()
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range segs {
+		if errors.Is(s.Err, storage.ErrWrongKey) {
+			return 0, wrongKeyHint(s.Err)
+		}
+	}
+	enc := json.NewEncoder(w)
+	var n int
+	var errs []error
+	for _, s := range segs {
+		if s.Err != nil {
+			errs = append(errs, s.Err)
+			continue
+		}
+		rep, err := r.Scan(s.ID, func(rec *storage.Record) error {
+			j := jsonRecord{Seq: rec.Seq, Type: uint16(rec.Type), Time: rec.Time.UTC()}
+			st, ok := storeTypes[rec.Type]
+			j.TypeName = st.Name
+			if ok && st.Decode != nil {
+				v, err := st.Decode(rec.Payload)
+				if err != nil {
+					j.DecodeError = err.Error()
+				} else {
+					j.Record = v
+				}
+			}
+			if j.Record == nil {
+				j.Payload = rec.Payload
+			}
+			n++
+			return enc.Encode(&j)
+		})
+		if err != nil {
+			return n, err
+		}
+		if e := rep.Err(); e != nil {
+			errs = append(errs, e)
+		}
+	}
+	for _, e := range errs {
+		fmt.Fprintln(stderr, "geogate store:", e)
+	}
+	if len(errs) > 0 {
+		return n, fmt.Errorf("%d segments with problems; run geogate store verify", len(errs))
+	}
+	return n, nil
+}
+
+func storeCat(r *storage.Reader, _ *flag.FlagSet, stdout, stderr io.Writer) error {
+	_, err := writeRecords(r, stdout, stderr)
+	return err
+}
+
+func storeStats(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error {
+	segs, err := r.Segments()
+	if err != nil {
+		return err
+	}
+	type tot struct {
+		n           int
+		first, last time.Time
+	}
+	per := map[storage.Type]*tot{}
+	var bytes int64
+	var records, unreadable, open int
+	for _, s := range segs {
+		bytes += s.Size
+		if s.Err != nil {
+			unreadable++
+			continue
+		}
+		if !s.Sealed {
+			open++
+		}
+		records += s.Records
+		for _, t := range s.Types {
+			p := per[t.Type]
+			if p == nil {
+				p = &tot{first: t.First, last: t.Last}
+				per[t.Type] = p
+			}
+			p.n += t.Records
+			if t.First.Before(p.first) {
+				p.first = t.First
+			}
+			if t.Last.After(p.last) {
+				p.last = t.Last
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "segments   %d (%d not sealed, %d unreadable)\n", len(segs), open, unreadable)
+	fmt.Fprintf(stdout, "bytes      %d\n", bytes)
+	fmt.Fprintf(stdout, "records    %d\n", records)
+	types := make([]storage.Type, 0, len(per))
+	for t := range per {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
+	for _, t := range types {
+		p := per[t]
+		name := storeTypes[t].Name
+		if name == "" {
+			name = fmt.Sprintf("type %d", t)
+		}
+		fmt.Fprintf(stdout, "  %-10s %d records, %s .. %s\n", name, p.n, fmtTime(p.first), fmtTime(p.last))
+	}
+	if unreadable > 0 {
+		return fmt.Errorf("%d segments unreadable; run geogate store verify", unreadable)
+	}
+	return nil
+}
+
+// storeExportFlags adds export's flags and returns the command.
+func storeExportFlags(fl *flag.FlagSet) func(*storage.Reader, *flag.FlagSet, io.Writer, io.Writer) error {
+	to := fl.String("to", "", "age X25519 `RECIPIENT` (age1...) of the licensed processor")
+	out := fl.String("o", "", "output `FILE` (created, mode 0600; must not exist)")
+	return func(r *storage.Reader, fl *flag.FlagSet, stdout, stderr io.Writer) error {
+		if *to == "" || *out == "" {
+			fl.Usage()
+			return errUsage
+		}
+		rcpt, err := age.ParseX25519Recipient(strings.TrimSpace(*to))
+		if err != nil {
+			return fmt.Errorf("-to: %w", err)
+		}
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		aw, err := age.Encrypt(f, rcpt)
+		if err != nil {
+			f.Close()
+			os.Remove(*out)
+			return err
+		}
+		n, werr := writeRecords(r, aw, stderr)
+		if werr != nil && n == 0 {
+			f.Close()
+			os.Remove(*out)
+			return werr
+		}
+		if err := aw.Close(); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "exported %d records to %s, readable only with the recipient's identity (age -d -i KEY %s)\n", n, *out, *out)
+		return werr
+	}
+}

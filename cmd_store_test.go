@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/storage"
+)
+
+// storeFixture writes a log of n records under a fresh key file and returns dir and key path.
+func storeFixture(t *testing.T, n int) (dir, keyPath string) {
+	t.Helper()
+	tmp := t.TempDir()
+	dir, keyPath = filepath.Join(tmp, "log"), filepath.Join(tmp, "device.key")
+	if err := board.GenerateKeyFile(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	key, err := board.NewKeyFile(keyPath).DeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := storage.Open(dir, storage.Options{Key: key, SegmentSize: 8 << 10, BufferSize: 2 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		if _, err := l.Append(storage.Type(1+i%2), at.Add(time.Duration(i)*time.Second), []byte(fmt.Sprintf("record %03d %s", i, strings.Repeat("x", 100)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, keyPath
+}
+
+func runStore(args ...string) (stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	err = storeMain(args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func TestStoreCommands(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"ls"}, []string{"SEGMENT", "0000000000000001", "1-", "sealed", "AES-256-GCM", "2026-11-25T08:00:01Z"}},
+		{[]string{"verify"}, []string{"150 records authenticated, 0 problems"}},
+		{[]string{"stats"}, []string{"records    150", "type 1", "75 records"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			out, _, err := runStore(append(tt.args, "-dir", dir, "-key", key)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreCat(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	out, _, err := runStore("cat", "-dir", dir, "-key", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkJSONLines(t, strings.NewReader(out), 150)
+
+	storeTypes[2] = storeType{Name: "fix", Decode: func(p []byte) (any, error) { return map[string]string{"text": string(p[:10])}, nil }}
+	t.Cleanup(func() { delete(storeTypes, 2) })
+	out, _, err = runStore("cat", "-dir", dir, "-key", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"type_name":"fix","time":"2026-11-25T08:00:01Z","record":{"text":"record 001"}`) {
+		t.Fatalf("decoder not used:\n%.300s", out)
+	}
+}
+
+func checkJSONLines(t *testing.T, r io.Reader, n int) {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	var i int
+	for sc.Scan() {
+		i++
+		var j jsonRecord
+		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+			t.Fatalf("line %d: %v: %s", i, err, sc.Text())
+		}
+		if j.Seq != uint64(i) || !bytes.HasPrefix(j.Payload, []byte(fmt.Sprintf("record %03d ", i))) {
+			t.Fatalf("line %d: %s", i, sc.Text())
+		}
+	}
+	if i != n {
+		t.Fatalf("%d lines, want %d", i, n)
+	}
+}
+
+func TestStoreWrongKey(t *testing.T) {
+	dir, _ := storeFixture(t, 10)
+	other := filepath.Join(t.TempDir(), "other.key")
+	if err := board.GenerateKeyFile(other); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStore("cat", "-dir", dir, "-key", other)
+	if !errors.Is(err, storage.ErrWrongKey) || out != "" {
+		t.Fatalf("cat with the wrong key: %v, stdout %q", err, out)
+	}
+	if !strings.Contains(err.Error(), "key id") {
+		t.Fatalf("error does not say why: %v", err)
+	}
+	if _, _, err := runStore("verify", "-dir", dir, "-key", other); err == nil {
+		t.Fatal("verify with the wrong key passed")
+	}
+}
+
+func TestStoreVerifyCorrupt(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	seg := filepath.Join(dir, "0000000000000002.seg")
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[1000] ^= 0x04
+	if err := os.WriteFile(seg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStore("verify", "-dir", dir, "-key", key)
+	if err == nil {
+		t.Fatalf("verify passed a flipped bit:\n%s", out)
+	}
+	if !strings.Contains(out, "segment 0000000000000002 (") || !strings.Contains(out, ") offset ") || !strings.Contains(out, "149 records authenticated, 1 problems") {
+		t.Fatalf("verify output:\n%s", out)
+	}
+	out, errOut, err := runStore("cat", "-dir", dir, "-key", key)
+	if err == nil || strings.Count(out, "\n") != 149 || !strings.Contains(errOut, "offset") {
+		t.Fatalf("cat of a damaged log: %v, %d lines, stderr %q", err, strings.Count(out, "\n"), errOut)
+	}
+}
+
+func TestStoreKeyFileChecks(t *testing.T) {
+	dir, key := storeFixture(t, 1)
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runStore("ls", "-dir", dir, "-key", key); !errors.Is(err, board.ErrKeyInsecure) {
+		t.Fatalf("world-readable key file: %v", err)
+	}
+	if _, _, err := runStore("ls", "-dir", dir); !errors.Is(err, errUsage) {
+		t.Fatalf("missing -key: %v", err)
+	}
+	if _, _, err := runStore("frobnicate"); !errors.Is(err, errUsage) {
+		t.Fatalf("unknown subcommand: %v", err)
+	}
+}
+
+func TestStoreExport(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "export.age")
+	if _, _, err := runStore("export", "-dir", dir, "-key", key, "-to", id.Recipient().String(), "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if fi, _ := f.Stat(); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("export mode %v", fi.Mode())
+	}
+	raw, _ := os.ReadFile(out)
+	if bytes.Contains(raw, []byte("record 001")) {
+		t.Fatal("export holds plaintext")
+	}
+	r, err := age.Decrypt(f, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkJSONLines(t, r, 150)
+	if _, _, err := runStore("export", "-dir", dir, "-key", key, "-to", id.Recipient().String(), "-o", out); err == nil {
+		t.Fatal("export overwrote an existing file")
+	}
+}

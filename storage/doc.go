@@ -1,0 +1,52 @@
+// Package storage is geogate's encrypted, crash-safe, append-only log of typed records:
+// segment files on the unit's eMMC that never return a corrupt record and never lose a
+// record they acknowledged as durable. It knows nothing of fixes, frames or policy: a
+// record is a Type (chosen by the caller), a timestamp and a payload.
+//
+// # Encryption
+//
+// Every segment has a fresh random data key, wrapped (AES-256-GCM) by a key derived with
+// HKDF-SHA256 from the 32-byte device key and a per-segment salt. Records are sealed with
+// AES-256-GCM (default) or XChaCha20-Poly1305; the associated data binds each record to
+// its segment id, sequence number, type, timestamp and length, so records cannot be
+// altered, reordered, replayed or moved between segments undetected. Nothing is stored in
+// the clear. docs/FORMAT.md documents every byte.
+//
+// # Durability
+//
+// Append copies and encrypts a record into one of two preallocated buffers and returns
+// its sequence number without touching the disk. A single flusher goroutine writes the
+// other buffer and calls fdatasync every SyncInterval (group commit), or sooner when
+// SyncBytes are buffered or a caller waits. Durable reports the highest sequence number
+// on disk; WaitDurable and Sync wait for it. Segments are preallocated with fallocate,
+// created under a temporary name and renamed, and the directory is fsynced on every
+// create, rename and delete.
+//
+// # Recovery
+//
+// Open reads the index of every sealed segment and scans any segment that was not sealed
+// (a power cut): it keeps every record that authenticates, cuts the torn tail after the
+// last one, seals the segment and reports what it found in a Recovery. Zeros (unused
+// preallocated space) end a segment. A corrupt record is skipped and reported; the frames
+// after it are found again even if its length field was hit.
+//
+// # Retention
+//
+// Segments roll by size and age. The oldest sealed segments are erased to keep under a
+// byte Quota or when the disk is full, and a sealed segment holding a record type older
+// than that type's MaxAge is erased whole. Erasure is crypto-erasure: the wrapped key is
+// overwritten and synced before the file is unlinked.
+//
+// # Usage
+//
+//	l, err := storage.Open("/var/lib/geogate/log", storage.Options{Key: key})
+//	if err != nil {
+//		return err
+//	}
+//	defer l.Close()
+//	seq, err := l.Append(typeFix, fix.Time, payload) // no allocation, no disk wait
+//	...
+//	if l.Durable() >= seq { /* the record survives a power cut */ }
+//
+// Reader lists, verifies and reads a log directory for the tools (geogate store).
+package storage
