@@ -2,6 +2,7 @@ package board
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -145,8 +146,9 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// Check evaluates every check now and kicks the Kickers if all are OK. A Kicker's error
-// (an absent watchdog) is logged when it changes and does not make the report unhealthy.
+// Check evaluates every check now and kicks the Kickers if all are OK. The health state is
+// logged when the set of failing checks changes. A Kicker's error (an absent watchdog) is
+// logged when it changes and does not make the report unhealthy.
 func (h *Health) Check() Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -166,13 +168,13 @@ func (h *Health) Check() Report {
 		}
 	}
 	if len(h.beats)+len(h.probes) == 0 {
-		r.Problems = append(r.Problems, Problem{"health", fmt.Errorf("board: health: no checks registered; refusing to kick blindly")})
+		r.Problems = append(r.Problems, Problem{"health", errors.New("board: no checks registered; refusing to kick blindly")})
 	}
 	r.Healthy = len(r.Problems) == 0
 	if r.Healthy {
 		h.kick()
 	}
-	if h.log != nil && (!h.reported || h.last.String() != r.String()) {
+	if h.log != nil && (!h.reported || !sameChecks(h.last, r)) {
 		if r.Healthy {
 			h.log.Info("health ok, kicking watchdogs")
 		} else {
@@ -181,6 +183,19 @@ func (h *Health) Check() Report {
 	}
 	h.last, h.reported = r, true
 	return r
+}
+
+// sameChecks reports whether a and b have the same failing checks (ages may differ).
+func sameChecks(a, b Report) bool {
+	if len(a.Problems) != len(b.Problems) {
+		return false
+	}
+	for i := range a.Problems {
+		if a.Problems[i].Check != b.Problems[i].Check {
+			return false
+		}
+	}
+	return true
 }
 
 // kick kicks every Kicker and logs errors when they change. h.mu is held.
@@ -207,7 +222,7 @@ func (h *Health) Last() Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.reported {
-		return Report{Problems: []Problem{{"health", fmt.Errorf("board: health: not checked yet")}}}
+		return Report{Problems: []Problem{{"health", errors.New("board: not checked yet")}}}
 	}
 	return h.last
 }

@@ -73,7 +73,7 @@ func TestHealthKicksOnlyWhileHealthy(t *testing.T) {
 func TestHealthNoChecksNeverKicks(t *testing.T) {
 	wd := &boardtest.Watchdog{Want: []string{"close"}}
 	h := board.NewHealth(board.HealthConfig{Clock: boardtest.NewClock(t0), Kickers: []board.Kicker{wd}})
-	if r := h.Check(); r.Healthy || !strings.Contains(r.String(), "no checks registered") {
+	if r := h.Check(); r.Healthy || r.String() != "unhealthy: health: no checks registered; refusing to kick blindly" {
 		t.Errorf("report %q, want unhealthy without checks", r)
 	}
 	if err := wd.Close(); err != nil {
@@ -102,6 +102,29 @@ func TestHealthAbsentWatchdog(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "health ok"); n != 1 {
 		t.Errorf("state logged %d times, want once", n)
+	}
+}
+
+// TestHealthLogsChangesOnly: a check that stays stale is logged once, though its age grows.
+func TestHealthLogsChangesOnly(t *testing.T) {
+	var log bytes.Buffer
+	clk := boardtest.NewClock(t0)
+	h := board.NewHealth(board.HealthConfig{Clock: clk, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	b := h.Beat("gnss", time.Second)
+	for range 5 {
+		clk.Advance(2 * time.Second)
+		h.Check()
+	}
+	b.OK()
+	h.Check()
+	if n := strings.Count(log.String(), "health failing"); n != 1 {
+		t.Errorf("failing state logged %d times, want once:\n%s", n, log.String())
+	}
+	if n := strings.Count(log.String(), "health ok"); n != 1 {
+		t.Errorf("recovery logged %d times, want once:\n%s", n, log.String())
+	}
+	if h.Last().String() != "ok" {
+		t.Errorf("Last = %q", h.Last())
 	}
 }
 

@@ -27,6 +27,24 @@ type KeyProvider interface {
 	DeviceKey() ([]byte, error)
 }
 
+// Where the key file is when the config does not say.
+const (
+	// DevKeyFile is the development key file, in the unit's ConfigurationDirectory.
+	DevKeyFile = "/etc/geogate/key"
+	// KeyCredential is the name of the systemd credential holding the key
+	// (LoadCredentialEncrypted=geogate-key:...).
+	KeyCredential = "geogate-key"
+)
+
+// DefaultKeyFile returns the key file to use when the config names none:
+// $CREDENTIALS_DIRECTORY/geogate-key when systemd passes credentials, else DevKeyFile.
+func DefaultKeyFile(getenv func(string) string) string {
+	if dir := getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		return filepath.Join(dir, KeyCredential)
+	}
+	return DevKeyFile
+}
+
 // KeyFile is a KeyProvider reading a key file: 64 hex digits (the 32 key bytes) and an
 // optional newline, mode 0600 or stricter, owned by the daemon's user (or root, as systemd
 // credentials may be). It holds only the path, never the key; its String and LogValue

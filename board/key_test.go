@@ -183,3 +183,15 @@ func TestFakeKey(t *testing.T) {
 		t.Error("Close did not notice the missing DeviceKey call")
 	}
 }
+
+func TestDefaultKeyFile(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if got := board.DefaultKeyFile(getenv); got != "/etc/geogate/key" {
+		t.Errorf("without credentials: %q", got)
+	}
+	env["CREDENTIALS_DIRECTORY"] = "/run/credentials/geogate.service"
+	if got := board.DefaultKeyFile(getenv); got != "/run/credentials/geogate.service/geogate-key" {
+		t.Errorf("with credentials: %q", got)
+	}
+}
