@@ -1,0 +1,151 @@
+package policy
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Signed bundles carry two more files: a manifest listing the SHA-256 of every bundle file
+// in sha256sum(1) format ("<64 hex>  <path>" per line, sorted by path), and an ed25519
+// signature of the manifest's bytes, base64-encoded.
+const (
+	ManifestHashes    = "manifest.sha256"
+	ManifestSignature = "manifest.sig"
+)
+
+// SignedBy returns a Verifier accepting only bundles whose manifest is signed by one of
+// keys. It checks every listed file's hash and hands Load an in-memory copy holding exactly
+// the listed files, so a file that is not signed cannot be read, and nothing can change
+// between verification and parsing.
+func SignedBy(keys ...ed25519.PublicKey) Verifier {
+	return func(fsys fs.FS) (fs.FS, error) {
+		man, err := fs.ReadFile(fsys, ManifestHashes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
+		}
+		sigText, err := fs.ReadFile(fsys, ManifestSignature)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
+		}
+		sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigText)))
+		if err != nil || len(sig) != ed25519.SignatureSize {
+			return nil, fmt.Errorf("%w: %s: not a base64 ed25519 signature", ErrUnverified, ManifestSignature)
+		}
+		ok := false
+		for _, k := range keys {
+			if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, man, sig) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s: signature does not match any of %d trusted keys", ErrUnverified, ManifestSignature, len(keys))
+		}
+		files, err := parseManifest(man)
+		if err != nil {
+			return nil, err
+		}
+		mem := memFS{}
+		for name, want := range files {
+			data, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
+			}
+			if got := sha256.Sum256(data); got != want {
+				return nil, fmt.Errorf("%w: %s: SHA-256 differs from the signed manifest", ErrUnverified, name)
+			}
+			mem[name] = data
+		}
+		if _, ok := mem[ManifestFile]; !ok {
+			return nil, fmt.Errorf("%w: manifest does not list %s", ErrUnverified, ManifestFile)
+		}
+		return mem, nil
+	}
+}
+
+func parseManifest(man []byte) (map[string][sha256.Size]byte, error) {
+	files := map[string][sha256.Size]byte{}
+	for i, line := range strings.Split(strings.TrimRight(string(man), "\n"), "\n") {
+		h, name, ok := strings.Cut(line, "  ")
+		sum, err := hex.DecodeString(h)
+		if !ok || err != nil || len(sum) != sha256.Size || !fs.ValidPath(name) || name == ManifestHashes || name == ManifestSignature {
+			return nil, fmt.Errorf("%w: %s line %d: want \"<sha256 hex>  <path>\"", ErrUnverified, ManifestHashes, i+1)
+		}
+		if _, dup := files[name]; dup {
+			return nil, fmt.Errorf("%w: %s line %d: %s listed twice", ErrUnverified, ManifestHashes, i+1, name)
+		}
+		files[name] = [sha256.Size]byte(sum)
+	}
+	return files, nil
+}
+
+// Sign returns the manifest and its signature for every regular file of the bundle in fsys
+// (except existing manifest files). Write them into the bundle as ManifestHashes and
+// ManifestSignature.
+func Sign(fsys fs.FS, key ed25519.PrivateKey) (manifest, signature []byte, err error) {
+	var names []string
+	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && name != ManifestHashes && name != ManifestSignature {
+			names = append(names, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy: sign: %w", err)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("policy: sign: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(&b, "%x  %s\n", sum, n)
+	}
+	sig := ed25519.Sign(key, b.Bytes())
+	return b.Bytes(), []byte(base64.StdEncoding.EncodeToString(sig) + "\n"), nil
+}
+
+// memFS is a read-only in-memory file system of verified files.
+type memFS map[string][]byte
+
+func (m memFS) Open(name string) (fs.File, error) {
+	data, ok := m[name]
+	if !ok || !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &memFile{info: memInfo{name: name, size: int64(len(data))}, r: bytes.NewReader(data)}, nil
+}
+
+type memFile struct {
+	info memInfo
+	r    *bytes.Reader
+}
+
+func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *memFile) Read(p []byte) (int, error) { return f.r.Read(p) }
+func (f *memFile) Close() error               { return nil }
+
+type memInfo struct {
+	name string
+	size int64
+}
+
+func (i memInfo) Name() string       { return i.name[strings.LastIndexByte(i.name, '/')+1:] }
+func (i memInfo) Size() int64        { return i.size }
+func (i memInfo) Mode() fs.FileMode  { return 0o444 }
+func (i memInfo) ModTime() time.Time { return time.Time{} }
+func (i memInfo) IsDir() bool        { return false }
+func (i memInfo) Sys() any           { return nil }
