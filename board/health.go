@@ -31,8 +31,9 @@ type HealthConfig struct {
 	// hardware *Watchdog and the systemd *Notifier. Nil means nothing is kicked (the
 	// checks still run and report).
 	Kickers []Kicker
-	// Interval is the time between checks in Run; zero means half of the smallest
-	// WatchdogTimeout among the Kickers, or DefaultHealthInterval when none has one.
+	// Interval is the longest time between checks in Run; zero means
+	// DefaultHealthInterval. It is shortened to half of the smallest WatchdogTimeout
+	// among the Kickers, so no watchdog can expire between two healthy checks.
 	Interval time.Duration
 	// Logger receives health state changes and kick failures (once per change, never per
 	// check); nil means they are not logged.
@@ -73,11 +74,11 @@ func NewHealth(cfg HealthConfig) *Health {
 	h.kickErr = make([]string, len(h.kickers))
 	if h.interval <= 0 {
 		h.interval = DefaultHealthInterval
-		for _, k := range h.kickers {
-			if t, ok := k.(interface{ WatchdogTimeout() time.Duration }); ok {
-				if d := t.WatchdogTimeout() / 2; d > 0 && d < h.interval {
-					h.interval = d
-				}
+	}
+	for _, k := range h.kickers {
+		if t, ok := k.(interface{ WatchdogTimeout() time.Duration }); ok {
+			if d := t.WatchdogTimeout() / 2; d > 0 && d < h.interval {
+				h.interval = d
 			}
 		}
 	}

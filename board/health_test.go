@@ -172,3 +172,22 @@ func BenchmarkBeatOK(b *testing.B) {
 		beat.OK()
 	}
 }
+
+func TestHealthIntervalClamped(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		interval time.Duration
+		kickers  []board.Kicker
+		want     time.Duration
+	}{
+		{"default", 0, nil, board.DefaultHealthInterval},
+		{"systemd WatchdogSec=10", 0, []board.Kicker{&boardtest.Notifier{Watchdog: 10 * time.Second}}, 5 * time.Second},
+		{"bcm2835 watchdog clamped to 3s", time.Minute, []board.Kicker{&boardtest.Watchdog{Timeout: 3 * time.Second}, &boardtest.Notifier{}}, 1500 * time.Millisecond},
+		{"explicit shorter", time.Second, []board.Kicker{&boardtest.Watchdog{Timeout: 30 * time.Second}}, time.Second},
+	} {
+		h := board.NewHealth(board.HealthConfig{Interval: tt.interval, Kickers: tt.kickers})
+		if h.Interval() != tt.want {
+			t.Errorf("%s: Interval = %v, want %v", tt.name, h.Interval(), tt.want)
+		}
+	}
+}
