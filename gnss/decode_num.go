@@ -21,6 +21,27 @@ var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1
 // receiver's resolution); an integer part that long fails. ok is false for an empty field, a
 // field without digits, and any byte other than digits and one '.'.
 func parseFixed(b []byte) (mant uint64, frac int, ok bool) {
+	if len(b) <= maxDigits {
+		// Fast path: too short to overflow, so no digit counting.
+		point := -1
+		for i, c := range b {
+			if d := c - '0'; d <= 9 {
+				mant = mant*10 + uint64(d)
+				continue
+			}
+			if c != '.' || point >= 0 {
+				return 0, 0, false
+			}
+			point = i
+		}
+		switch {
+		case len(b) == 0 || (len(b) == 1 && point == 0):
+			return 0, 0, false
+		case point >= 0:
+			frac = len(b) - 1 - point
+		}
+		return mant, frac, true
+	}
 	digits, point := 0, false
 	for _, c := range b {
 		switch {

@@ -69,10 +69,13 @@ type merger struct {
 
 	// Across epochs: the last known date (as midnight UTC after rollover correction) and the
 	// last emitted time, for epochs whose sentences carry a time of day only.
-	day     time.Time
-	hasDay  bool
-	last    time.Time
-	lastKey key
+	day    time.Time
+	hasDay bool
+	// dayY, dayM, dayD is the receiver's date that day was derived from (before rollover
+	// correction and midnight carry); an unchanged date skips the calendar arithmetic.
+	dayY, dayM, dayD int
+	last             time.Time
+	lastKey          key
 
 	ender      key
 	votes      int
@@ -245,12 +248,13 @@ func (m *merger) close(now time.Time) {
 		return
 	}
 	f := &m.fix
-	if m.hasDate {
+	if m.hasDate && (!m.hasDay || m.y != m.dayY || m.m != m.dayM || m.d != m.dayD) {
 		day := time.Date(m.y, time.Month(m.m), m.d, 0, 0, 0, 0, time.UTC)
 		for i := 0; i < maxRollovers && day.Before(m.floor); i++ {
 			day = day.Add(GPSWeekRollover)
 		}
 		m.day, m.hasDay = day, true
+		m.dayY, m.dayM, m.dayD = m.y, m.m, m.d
 	}
 	if m.hasTOD && m.hasDay {
 		t := m.day.Add(time.Duration(m.tod))
