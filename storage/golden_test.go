@@ -58,6 +58,7 @@ func writeGolden(t *testing.T, dir string, c Cipher, torn bool) {
 		f.Truncate(off + 600) // shrink the preallocation to keep testdata small
 		f.Close()
 	}
+	os.Remove(filepath.Join(dir, "LOCK"))
 }
 
 func goldenText(t *testing.T, dir string) string {

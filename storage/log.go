@@ -26,6 +26,7 @@ type Log struct {
 	devKey     []byte
 	maxPayload int
 	recovery   Recovery
+	lock       *os.File
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -126,17 +127,16 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("storage: create log directory: %w", err)
 	}
-	if err := l.recover(); err != nil {
-		return nil, err
-	}
-	seg, err := l.newSegment()
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := l.create(seg); err != nil {
+	l.lock = lock
+	seg, err := l.start()
+	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	l.segs = append(l.segs, seg)
 	l.seg = seg
 	l.cond.L = &l.mu
 	b := l.opts.BufferSize
@@ -150,6 +150,33 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.retention()
 	go l.run()
 	return l, nil
+}
+
+// start recovers the directory and creates the segment for appends.
+func (l *Log) start() (*segment, error) {
+	if err := l.recover(); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	seg, err := l.newSegment()
+	if err == nil {
+		err = l.create(seg)
+	}
+	if err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	l.segs = append(l.segs, seg)
+	return seg, nil
+}
+
+func (l *Log) closeFiles() {
+	for _, s := range l.segs {
+		if s.f != nil {
+			s.f.Close()
+			s.f = nil
+		}
+	}
 }
 
 func (l *Log) setOptions(o Options) error {
@@ -510,12 +537,8 @@ func (l *Log) Close() error {
 	err := l.err
 	l.err = ErrClosed
 	l.cond.Broadcast()
-	for _, s := range l.segs {
-		if s.f != nil {
-			s.f.Close()
-			s.f = nil
-		}
-	}
+	l.closeFiles()
+	l.lock.Close()
 	if err != nil && !errors.Is(err, ErrClosed) {
 		return err
 	}

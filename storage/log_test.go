@@ -298,3 +298,14 @@ func TestTempFileRemoved(t *testing.T) {
 		t.Fatalf("Recovery %+v, want TempRemoved 1", r)
 	}
 }
+
+func TestLocked(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions())
+	if _, err := Open(dir, testOptions()); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: %v, want ErrLocked", err)
+	}
+	l.Close()
+	l = mustOpen(t, dir, testOptions())
+	l.Close()
+}

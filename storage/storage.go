@@ -159,6 +159,8 @@ var (
 	// ErrNoSpace means the disk is full and retention could free nothing more. The log
 	// refuses further appends; what was durable stays intact.
 	ErrNoSpace = errors.New("storage: no space left for the log")
+	// ErrLocked means another process has the log open for writing.
+	ErrLocked = errors.New("storage: log is open in another process (is geogate already running?)")
 	// ErrFailed means a write or fdatasync failed; the log refuses further appends because
 	// the kernel may have dropped the data (see fsyncgate). Reopen to recover.
 	ErrFailed = errors.New("storage: log failed")
