@@ -49,7 +49,7 @@ type merger struct {
 	floor time.Time
 
 	open        bool
-	contributed bool // a fix-bearing sentence (not only GSV) was merged
+	contributed bool // a position, a validity statement or a GSA fix type was merged
 	fix         Fix
 	hasTOD      bool
 	tod         int64
@@ -117,7 +117,9 @@ func (m *merger) add(s *sentence, now time.Time) {
 			}
 		}
 	}
-	m.closedTime = false
+	if s.hasTOD {
+		m.closedTime = false
+	}
 	if !m.open {
 		m.start()
 	}
@@ -167,7 +169,9 @@ func (m *merger) merge(s *sentence, k key) {
 	if s.typ == TypeGSV {
 		return
 	}
-	m.contributed = true
+	if s.has&HasPos != 0 || s.status != statusNone || s.mode != ModeUnknown {
+		m.contributed = true
+	}
 	if s.hasTOD && !m.hasTOD {
 		m.tod, m.hasTOD = s.tod, true
 	}
@@ -244,10 +248,6 @@ func (m *merger) close(now time.Time) {
 		return
 	}
 	m.open = false
-	if !m.contributed {
-		return
-	}
-	f := &m.fix
 	if m.hasDate && (!m.hasDay || m.y != m.dayY || m.m != m.dayM || m.d != m.dayD) {
 		day := time.Date(m.y, time.Month(m.m), m.d, 0, 0, 0, 0, time.UTC)
 		for i := 0; i < maxRollovers && day.Before(m.floor); i++ {
@@ -256,6 +256,12 @@ func (m *merger) close(now time.Time) {
 		m.day, m.hasDay = day, true
 		m.dayY, m.dayM, m.dayD = m.y, m.m, m.d
 	}
+	if !m.contributed {
+		// Only ZDA, GST, VTG or GSV: nothing about the position. Such an epoch (a ZDA stamped
+		// off the fix times, say) must not interleave position-less fixes with real ones.
+		return
+	}
+	f := &m.fix
 	if m.hasTOD && m.hasDay {
 		t := m.day.Add(time.Duration(m.tod))
 		if !m.hasDate && t.Before(m.last.Add(-halfDay)) {

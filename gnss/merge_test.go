@@ -330,3 +330,24 @@ func TestScan(t *testing.T) {
 		}
 	})
 }
+
+func TestMergeZDAOffTimeGivesDateNotFix(t *testing.T) {
+	// A ZDA stamped off the fix times forms its own epoch: it must give the date, not a
+	// position-less fix between two real ones.
+	d := NewDecoder(Config{})
+	in := lines(
+		"$GPZDA,115959.50,01,03,2026,00,00",
+		"$GPGGA,120000,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
+		"$GPZDA,120000.50,01,03,2026,00,00",
+		"$GPGGA,120001,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
+	)
+	got := append(feed(d, in, t0), flush(d, t0)...)
+	if len(got) != 2 {
+		t.Fatalf("%d fixes, want 2: %+v", len(got), got)
+	}
+	for i, f := range got {
+		if want := time.Date(2026, 3, 1, 12, 0, i, 0, time.UTC); !f.Time.Equal(want) || !f.Valid {
+			t.Errorf("fix %d: %v valid %v, want %v", i, f.Time, f.Valid, want)
+		}
+	}
+}
