@@ -61,7 +61,7 @@ func (c Config) WithDefaults() (Config, error) {
 		return c, fmt.Errorf("camera: size %dx%d: want even sides from 2 to %d (chroma is shared by pixel pairs)", c.Width, c.Height, maxSide)
 	}
 	if c.Format != 0 && c.Format != MJPEG && c.Format != YUYV && c.Format != NV12 {
-		return c, fmt.Errorf("camera: format %v: %w", c.Format, ErrFormat)
+		return c, fmt.Errorf("%w: %v (want MJPG, YUYV or NV12)", ErrFormat, c.Format)
 	}
 	if c.FrameBytes < 0 || c.ReadTimeout < 0 {
 		return c, fmt.Errorf("camera: negative frame bytes or read timeout")

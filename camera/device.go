@@ -250,7 +250,7 @@ func Negotiate(offers []FormatDesc, cfg Config) (Mode, error) {
 		if cfg.Format != 0 {
 			want = cfg.Format.String()
 		}
-		return Mode{}, fmt.Errorf("want %s, device offers [%s]: %w", want, strings.Join(names, " "), ErrFormat)
+		return Mode{}, fmt.Errorf("%w: want %s, device offers [%s]", ErrFormat, want, strings.Join(names, " "))
 	}
 	m := Mode{Format: desc.Format, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS}
 	switch {

@@ -38,7 +38,12 @@ type DeviceError struct {
 
 // Error reads like "camera: /dev/video0: open: no camera: no such file or directory (hint)".
 func (e *DeviceError) Error() string {
-	s := fmt.Sprintf("camera: %s: %s: %s: %v", e.Path, e.Op, trimPkg(e.Kind), e.Err)
+	var s string
+	if errors.Is(e.Err, e.Kind) { // the cause already names its kind
+		s = fmt.Sprintf("camera: %s: %s: %s", e.Path, e.Op, trimPkg(e.Err))
+	} else {
+		s = fmt.Sprintf("camera: %s: %s: %s: %v", e.Path, e.Op, trimPkg(e.Kind), e.Err)
+	}
 	if e.Hint != "" {
 		s += " (" + e.Hint + ")"
 	}

@@ -57,7 +57,7 @@ func ParseFormat(s string) (Format, error) {
 	case "NV12":
 		return NV12, nil
 	}
-	return 0, fmt.Errorf("camera: unknown format %q (want mjpeg, yuyv or nv12): %w", s, ErrFormat)
+	return 0, fmt.Errorf("%w: %q (want mjpeg, yuyv or nv12)", ErrFormat, s)
 }
 
 // rawBytes is the exact size of one uncompressed frame (even w and h), or 0 for a compressed or unknown format.

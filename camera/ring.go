@@ -131,6 +131,11 @@ func (r *Ring) Recv(ctx context.Context) (Frame, error) {
 	}
 }
 
+// Ready returns a channel that receives after a Commit or Close, so a consumer can wait for
+// frames in a select together with other inputs and then drain them with TryRecv. It is the
+// ring's own channel: call it once and keep it.
+func (r *Ring) Ready() <-chan struct{} { return r.ready }
+
 // TryRecv is Recv without waiting: ok is false when no frame is queued. err is ErrClosed once
 // the ring is closed and drained.
 func (r *Ring) TryRecv() (f Frame, ok bool, err error) {

@@ -30,29 +30,39 @@ type Scaler struct {
 	opts jpeg.Options
 	xs   []int // box boundaries, reused
 	ys   []int
+	acc  []uint32 // column sums of one output row, reused
 }
 
 // FitSize returns the largest even size with the aspect ratio of w x h and at most maxPixels
-// pixels, or w x h itself when it already fits.
+// (at least 4) pixels, or w x h itself when it already fits. For extreme aspect ratios the
+// short side stops at 2 pixels and the long one gives way.
 func FitSize(w, h, maxPixels int) (int, int) {
 	if w*h <= maxPixels {
 		return w, h
 	}
 	s := math.Sqrt(float64(maxPixels) / float64(w*h))
 	dw, dh := max(int(float64(w)*s)&^1, 2), max(int(float64(h)*s)&^1, 2)
-	for dw*dh > maxPixels && dw > 2 && dh > 2 {
-		dw, dh = dw-2, max((dw-2)*h/w&^1, 2)
+	for dw*dh > maxPixels && dw*dh > 4 { // rounding, or a side held at 2
+		if dw >= dh && dw > 2 || dh == 2 {
+			dw -= 2
+		} else {
+			dh -= 2
+		}
 	}
 	return dw, dh
 }
 
 // Scale writes f, reduced to at most MaxPixels, into dst, which the caller owns, and returns
 // the scaled frame (Data is dst[:n]; Captured and Seq are kept). A frame already within the
-// budget is copied unchanged. ErrShortBuffer means dst is too small. YUYV and NV12 do not
+// budget is copied unchanged. ErrShortBuffer means dst is too small; ErrBadFrame means the
+// data does not hold a frame of f's size and format. YUYV and NV12 do not
 // allocate; MJPEG allocates inside image/jpeg.Decode (see Scaler).
 func (s *Scaler) Scale(dst []byte, f Frame) (Frame, error) {
 	if s.MaxPixels < 4 {
 		panic("BUG: camera.Scaler.MaxPixels not set")
+	}
+	if f.Width < 2 || f.Height < 2 || f.Width > maxSide || f.Height > maxSide || f.Width%2+f.Height%2 != 0 {
+		return Frame{}, ErrBadFrame
 	}
 	dw, dh := FitSize(f.Width, f.Height, s.MaxPixels)
 	out := f
@@ -85,7 +95,7 @@ func (s *Scaler) Scale(dst []byte, f Frame) (Frame, error) {
 		out.Data = dst[:n]
 		return out, nil
 	}
-	return Frame{}, fmt.Errorf("camera: scale %v: %w", f.Format, ErrFormat)
+	return Frame{}, fmt.Errorf("%w: cannot scale %v", ErrFormat, f.Format)
 }
 
 // plane is one colour channel inside a byte buffer: sample (x, y) is at b[off+y*stride+x*step].
@@ -119,26 +129,52 @@ func (s *Scaler) scaleRaw(dst []byte, f Frame, dw, dh int) {
 	}
 }
 
-// box sets every sample of d to the mean of the block of s it covers. It does not allocate once
-// the boundary tables have grown to the largest size seen.
+// box sets every sample of d to the mean of the block of src it covers: per output row it sums
+// the covered source rows into acc (one pass, each source sample read once), then sums acc over
+// each output column's block and divides by a reciprocal. It does not allocate once the tables
+// have grown to the largest size seen.
 func (s *Scaler) box(d, src plane) {
 	s.xs = bounds(s.xs, src.w, d.w)
 	s.ys = bounds(s.ys, src.h, d.h)
+	if cap(s.acc) < src.w {
+		s.acc = make([]uint32, src.w)
+	}
+	acc := s.acc[:src.w]
 	for y := range d.h {
 		y0, y1 := s.ys[2*y], s.ys[2*y+1]
+		clear(acc)
+		for sy := y0; sy < y1; sy++ {
+			row := src.b[src.off+sy*src.stride:]
+			if src.step == 1 {
+				row = row[:len(acc)]
+				for sx, v := range row {
+					acc[sx] += uint32(v)
+				}
+				continue
+			}
+			for sx, i := 0, 0; sx < len(acc); sx, i = sx+1, i+src.step {
+				acc[sx] += uint32(row[i])
+			}
+		}
+		ny := uint64(y1 - y0)
 		drow := d.off + y*d.stride
+		var lastN, mul uint64
 		for x := range d.w {
 			x0, x1 := s.xs[2*x], s.xs[2*x+1]
-			sum := 0
-			for sy := y0; sy < y1; sy++ {
-				i := src.off + sy*src.stride + x0*src.step
-				for sx := x0; sx < x1; sx++ {
-					sum += int(src.b[i])
-					i += src.step
-				}
+			var sum uint32
+			for _, v := range acc[x0:x1] {
+				sum += v
 			}
-			n := (y1 - y0) * (x1 - x0)
-			d.b[drow+x*d.step] = byte((sum + n/2) / n)
+			// Divide by n, rounded, as a multiplication by ceil(2^32/n): exact while the
+			// dividend (at most 256n) times n stays below 2^32, that is for n < 4096.
+			if n := ny * uint64(x1-x0); n != lastN {
+				lastN, mul = n, (1<<32+n-1)/n
+			}
+			if lastN >= 4096 { // a block over 64x64: a reduction beyond any policy tier
+				d.b[drow+x*d.step] = byte((uint64(sum) + lastN/2) / lastN)
+				continue
+			}
+			d.b[drow+x*d.step] = byte(((uint64(sum) + lastN/2) * mul) >> 32)
 		}
 	}
 }
@@ -155,10 +191,16 @@ func bounds(b []int, from, to int) []int {
 }
 
 func (s *Scaler) scaleJPEG(dst []byte, f Frame, dw, dh int) (int, error) {
+	// The JPEG header, not the Frame, sizes the decoder's image: check they agree before
+	// letting a corrupt header make jpeg.Decode allocate gigabytes.
+	s.rd.Reset(f.Data)
+	if c, err := jpeg.DecodeConfig(&s.rd); err != nil || c.Width != f.Width || c.Height != f.Height {
+		return 0, ErrBadFrame
+	}
 	s.rd.Reset(f.Data)
 	img, err := jpeg.Decode(&s.rd)
 	if err != nil {
-		return 0, fmt.Errorf("camera: scale: decode: %w: %w", ErrBadFrame, err)
+		return 0, fmt.Errorf("%w: decode for scaling: %w", ErrBadFrame, err)
 	}
 	if s.out.Rect.Dx() != dw || s.out.Rect.Dy() != dh {
 		s.out = *image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio420)
@@ -179,7 +221,7 @@ func (s *Scaler) scaleJPEG(dst []byte, f Frame, dw, dh int) (int, error) {
 			o.Cb[i], o.Cr[i] = 128, 128
 		}
 	default:
-		return 0, fmt.Errorf("camera: scale: JPEG colour model %T: %w", img, ErrFormat)
+		return 0, fmt.Errorf("%w: cannot scale a JPEG of colour model %T", ErrFormat, img)
 	}
 	s.opts.Quality = s.Quality
 	if s.opts.Quality == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"io"
 	"testing"
 
 	"github.com/geogate/geogate/camera"
@@ -21,6 +22,8 @@ func TestFitSize(t *testing.T) {
 		{3840, 2160, 1_200_000, 1460, 820},
 		{1280, 960, 1_200_000, 1264, 948},
 		{640, 480, 100, 10, 8},
+		{2, 8192, 100, 2, 50},
+		{8192, 2, 4, 2, 2},
 	}
 	for _, tt := range tests {
 		w, h := camera.FitSize(tt.w, tt.h, tt.max)
@@ -138,5 +141,34 @@ func TestScaleRawZeroAlloc(t *testing.T) {
 		}); a != 0 {
 			t.Errorf("%v: %v allocs per scaled frame, want 0", f, a)
 		}
+	}
+}
+
+func TestWriteJPEG(t *testing.T) {
+	for _, f := range []camera.Format{camera.MJPEG, camera.YUYV, camera.NV12} {
+		in := frame(t, f, 160, 120)
+		var b bytes.Buffer
+		if err := camera.WriteJPEG(&b, in, 0); err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		if f == camera.MJPEG && !bytes.Equal(b.Bytes(), in.Data) {
+			t.Error("MJPEG was re-encoded")
+		}
+		img, err := jpeg.Decode(&b)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		y := img.(*image.YCbCr)
+		if y.Rect.Dx() != 160 || y.Rect.Dy() != 120 {
+			t.Errorf("%v: %v", f, y.Rect)
+		}
+		if v := y.Y[60*y.YStride+150]; v > 30 { // the black bar on the right
+			t.Errorf("%v: right bar luma %d", f, v)
+		}
+	}
+	bad := frame(t, camera.NV12, 16, 16)
+	bad.Data = bad.Data[:10]
+	if err := camera.WriteJPEG(io.Discard, bad, 0); !errors.Is(err, camera.ErrBadFrame) {
+		t.Errorf("short NV12: %v", err)
 	}
 }

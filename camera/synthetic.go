@@ -20,7 +20,7 @@ const (
 	// syntheticNoise is the amplitude of the per-pixel luma noise. It stands in for sensor noise
 	// and texture so the JPEGs are as large as a real camera's (flat colour bars would compress
 	// to a tenth of that and make the pass-through benchmark look cheaper than it is).
-	syntheticNoise = 24
+	syntheticNoise = 12
 )
 
 // Synthetic is a Source of real images without hardware: a test pattern (colour bars, a bar
