@@ -1,0 +1,408 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/geogate/geogate/camera"
+	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/storage"
+)
+
+// samplePolicy loads the bundle shipped in examples/policy.
+func samplePolicy(t testing.TB) *policy.Holder {
+	t.Helper()
+	var h policy.Holder
+	if _, err := h.Reload(os.DirFS("../examples/policy"), nil); err != nil {
+		t.Fatal(err)
+	}
+	return &h
+}
+
+// beidaihe returns the deny zone's outline and margin from the sample bundle's zone file.
+func beidaihe(t testing.TB) (orb.Polygon, float64) {
+	t.Helper()
+	b, err := os.ReadFile("../examples/policy/zones.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fc struct {
+		Features []struct {
+			Properties struct {
+				ID      string  `json:"id"`
+				MarginM float64 `json:"margin_m"`
+			} `json:"properties"`
+			Geometry struct {
+				Coordinates [][][2]float64 `json:"coordinates"`
+			} `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(b, &fc); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fc.Features {
+		if f.Properties.ID == "beidaihe" {
+			var poly orb.Polygon
+			for _, r := range f.Geometry.Coordinates {
+				var ring orb.Ring
+				for _, p := range r {
+					ring = append(ring, orb.Point(p))
+				}
+				poly = append(poly, ring)
+			}
+			return poly, f.Properties.MarginM
+		}
+	}
+	t.Fatal("no beidaihe zone in the sample bundle")
+	return nil, 0
+}
+
+// metresOutside returns how far p lies outside poly (negative inside), using the local
+// equirectangular approximation policy documents for margins.
+func metresOutside(poly orb.Polygon, p orb.Point) float64 {
+	const mPerDeg = 111_320.0
+	kx := mPerDeg * math.Cos(p[1]*math.Pi/180)
+	best := math.Inf(1)
+	for _, ring := range poly {
+		for i := 0; i+1 < len(ring); i++ {
+			ax, ay := (ring[i][0]-p[0])*kx, (ring[i][1]-p[1])*mPerDeg
+			bx, by := (ring[i+1][0]-p[0])*kx, (ring[i+1][1]-p[1])*mPerDeg
+			dx, dy := bx-ax, by-ay
+			u := 0.0
+			if l := dx*dx + dy*dy; l > 0 {
+				u = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
+			}
+			best = math.Min(best, math.Hypot(ax+u*dx, ay+u*dy))
+		}
+	}
+	if planar.PolygonContains(poly, p) {
+		return -best
+	}
+	return best
+}
+
+// jpegFrame renders one real JPEG with the camera's synthetic source.
+func jpegFrame(t testing.TB, w, h int) []byte {
+	t.Helper()
+	src, err := camera.NewSynthetic(camera.Config{Width: w, Height: h, FPS: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	buf := make([]byte, src.MaxFrameBytes())
+	f, err := src.ReadFrame(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Data
+}
+
+// drive is a simulated run: a receiver at 10 Hz played through the real decoder, a camera
+// at 30 fps, one loop, all on a simulated clock.
+type drive struct {
+	t     testing.TB
+	now   time.Time
+	dec   *gnss.Decoder
+	ring  *camera.Ring
+	loop  *Loop
+	gen   gnsstest.Generator
+	nmea  []byte
+	frame []byte
+	w, h  int
+}
+
+func newDrive(t testing.TB, store Store, tier string) *drive {
+	d := &drive{t: t, now: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC), dec: gnss.NewDecoder(gnss.Config{})}
+	d.frame, d.w, d.h = jpegFrame(t, 64, 48), 64, 48
+	d.ring = camera.NewRing(8, 4096)
+	d.loop = New(Config{
+		Frames: d.ring, Policy: samplePolicy(t), Tier: tier, Store: store,
+		Now: func() time.Time { return d.now }, MaxFrameBytes: 4096,
+		Tick: make(chan time.Time),
+	})
+	d.nmea = make([]byte, 0, 1024)
+	return d
+}
+
+// epoch plays one 100 ms receiver epoch: three frames captured during it, then the
+// epoch's sentences arriving at its end.
+func (d *drive) epoch(s *gnsstest.Sample) {
+	for i := 0; i < 3; i++ {
+		buf := d.ring.Buffer()
+		n := copy(buf, d.frame)
+		d.ring.Commit(camera.Frame{Data: buf[:n], Width: d.w, Height: d.h, Format: camera.MJPEG, Captured: d.now})
+		d.now = d.now.Add(100 * time.Millisecond / 3)
+		d.loop.drainFrames()
+	}
+	d.now = d.now.Add(time.Millisecond)
+	d.nmea = d.gen.AppendEpoch(d.nmea[:0], s)
+	for p := d.nmea; len(p) > 0; {
+		n, ready := d.dec.Feed(p, d.now)
+		p = p[n:]
+		for ready {
+			f, ok := d.dec.Next()
+			if !ok {
+				break
+			}
+			d.loop.HandleFix(&f)
+			d.loop.drainFrames()
+		}
+	}
+}
+
+// route is a drive from east of Beidaihe, west through the district, then north out of it.
+func route() []gnsstest.Sample {
+	start := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	return gnsstest.Route(start, 10, 30,
+		gnsstest.Point{Lat: 39.86, Lon: 119.58}, gnsstest.Point{Lat: 39.86, Lon: 119.42}, gnsstest.Point{Lat: 39.95, Lon: 119.42})
+}
+
+// TestDriveThroughBeidaihe is the proof of the issue: with the camera at 30 fps and the
+// receiver at 10 Hz, nothing captured inside the deny zone or its margin reaches storage,
+// and fixes and frames before and after it do.
+func TestDriveThroughBeidaihe(t *testing.T) {
+	dir := t.TempDir()
+	key := make([]byte, storage.KeySize)
+	log, err := storage.Open(dir, storage.Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDrive(t, log, "licensed")
+	samples := route()
+	for i := range samples {
+		d.epoch(&samples[i])
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	zone, margin := beidaihe(t)
+	var fixes, frames, frameBefore, frameAfter, fixBefore, fixAfter int
+	r, err := storage.NewReader(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := r.Segments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range segs {
+		_, err := r.Scan(s.ID, func(rec *storage.Record) error {
+			var lat, lon float64
+			switch rec.Type {
+			case TypeFix:
+				f, err := DecodeFix(rec.Payload)
+				if err != nil {
+					t.Fatalf("seq %d: %v", rec.Seq, err)
+				}
+				if f.Datum != policy.WGS84 {
+					t.Fatalf("licensed tier stored datum %v", f.Datum)
+				}
+				lat, lon = f.Lat, f.Lon
+				fixes++
+				if lon > 119.55 {
+					fixBefore++
+				} else if lat > 39.92 {
+					fixAfter++
+				}
+			case TypeFrame:
+				h, img, err := DecodeFrame(rec.Payload)
+				if err != nil {
+					t.Fatalf("seq %d: %v", rec.Seq, err)
+				}
+				if string(img) != string(d.frame) {
+					t.Fatalf("seq %d: frame bytes differ from the captured JPEG", rec.Seq)
+				}
+				lat, lon = h.Lat, h.Lon
+				frames++
+				if lon > 119.55 {
+					frameBefore++
+				} else if lat > 39.92 {
+					frameAfter++
+				}
+			default:
+				t.Fatalf("unexpected record type %d", rec.Type)
+			}
+			if out := metresOutside(zone, orb.Point{lon, lat}); out <= margin {
+				t.Fatalf("seq %d type %d stored %.0f m from the zone (margin %.0f m)", rec.Seq, rec.Type, out, margin)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &d.loop.Counters
+	t.Logf("%d epochs: fixes stored %d (dropped %d, zone-deny %d); frames stored %d of %d (dropped %d, zone-deny %d)",
+		len(samples), fixes, c.FixesDropped.Load(), c.FixDrops(policy.ReasonZoneDeny),
+		frames, c.Frames.Load(), c.FramesDropped.Load(), c.FrameDrops(policy.ReasonZoneDeny))
+	if fixBefore < 100 || fixAfter < 100 || frameBefore < 300 || frameAfter < 300 {
+		t.Errorf("want data before and after the zone: fixes %d/%d, frames %d/%d", fixBefore, fixAfter, frameBefore, frameAfter)
+	}
+	if c.FixDrops(policy.ReasonZoneDeny) < 1000 || c.FrameDrops(policy.ReasonZoneDeny) < 3000 {
+		t.Errorf("the drive crossed the zone but few drops were counted")
+	}
+	if got, want := uint64(fixes+frames), c.Records.Load(); got != want {
+		t.Errorf("read back %d records, loop stored %d", got, want)
+	}
+}
+
+// memStore is a Store that keeps only the last record, in a preallocated buffer.
+type memStore struct {
+	n    int
+	last []byte
+}
+
+func (m *memStore) Append(_ storage.Type, _ time.Time, p []byte) (uint64, error) {
+	m.n++
+	m.last = append(m.last[:0], p...)
+	return uint64(m.n), nil
+}
+
+func TestLoopZeroAlloc(t *testing.T) {
+	store := &memStore{last: make([]byte, 0, 8192)}
+	d := newDrive(t, store, "licensed")
+	samples := route()
+	for i := 0; i < 20; i++ {
+		d.epoch(&samples[i])
+	}
+	i := 20
+	allocs := testing.AllocsPerRun(200, func() {
+		d.epoch(&samples[i])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("fix+frame path: %v allocs per epoch, want 0", allocs)
+	}
+	if store.n == 0 || d.loop.Counters.FramesKept.Load() == 0 {
+		t.Fatal("nothing was stored: the measured path was not the storing one")
+	}
+}
+
+func TestFailClosed(t *testing.T) {
+	samples := route()
+	t.Run("no store", func(t *testing.T) {
+		d := newDrive(t, nil, "licensed")
+		for i := 0; i < 30; i++ {
+			d.epoch(&samples[i])
+		}
+		c := &d.loop.Counters
+		if c.Records.Load() != 0 || c.NoStore.Load() == 0 {
+			t.Errorf("records %d, no-store %d", c.Records.Load(), c.NoStore.Load())
+		}
+	})
+	t.Run("no policy", func(t *testing.T) {
+		store := &memStore{}
+		d := newDrive(t, store, "licensed")
+		d.loop = New(Config{Frames: d.ring, Policy: &policy.Holder{}, Store: store, Now: func() time.Time { return d.now }, MaxFrameBytes: 4096})
+		for i := 0; i < 30; i++ {
+			d.epoch(&samples[i])
+		}
+		if store.n != 0 || d.loop.Counters.FixDrops(policy.ReasonNoPolicy) == 0 || d.loop.Counters.FrameDrops(policy.ReasonNoPolicy) == 0 {
+			t.Errorf("stored %d without a policy", store.n)
+		}
+	})
+	t.Run("no fix", func(t *testing.T) {
+		store := &memStore{}
+		d := newDrive(t, store, "licensed")
+		for i := 0; i < 30; i++ {
+			s := samples[i]
+			s.NoFix = true
+			d.epoch(&s)
+		}
+		if store.n != 0 || d.loop.Counters.FixesDropped.Load() == 0 || d.loop.Counters.FramesDropped.Load() == 0 {
+			t.Errorf("stored %d without a position", store.n)
+		}
+	})
+	t.Run("fixes stop", func(t *testing.T) {
+		store := &memStore{}
+		d := newDrive(t, store, "licensed")
+		for i := 0; i < 10; i++ {
+			d.epoch(&samples[i])
+		}
+		kept := d.loop.Counters.FramesKept.Load()
+		// The receiver goes quiet; the camera goes on for 3 s.
+		for i := 0; i < 90; i++ {
+			d.now = d.now.Add(time.Second / 30)
+			buf := d.ring.Buffer()
+			n := copy(buf, d.frame)
+			d.ring.Commit(camera.Frame{Data: buf[:n], Width: 64, Height: 48, Format: camera.MJPEG, Captured: d.now})
+			d.loop.drainFrames()
+		}
+		if got := d.loop.Counters.FramesKept.Load(); got != kept {
+			t.Errorf("%d frames stored after the fixes stopped", got-kept)
+		}
+		if d.loop.Counters.FrameDrops(policy.ReasonStale) == 0 {
+			t.Error("frames waiting for a fix that never came were not dropped as stale")
+		}
+	})
+	t.Run("power fail", func(t *testing.T) {
+		store := &memStore{}
+		d := newDrive(t, store, "licensed")
+		for i := 0; i < 10; i++ {
+			d.epoch(&samples[i])
+		}
+		n := store.n
+		d.loop.PowerFail()
+		for i := 10; i < 20; i++ {
+			d.epoch(&samples[i])
+		}
+		if store.n != n || d.loop.Counters.PowerFail.Load() == 0 {
+			t.Errorf("stored %d records after power-fail", store.n-n)
+		}
+	})
+}
+
+func TestPublicTierCoarsensAndDownscales(t *testing.T) {
+	store := &memStore{last: make([]byte, 0, 1<<20)}
+	d := newDrive(t, store, "public")
+	d.frame, d.w, d.h = jpegFrame(t, 1280, 720), 1280, 720
+	d.ring = camera.NewRing(8, 1<<20)
+	d.loop = New(Config{Frames: d.ring, Policy: samplePolicy(t), Tier: "public", Store: store,
+		Now: func() time.Time { return d.now }, MaxFrameBytes: 1 << 20})
+	samples := route()
+	for i := 0; i < 5; i++ {
+		d.epoch(&samples[i])
+	}
+	if d.loop.Counters.FramesDownscaled.Load() == 0 {
+		t.Fatalf("no frame downscaled: %+v", d.loop.Counters.FramesKept.Load())
+	}
+	h, img, err := DecodeFrame(store.last)
+	if err != nil {
+		t.Fatalf("last record: %v", err)
+	}
+	if int(h.Width)*int(h.Height) > 307200 || h.Format != camera.MJPEG || len(img) == 0 {
+		t.Errorf("downscaled frame %dx%d %v", h.Width, h.Height, h.Format)
+	}
+	if h.Datum != policy.GCJ02 || h.PrecisionM != 50 {
+		t.Errorf("public tier in China: datum %v precision %v", h.Datum, h.PrecisionM)
+	}
+}
+
+func TestRunStopsAndReleases(t *testing.T) {
+	fixes := make(chan gnss.Fix, 1)
+	ring := camera.NewRing(4, 64)
+	l := New(Config{Fixes: fixes, Frames: ring, Policy: samplePolicy(t)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- l.Run(ctx) }()
+	buf := ring.Buffer()
+	ring.Commit(camera.Frame{Data: buf[:1], Captured: time.Now()})
+	fixes <- gnss.Fix{Received: time.Now()}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := ring.Stats(); st.Held != 0 {
+		t.Errorf("frames still held after Run: %+v", st)
+	}
+}

@@ -1,0 +1,373 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/geogate/geogate/camera"
+	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/storage"
+)
+
+// Store is where the loop writes what the policy lets through; *storage.Log implements it.
+type Store interface {
+	Append(typ storage.Type, at time.Time, payload []byte) (uint64, error)
+}
+
+// Beater is told the loop is alive: on every fix, on every tick that finds no fix (an explicit
+// "no fix" state), never when the loop is stuck. *board.Beat implements it.
+type Beater interface{ OK() }
+
+// Defaults.
+const (
+	// DefaultTick is how often the loop wakes with nothing to do: it expires frames that wait
+	// too long for a fix and beats the health check. 100 ms is one 10 Hz epoch.
+	DefaultTick = 100 * time.Millisecond
+	// DefaultFrameWait is how long a frame waits for the fix after its capture time. A 1 Hz
+	// receiver completes its epoch up to a second after the frame, plus serial latency.
+	DefaultFrameWait = 1500 * time.Millisecond
+	// maxPending bounds the frames held while waiting for a fix: 1.5 s at 30 fps is 45.
+	maxPending = 64
+)
+
+// Config configures a Loop. Policy is required; the rest is optional.
+type Config struct {
+	// Fixes delivers the receiver's fixes (see ReadGNSS). Nil: no positions, so every frame
+	// is dropped for lack of one.
+	Fixes <-chan gnss.Fix
+	// Frames delivers camera frames. Nil: no camera.
+	Frames *camera.Ring
+	// Policy decides every fix and frame.
+	Policy *policy.Holder
+	// Tier is the policy tier the stored data belongs to. Zero: the policy's default tier.
+	Tier string
+	// Store receives kept records. Nil (no device key): nothing is stored and every record
+	// that would have been is counted in Counters.NoStore. Fail closed.
+	Store Store
+	// Now is the local clock; it must carry a monotonic reading comparable with
+	// gnss.Fix.Received and camera.Frame.Captured. Zero: time.Now.
+	Now func() time.Time
+	// Tick wakes the loop when no input arrives. Zero: a DefaultTick ticker.
+	Tick <-chan time.Time
+	// FrameWait bounds how long a frame waits for the next fix. Zero: DefaultFrameWait.
+	FrameWait time.Duration
+	// MaxFrameBytes is the largest frame the loop must copy into a record. Zero: 4 MiB.
+	MaxFrameBytes int
+	// Beat is told the loop is alive. Zero: nobody.
+	Beat Beater
+	// Log receives state changes (store errors, power-fail). Zero: discarded.
+	Log *slog.Logger
+}
+
+// Loop is geogate's hot loop: one goroutine that takes fixes and frames, asks the policy, and
+// stores only what it allows. After New, Run allocates nothing per fix or frame in steady
+// state (the MJPEG downscale path excepted: see camera.Scaler).
+type Loop struct {
+	cfg       Config
+	fixEng    *policy.Engine
+	frameEng  *policy.Engine
+	scaler    camera.Scaler
+	track     track
+	pending   [maxPending]camera.Frame
+	phead, pn int
+	ifix      gnss.Fix
+	fixBuf    []byte
+	frameBuf  []byte
+	scaleBuf  []byte
+	powerFail atomic.Bool
+	storeErr  bool // the last Append failed; logged once per change
+
+	// Counters count everything the loop does; read them from any goroutine.
+	Counters Counters
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is the loop's latest state, for status lines. It holds no raw position.
+type Status struct {
+	HaveFix bool          // a usable fix was decided last
+	Action  policy.Action // of the last fix
+	Reason  policy.Reason
+	Zone    string
+	Version uint64 // policy version
+	Datum   policy.Datum
+}
+
+// New makes a Loop. It allocates every buffer the loop will use.
+func New(cfg Config) *Loop {
+	if cfg.Policy == nil {
+		panic("BUG: gate.New without a policy holder")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FrameWait == 0 {
+		cfg.FrameWait = DefaultFrameWait
+	}
+	if cfg.MaxFrameBytes == 0 {
+		cfg.MaxFrameBytes = 4 << 20
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	l := &Loop{
+		cfg:      cfg,
+		fixEng:   cfg.Policy.NewEngine(cfg.Tier),
+		frameEng: cfg.Policy.NewEngine(cfg.Tier),
+		fixBuf:   make([]byte, 0, FixRecordSize),
+	}
+	if cfg.Frames != nil {
+		l.frameBuf = make([]byte, 0, FrameHeaderSize+cfg.MaxFrameBytes)
+		l.scaleBuf = make([]byte, cfg.MaxFrameBytes)
+	}
+	return l
+}
+
+// PowerFail tells the loop the supply is failing: from now on it stores nothing new, so the
+// caller's flush finishes with what was acknowledged. Safe from any goroutine.
+func (l *Loop) PowerFail() {
+	if !l.powerFail.Swap(true) {
+		l.cfg.Log.Warn("power failing: storing nothing more")
+	}
+}
+
+// Status returns the latest state.
+func (l *Loop) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
+}
+
+// Run processes input until ctx ends, then releases held frames and returns nil.
+func (l *Loop) Run(ctx context.Context) error {
+	tick := l.cfg.Tick
+	if tick == nil {
+		t := time.NewTicker(DefaultTick)
+		defer t.Stop()
+		tick = t.C
+	}
+	var ready <-chan struct{}
+	if l.cfg.Frames != nil {
+		ready = l.cfg.Frames.Ready()
+	}
+	fixes := l.cfg.Fixes
+	for {
+		select {
+		case <-ctx.Done():
+			l.releasePending()
+			return nil
+		case f, ok := <-fixes:
+			if !ok {
+				fixes = nil
+				continue
+			}
+			l.HandleFix(&f)
+			l.drainFrames()
+		case <-ready:
+			l.drainFrames()
+		case <-tick:
+			l.drainFrames()
+			if l.cfg.Beat != nil {
+				l.cfg.Beat.OK()
+			}
+		}
+	}
+}
+
+// HandleFix decides one fix and stores what the policy allows. Run calls it for every fix;
+// it is exported for tests and benchmarks. It does not allocate.
+func (l *Loop) HandleFix(f *gnss.Fix) {
+	now := l.cfg.Now()
+	d := l.fixEng.Decide(f, now)
+	l.track.add(f, &d)
+	c := &l.Counters
+	c.Fixes.Add(1)
+	l.mu.Lock()
+	l.status = Status{HaveFix: d.Reason != policy.ReasonNoFix && d.Reason != policy.ReasonInvalid && d.Reason != policy.ReasonStale,
+		Action: d.Action, Reason: d.Reason, Zone: d.Zone, Version: d.Version, Datum: d.Datum}
+	l.mu.Unlock()
+	if l.cfg.Beat != nil {
+		l.cfg.Beat.OK()
+	}
+	if d.Action == policy.Drop {
+		c.FixesDropped.Add(1)
+		c.fixDrops[d.Reason%maxReasons].Add(1)
+		return
+	}
+	rec := FixRecord{
+		Action: d.Action, Datum: d.Datum, Policy: uint32(d.Version),
+		Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
+	}
+	at := now.UTC()
+	if f.Has&gnss.HasTime != 0 {
+		rec.Time, rec.HasTime, at = f.Time, true, f.Time
+	} else {
+		rec.Time = at
+	}
+	if f.Has&gnss.HasSpeed != 0 && f.Has&gnss.HasTrack != 0 {
+		rec.Speed, rec.Track, rec.HasSpeed = float32(f.Speed), float32(f.Track), true
+	}
+	if d.Action == policy.Keep && f.Has&gnss.HasAlt != 0 {
+		rec.Alt, rec.HasAlt = float32(f.Alt), true
+	}
+	if l.store(TypeFix, at, AppendFix(l.fixBuf[:0], &rec)) {
+		if d.Action == policy.Coarsen {
+			c.FixesCoarsened.Add(1)
+		} else {
+			c.FixesKept.Add(1)
+		}
+	}
+}
+
+// drainFrames moves queued frames from the ring into the pending list and decides every
+// pending frame whose position is known, oldest first.
+func (l *Loop) drainFrames() {
+	ring := l.cfg.Frames
+	if ring == nil {
+		return
+	}
+	for {
+		for l.pn < maxPending {
+			f, ok, _ := ring.TryRecv()
+			if !ok {
+				break
+			}
+			l.pending[(l.phead+l.pn)%maxPending] = f
+			l.pn++
+			l.Counters.Frames.Add(1)
+		}
+		if l.pn == 0 || !l.decideHead() {
+			return
+		}
+	}
+}
+
+// decideHead decides the oldest pending frame if it can be decided now and reports whether it
+// was. A frame newer than the newest fix waits, up to FrameWait.
+func (l *Loop) decideHead() bool {
+	f := l.pending[l.phead]
+	now := l.cfg.Now()
+	before, after, s := l.track.around(f.Captured)
+	switch s {
+	case spanPending:
+		if now.Sub(f.Captured) < l.cfg.FrameWait {
+			return false
+		}
+		l.dropFrame(policy.ReasonStale) // no fix came after it in time: position unknown
+	case spanNone:
+		l.dropFrame(policy.ReasonNoFix)
+	case spanFound:
+		l.gateFrame(&f, before, after, now)
+	}
+	l.cfg.Frames.Release(f)
+	l.pending[l.phead] = camera.Frame{}
+	l.phead = (l.phead + 1) % maxPending
+	l.pn--
+	return true
+}
+
+// gateFrame decides a frame whose capture time lies between two fixes, and stores it if the
+// policy allows. A frame is never treated more leniently than the fixes on either side of it:
+// if either was dropped or coarsened, the frame is dropped, so interpolation can never carry a
+// frame across a zone edge.
+func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time) {
+	interpolate(&l.ifix, &before.fix, &after.fix, f.Captured)
+	d := l.frameEng.Decide(&l.ifix, now)
+	for _, n := range [2]*tracked{before, after} {
+		if n.action < d.Action {
+			if n.action == policy.Drop {
+				l.dropFrame(n.reason)
+			} else {
+				l.dropFrame(policy.ReasonZoneCoarsen)
+			}
+			return
+		}
+	}
+	if d.Action == policy.Drop {
+		l.dropFrame(d.Reason)
+		return
+	}
+	img := *f
+	scaled := false
+	if d.MaxImagePixels > 0 && f.Width*f.Height > d.MaxImagePixels {
+		l.scaler.MaxPixels = d.MaxImagePixels
+		small, err := l.scaler.Scale(l.scaleBuf, *f)
+		if err != nil {
+			l.Counters.ScaleErrors.Add(1)
+			l.dropFrame(policy.ReasonOK)
+			return
+		}
+		img, scaled = small, true
+	}
+	h := FrameHeader{
+		Action: d.Action, Datum: d.Datum, Format: img.Format, Policy: uint32(d.Version),
+		Time: now.UTC(), Lat: d.Lat, Lon: d.Lon,
+		Width: uint16(img.Width), Height: uint16(img.Height), PrecisionM: float32(d.PrecisionM),
+	}
+	if l.ifix.Has&gnss.HasTime != 0 {
+		h.Time = l.ifix.Time
+	}
+	if len(img.Data) > cap(l.frameBuf)-FrameHeaderSize {
+		l.Counters.TooLarge.Add(1)
+		l.dropFrame(policy.ReasonOK)
+		return
+	}
+	buf := append(AppendFrameHeader(l.frameBuf[:0], &h), img.Data...)
+	if l.store(TypeFrame, h.Time, buf) {
+		if scaled {
+			l.Counters.FramesDownscaled.Add(1)
+		} else {
+			l.Counters.FramesKept.Add(1)
+		}
+	} else {
+		l.Counters.FramesDropped.Add(1)
+	}
+}
+
+func (l *Loop) dropFrame(r policy.Reason) {
+	l.Counters.FramesDropped.Add(1)
+	l.Counters.frameDrops[r%maxReasons].Add(1)
+}
+
+// store appends one record and reports whether it was accepted. Without a store, or after a
+// power-fail, nothing is written.
+func (l *Loop) store(typ storage.Type, at time.Time, payload []byte) bool {
+	c := &l.Counters
+	switch {
+	case l.powerFail.Load():
+		c.PowerFail.Add(1)
+		return false
+	case l.cfg.Store == nil:
+		c.NoStore.Add(1)
+		return false
+	}
+	if _, err := l.cfg.Store.Append(typ, at, payload); err != nil {
+		c.StoreErrors.Add(1)
+		if !l.storeErr {
+			l.storeErr = true
+			l.cfg.Log.Error("storage refused a record; dropping until it recovers", "err", err, "full", errors.Is(err, storage.ErrNoSpace))
+		}
+		return false
+	}
+	if l.storeErr {
+		l.storeErr = false
+		l.cfg.Log.Info("storage accepts records again")
+	}
+	c.Records.Add(1)
+	c.Bytes.Add(uint64(len(payload)))
+	return true
+}
+
+func (l *Loop) releasePending() {
+	for ; l.pn > 0; l.pn-- {
+		l.cfg.Frames.Release(l.pending[l.phead])
+		l.pending[l.phead] = camera.Frame{}
+		l.phead = (l.phead + 1) % maxPending
+	}
+}
