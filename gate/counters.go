@@ -12,7 +12,7 @@ const maxReasons = 16
 // Counters count what the loop did. They are updated atomically on the hot path without
 // allocating and may be read from any goroutine.
 type Counters struct {
-	Fixes, FixesKept, FixesCoarsened, FixesDropped       atomic.Uint64
+	Fixes, FixesKept, FixesCoarsened, FixesDropped      atomic.Uint64
 	Frames, FramesKept, FramesDownscaled, FramesDropped atomic.Uint64
 
 	Records     atomic.Uint64 // records appended to storage
