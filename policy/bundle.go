@@ -42,8 +42,9 @@ type bundleTOML struct {
 }
 
 type regionTOML struct {
-	Files []string `toml:"files"`
-	Datum string   `toml:"datum"`
+	Files   []string `toml:"files"`
+	Datum   string   `toml:"datum"`
+	MarginM float64  `toml:"margin_m"`
 }
 
 type tierTOML struct {
@@ -123,6 +124,9 @@ func ReadSpec(fsys fs.FS, opts *LoadOptions) (*Spec, error) {
 			zs, err := readGeoJSON(fsys, f, true, datum)
 			if err != nil {
 				return nil, err
+			}
+			for i := range zs {
+				zs[i].MarginM = b.GCJ02Region.MarginM
 			}
 			spec.GCJ02Regions = append(spec.GCJ02Regions, zs...)
 		}

@@ -150,7 +150,10 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 		if err != nil {
 			return nil, specErr(z.Source, z.ID, err)
 		}
-		regions = append(regions, izone{polys: polys})
+		if !finiteNonNeg(z.MarginM) || z.MarginM > maxMarginM {
+			return nil, specErr(z.Source, z.ID, fmt.Errorf("%w: gcj02_region margin_m %v out of [0, %v]", ErrInvalid, z.MarginM, maxMarginM))
+		}
+		regions = append(regions, izone{polys: polys, marginM: z.MarginM, bufM: z.MarginM})
 		p.regionVertices += countVertices(polys)
 	}
 	p.zoneIx = buildIndex(izones)

@@ -55,8 +55,9 @@ type waypoint struct {
 }
 
 // beidaiheRoute enters Beidaihe from the west, crosses it, leaves to the east, parks twice
-// right on the edge of the 500 m margin (once just outside, once just inside), and drives
-// back along the coast road past the margin.
+// right on the edge of the 500 m margin (once just outside, once just inside), then drives
+// back inland, passing 650 m north of the district's northern tip (just outside margin +
+// hysteresis) with jitter.
 func beidaiheRoute() []waypoint {
 	kx := mPerDeg * math.Cos(39.8203*deg2rad)
 	return []waypoint{
@@ -67,10 +68,10 @@ func beidaiheRoute() []waypoint {
 		{39.8203, 119.5354 + 530/kx, 2 * time.Minute}, // 30 m outside the margin, east tip
 		{39.8203, 119.5354 + 480/kx, 1 * time.Minute}, // 20 m inside the margin
 		{39.8203, 119.5354 + 800/kx, 0},
-		{39.79, 119.62, 0},
-		{39.76, 119.45, 0}, // south of the zone, towards the margin
-		{39.77, 119.30, 0},
-		{39.86, 119.20, 0},
+		{39.90, 119.60, 0},
+		{39.9151 + 650/mPerDeg, 119.47, 0}, // 650 m north of the northern tip
+		{39.9151 + 650/mPerDeg, 119.40, 0},
+		{39.93, 119.20, 0},
 	}
 }
 
@@ -131,8 +132,12 @@ func TestGoldenDriveBeidaihe(t *testing.T) {
 					t.Fatalf("%s fix %d: stored %v,%v (%v) for a fix at %v,%v inside Beidaihe or its margin", run.name, i, d.Lat, d.Lon, d.Reason, f.Lat, f.Lon)
 				}
 			}
-			if d.Action != last.Action || d.Reason != last.Reason || d.Zone != last.Zone {
-				fmt.Fprintf(&golden, "%6.1fs %-7v %-12v %s\n", f.Received.Sub(run.start).Seconds(), d.Action, d.Reason, d.Zone)
+			if d.Action != last.Action || d.Reason != last.Reason || d.Zone != last.Zone || d.Datum != last.Datum {
+				datum := ""
+				if d.Action != Drop {
+					datum = d.Datum.String()
+				}
+				fmt.Fprintf(&golden, "%6.1fs %-7v %-12v %-6s %s\n", f.Received.Sub(run.start).Seconds(), d.Action, d.Reason, datum, d.Zone)
 				last = d
 			}
 		}

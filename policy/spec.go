@@ -119,8 +119,9 @@ type Spec struct {
 	Tiers       []Tier
 	Windows     []Window
 	Zones       []Zone
-	// GCJ02Regions are where tiers with GCJ02 set output GCJ-02 (the outline of mainland
-	// China in the sample bundle). Only their geometry is used.
+	// GCJ02Regions are where tiers with GCJ02 set output GCJ-02 (the outline of China in the
+	// sample bundle). Only their geometry and MarginM are used; the margin lets coastal roads
+	// that a simplified coastline leaves "offshore" count as inside.
 	GCJ02Regions []Zone
 }
 
