@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -124,5 +125,30 @@ func TestPolicyEvalErrors(t *testing.T) {
 	}
 	if err := policyMain([]string{"frob"}, &out, &errOut); !errors.Is(err, errUsage) {
 		t.Errorf("unknown subcommand: %v", err)
+	}
+}
+
+// TestPolicyEvalRealCapture runs a real BeiDou receiver capture (gpsd test data) through eval:
+// every line must be JSON, and only kept or coarsened fixes may carry a position.
+func TestPolicyEvalRealCapture(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := policyMain([]string{"eval", "-policy", "examples/policy", "gnss/testdata/gpsd/beidou-bd.log"}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	counts := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("bad JSON %q: %v", l, err)
+		}
+		_, hasPos := v["lat"]
+		if hasPos != (v["action"] != "drop") {
+			t.Errorf("position shown = %v in %s", hasPos, l)
+		}
+		counts[v["action"].(string)+"/"+v["reason"].(string)+"/"+fmt.Sprint(v["datum"])]++
+	}
+	t.Logf("beidou-bd.log: %v", counts)
+	if len(counts) == 0 {
+		t.Error("no fixes")
 	}
 }
