@@ -22,6 +22,7 @@ type index struct {
 	cellW, cellH float64 // top cell size, degrees
 	invW, invH   float64
 	nx, ny       int
+	occupied     []uint64  // bit per top cell: set unless the cell is empty (small: stays in cache)
 	top          []entry   // per top cell: its only entry, or a cellEmpty/cellList/cellSub header
 	subCells     []entry   // the leaf cells of all subgrids, same encoding
 	nsubs        int       // number of subgrids (statistics)
@@ -222,6 +223,7 @@ func buildIndex(zones []izone) *index {
 
 	// Split dense cells, then flatten everything into the index arrays.
 	ix.top = make([]entry, len(grid))
+	ix.occupied = make([]uint64, (len(grid)+63)/64)
 	nent := 0
 	for _, es := range grid {
 		nent += len(es)
@@ -245,6 +247,9 @@ func buildIndex(zones []izone) *index {
 		nedges := 0
 		for _, b := range es {
 			nedges += len(b.edges)
+		}
+		if len(es) > 0 {
+			ix.occupied[c/64] |= 1 << (c % 64)
 		}
 		if nedges <= denseCell {
 			ix.top[c] = emit(es)
@@ -412,7 +417,11 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		return -1
 	}
 	i, j := int(fi), int(fj)
-	cell := &ix.top[j*ix.nx+i]
+	c := j*ix.nx + i
+	if ix.occupied[c/64]&(1<<(c%64)) == 0 {
+		return -1
+	}
+	cell := &ix.top[c]
 	var cx, cy float64
 	if cell.flags&cellSub == 0 {
 		cx, cy = cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
@@ -494,6 +503,6 @@ func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2 float64, in *bool) bool
 
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
-	return 16*len(ix.top) + 16*len(ix.subCells) + 16*len(ix.entries) +
+	return 8*len(ix.occupied) + 16*len(ix.top) + 16*len(ix.subCells) + 16*len(ix.entries) +
 		4*len(ix.runs) + 8*len(ix.pts) + 24*len(ix.margin2)
 }

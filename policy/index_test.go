@@ -81,3 +81,60 @@ func TestLookupMatchesOrb(t *testing.T) {
 		t.Errorf("too many skipped points: %d", skipped)
 	}
 }
+
+// TestDecideMatchesOrb is the property test at the level of Decide: with no hysteresis and
+// full precision, every decision names the zone orb's brute force finds first in
+// precedence order, with the matching action, and keeps the raw position otherwise.
+func TestDecideMatchesOrb(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	checked, skipped, regridded := 0, 0, 0
+	for round := range 10 {
+		spec := testSpec(randomZones(rng, 1+rng.IntN(30), 116+rng.Float64(), 39+rng.Float64()))
+		spec.HysteresisM = 0
+		p, err := Compile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &Holder{}
+		if err := h.Swap(p); err != nil {
+			t.Fatal(err)
+		}
+		e := h.NewEngine("licensed")
+		o := newOracle(p, spec)
+		ix := p.zoneIx
+		for range 2000 {
+			v := rng.IntN(len(ix.pts) / 2)
+			x := ix.pts[2*v] + (rng.Float64()-0.5)*0.03
+			y := ix.pts[2*v+1] + (rng.Float64()-0.5)*0.02
+			want, robust := o.lookup(x, y, -1, 0, 1e-3)
+			if !robust {
+				skipped++
+				continue
+			}
+			d := e.Decide(fixAt(y, x, t0), t0)
+			wantZone, wantAction := "", Keep
+			if want >= 0 {
+				wantZone = p.zones[want].id
+				wantAction = [...]Action{RuleAllow: Keep, RuleCoarsen: Coarsen, RuleDeny: Drop}[p.zones[want].rule]
+			}
+			if wantAction == Coarsen && d.Action == Drop && d.Reason == ReasonZoneDeny {
+				// The grid point fell into a deny zone (or its margin): Decide must drop.
+				qy, qx := quantize(y, x, p.zones[want].precisionM)
+				if q, _ := o.lookup(qx, qy, -1, 0, 0); q < 0 || p.zones[q].rule != RuleDeny || p.zones[q].id != d.Zone {
+					t.Fatalf("round %d (%v, %v): dropped for %q, but the grid point %v,%v is in zone %d", round, y, x, d.Zone, qy, qx, q)
+				}
+				regridded++
+				checked++
+				continue
+			}
+			if d.Zone != wantZone || d.Action != wantAction {
+				t.Fatalf("round %d (%v, %v): %+v, orb says zone %q action %v", round, y, x, d, wantZone, wantAction)
+			}
+			if d.Action == Keep && (d.Lat != y || d.Lon != x) {
+				t.Fatalf("kept fix moved: %+v", d)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d decisions agree with orb brute force (%d coarsened fixes dropped because the grid point is in a deny zone), %d within 1 mm of a boundary skipped", checked, regridded, skipped)
+}
