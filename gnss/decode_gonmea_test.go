@@ -53,10 +53,12 @@ var knownGoNMEADifferences = map[string]string{
 	"GSA: pdop differs": "GSA with 24 PRN slots: DOPs are the last three fields",
 	"GSA: hdop differs": "GSA with 24 PRN slots: DOPs are the last three fields",
 	"GSA: vdop differs": "GSA with 24 PRN slots: DOPs are the last three fields",
-	// The GP-320FW cold-boot capture has lines where a sentence is cut off and a complete RMC
-	// follows on the same line. geogate's framer resyncs at the inner '$' and decodes the RMC;
-	// go-nmea, handed the whole line, fails the checksum.
-	"RMC: go-nmea rejects, geogate accepts": "cut-off sentence followed by a full RMC: geogate resyncs at '$'",
+	// Two cases. The GP-320FW cold-boot capture has lines where a sentence is cut off and a
+	// complete RMC follows on the same line: geogate's framer resyncs at the inner '$' and
+	// decodes the RMC; go-nmea, handed the whole line, fails the checksum. The Saab R4 omits
+	// RMC's variation direction field and sends the mode letter in its place: geogate takes
+	// it as the mode (only in that 11-field layout); go-nmea rejects "A" as a direction.
+	"RMC: go-nmea rejects, geogate accepts": "cut-off line before a full RMC (resync); Saab R4 RMC without variation direction",
 }
 
 // TestGoNMEADifferential decodes every '$' line of the corpus with geogate and go-nmea and

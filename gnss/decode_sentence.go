@@ -395,10 +395,15 @@ func decodeRMC(fs *fieldSplit, s *sentence) Reason {
 	if r := s.float(fs.get(10), 0, 180, &mv, 0); r != ReasonNone {
 		return r
 	}
-	if e := fs.get(11); len(e) > 1 || (len(e) == 1 && e[0] != 'E' && e[0] != 'W') {
+	mode := fs.get(12)
+	if e := fs.get(11); len(e) == 1 && e[0] != 'E' && e[0] != 'W' && fs.n == 12 {
+		// The Saab R4 (gpsd's saab-r4 capture) drops the variation direction field and
+		// sends the 2.3 mode letter in its place.
+		mode = e
+	} else if len(e) > 1 || (len(e) == 1 && e[0] != 'E' && e[0] != 'W') {
 		return ReasonBadField
 	}
-	if r := s.faaMode(fs.get(12)); r != ReasonNone {
+	if r := s.faaMode(mode); r != ReasonNone {
 		return r
 	}
 	// NMEA 4.1 navigational status: S safe, C caution, U unsafe, V not valid.
@@ -641,7 +646,8 @@ func decodeZDA(fs *fieldSplit, s *sentence) Reason {
 	return s.date(int(yy), int(mm), int(dd))
 }
 
-// decodeGST: $--GST,time,rms,smajor,sminor,orient,laterr,lonerr,alterr (1-sigma metres)
+// decodeGST: $--GST,time,rms,smajor,sminor,orient,laterr,lonerr,alterr (1-sigma metres).
+// SkyTraq reports the ellipse orientation signed (-40.9), so any angle within a turn is taken.
 func decodeGST(fs *fieldSplit, s *sentence) Reason {
 	if fs.n < 9 {
 		return ReasonFieldCount
@@ -649,7 +655,7 @@ func decodeGST(fs *fieldSplit, s *sentence) Reason {
 	var rms, smaj, smin, orient float64
 	if r := first(s.time(fs.get(1)), s.float(fs.get(2), 0, maxErr, &rms, 0),
 		s.float(fs.get(3), 0, maxErr, &smaj, 0), s.float(fs.get(4), 0, maxErr, &smin, 0),
-		s.float(fs.get(5), 0, 360, &orient, 0)); r != ReasonNone {
+		s.float(fs.get(5), -360, 360, &orient, 0)); r != ReasonNone {
 		return r
 	}
 	if r := first(s.float(fs.get(6), 0, maxErr, &s.latErr, 0),

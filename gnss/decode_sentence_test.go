@@ -40,6 +40,15 @@ func TestDecodeSentence(t *testing.T) {
 		{name: "RMC track 360 folds to 0", line: "$GPRMC,225446,A,4916.45,N,12311.12,W,000.5,360.0,191194,,", check: func(t *testing.T, s *sentence) {
 			want(t, s.track == 0, "track %v", s.track)
 		}},
+		{name: "RMC Saab R4 mode in the variation direction field", line: "$GPRMC,130711.00,A,5012.790800,N,00806.879600,W,0.5,3.0,010611,,A", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusValid && s.has&HasPos != 0, "saab")
+		}},
+		{name: "RMC mode N in the variation direction field", line: "$GPRMC,130711.00,A,5012.790800,N,00806.879600,W,0.5,3.0,010611,,N", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusInvalid, "mode N")
+		}},
+		{name: "GST signed orientation", line: "$GPGST,232713.000,1.3,105.1,9.1,-40.9,0.3,0.3,0.6", check: func(t *testing.T, s *sentence) {
+			want(t, s.has&HasErr != 0, "gst")
+		}},
 		{name: "GGA", line: "$GPGGA,092750.000,5321.6802,N,00630.3372,W,1,8,1.03,61.7,M,55.2,M,,", check: func(t *testing.T, s *sentence) {
 			want(t, s.typ == TypeGGA && s.status == statusValid && s.quality == 1 && s.sats == 8, "quality/sats")
 			want(t, s.hdop == 1.03 && s.alt == 61.7 && s.has&(HasAlt|HasHDOP|HasSats) == HasAlt|HasHDOP|HasSats, "hdop/alt")
@@ -146,6 +155,7 @@ func TestDecodeSentence(t *testing.T) {
 		{name: "ZDA two-digit year", line: "$GPZDA,201530.00,04,07,02,00,00", reason: ReasonBadField},
 		{name: "ZDA month 13", line: "$GPZDA,201530.00,04,13,2002,00,00", reason: ReasonRange},
 		{name: "GST negative", line: "$GPGST,172814.0,0.006,0.023,0.020,273.6,-0.023,0.020,0.031", reason: ReasonRange},
+		{name: "RMC variation direction X", line: "$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,X,A", reason: ReasonBadField},
 		{name: "VTG mode Z", line: "$GPVTG,054.7,T,034.4,M,005.5,N,010.2,K,Z", reason: ReasonBadField},
 	}
 	for _, tt := range tests {
