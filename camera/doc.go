@@ -21,6 +21,12 @@
 // is the real one (raw ioctls through golang.org/x/sys/unix, pure Go, so the static
 // CGO_ENABLED=0 binary has it), cameratest.Device a scripted fake.
 //
+// Why not pion/mediadevices for capture: its Linux camera driver (pkg/driver/camera) includes
+// linux/videodev2.h through cgo, so with CGO_ENABLED=0 the package builds but holds no driver
+// and finds no camera; its frames also come as image.Image through a reader, one allocation
+// per frame at least. The ioctls it wraps (through github.com/blackjack/webcam) are the dozen
+// in v4l2_linux.go.
+//
 // Synthetic (NewSynthetic) renders a test pattern into a few real JPEG (or YUYV, NV12) frames at
 // start and cycles through them, paced by the injected Clock, for `make run`, tests and
 // benchmarks.

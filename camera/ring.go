@@ -132,8 +132,9 @@ func (r *Ring) Recv(ctx context.Context) (Frame, error) {
 }
 
 // Ready returns a channel that receives after a Commit or Close, so a consumer can wait for
-// frames in a select together with other inputs and then drain them with TryRecv. It is the
-// ring's own channel: call it once and keep it.
+// frames in a select together with other inputs and then drain them with TryRecv until ok is
+// false. It is the ring's own channel: call it once and keep it. A consumer waits either on
+// Ready or in Recv, not both.
 func (r *Ring) Ready() <-chan struct{} { return r.ready }
 
 // TryRecv is Recv without waiting: ok is false when no frame is queued. err is ErrClosed once

@@ -188,3 +188,40 @@ func TestRingZeroAlloc(t *testing.T) {
 		t.Errorf("commit/recv/release: %v allocs per frame, want 0", allocs)
 	}
 }
+
+// TestRingReady is the gate's pattern: select over the ring and another input, drain on wake.
+func TestRingReady(t *testing.T) {
+	r := camera.NewRing(4, 8)
+	fixes := make(chan int)
+	go func() {
+		put(r, 1)
+		put(r, 2)
+		fixes <- 1
+		put(r, 3)
+		r.Close()
+	}()
+	var got []uint64
+	nfix := 0
+	for done := false; !done; {
+		select {
+		case <-fixes:
+			nfix++
+		case <-r.Ready():
+			for {
+				f, ok, err := r.TryRecv()
+				if err != nil {
+					done = true
+					break
+				}
+				if !ok {
+					break
+				}
+				got = append(got, f.Seq)
+				r.Release(f)
+			}
+		}
+	}
+	if !equal(got, []uint64{1, 2, 3}) || nfix != 1 {
+		t.Errorf("frames %v and %d fixes, want [1 2 3] and 1", got, nfix)
+	}
+}
