@@ -76,6 +76,7 @@ func TestCrashRecovery(t *testing.T) {
 	o.SegmentSize = 8 << 10
 	o.BufferSize = 2 << 10
 	o.fs = rfs
+	// Phase 1: appends with syncs, then a power cut with records buffered.
 	l := mustOpen(t, src, o)
 	rfs.setDurable(l.Durable)
 	for i := 0; i < 120; i++ {
@@ -86,11 +87,15 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
+	appendN(t, l, 2)
+	l.powerCut()
+	acked := l.Durable()
+	rfs.setDurable(func() uint64 { return acked })
+	// Phase 2: recovery (scan, cut, seal: its ops are crash points too), appends, Close.
+	l = mustOpen(t, src, o)
+	if l.Recovery().Scanned != 1 {
+		t.Fatalf("recovery after the power cut: %+v", l.Recovery())
 	}
-	rfs.setDurable(func() uint64 { return 120 })
-	l = mustOpen(t, src, o) // a clean reopen, then more appends: the ops of Open count too
 	rfs.setDurable(l.Durable)
 	for i := 0; i < 30; i++ {
 		appendN(t, l, 1)
@@ -100,7 +105,23 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 	}
-	// Leave it unclosed: the last image is a power cut with buffered, unsynced records.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	acked = l.Durable()
+	rfs.setDurable(func() uint64 { return acked })
+	// Phase 3: a clean reopen, appends, and a power cut with unsynced records.
+	l = mustOpen(t, src, o)
+	rfs.setDurable(l.Durable)
+	for i := 0; i < 30; i++ {
+		appendN(t, l, 1)
+		if i%3 == 2 {
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendN(t, l, 2)
 	ops := rfs.snapshot()
 	final := l.Durable()
 
@@ -123,7 +144,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 	t.Logf("%d ops recorded, %d crash points checked", len(ops), len(points))
-	l.Close()
+	l.powerCut()
 }
 
 func checkCrashImage(t *testing.T, src string, ops, partial []op, acked uint64, o Options) error {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -196,4 +197,18 @@ func replay(ops []op, from, to string) error {
 		}
 	}
 	return nil
+}
+
+var errPowerCut = errors.New("storage test: power cut")
+
+// powerCut stops l as a power cut would: nothing more is written (buffered records are
+// lost, the current segment stays unsealed), files and the lock are released.
+func (l *Log) powerCut() {
+	l.mu.Lock()
+	l.err, l.closing = errPowerCut, true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.closeFiles()
+	l.lock.Close()
 }
