@@ -606,17 +606,22 @@ func decodeGSV(fs *fieldSplit, s *sentence) Reason {
 		return ReasonRange
 	}
 	s.gsvLast = num == total
-	for i := 3; i < fs.n; i++ {
-		if b := fs.get(i); len(b) != 0 {
-			if _, ok := parseInt(b); !ok {
-				// The NMEA 4.11 signal ID is hex (0-F).
-				if i != fs.n-1 || len(b) != 1 {
-					return ReasonBadField
-				}
-				if _, ok := unhex(b[0]); !ok {
-					return ReasonBadField
-				}
-			}
+	// The rest are small integers (elevation may be negative), checked in one pass over the
+	// bytes; the NMEA 4.11 signal ID in the last field is one hex digit.
+	if fs.n <= 4 {
+		return ReasonNone
+	}
+	rest := fs.line[fs.ends[2]+1:]
+	last := fs.get(fs.n - 1)
+	if len(last) == 1 && (fs.n-4)%4 == 1 {
+		if _, ok := unhex(last[0]); !ok {
+			return ReasonBadField
+		}
+		rest = rest[:len(rest)-1]
+	}
+	for _, c := range rest {
+		if (c < '0' || c > '9') && c != ',' && c != '-' {
+			return ReasonBadField
 		}
 	}
 	return ReasonNone
