@@ -276,9 +276,10 @@ func (d *v4l2Device) Start(n int) error {
 
 // Dequeue implements Device. It does not allocate unless it fails.
 func (d *v4l2Device) Dequeue(timeout time.Duration) (Buffer, error) {
-	ms := int(timeout / time.Millisecond)
+	deadline := time.Now().Add(timeout)
 	for {
-		n, err := unix.Poll(d.pfd[:], ms)
+		left := time.Until(deadline)
+		n, err := unix.Poll(d.pfd[:], max(int(left/time.Millisecond), 0))
 		if err == unix.EINTR {
 			continue
 		}
@@ -286,12 +287,14 @@ func (d *v4l2Device) Dequeue(timeout time.Duration) (Buffer, error) {
 			return Buffer{}, deviceErr(d.path, "poll", err)
 		}
 		if n == 0 {
-			return Buffer{}, &DeviceError{Path: d.path, Op: "poll", Kind: ErrBroken, Err: errNoFrame,
-				Hint: "is the camera covered by a dead USB hub or out of bandwidth?"}
+			return Buffer{}, d.noFrame()
 		}
 		d.buf = v4l2Buffer{typ: v4l2BufTypeVideoCapture, memory: v4l2MemoryMmap}
 		if err := d.ioctl(vidiocDqbuf, unsafe.Pointer(&d.buf)); err != nil {
 			if err == unix.EAGAIN { // poll woke for an event, not a frame
+				if time.Until(deadline) <= 0 {
+					return Buffer{}, d.noFrame()
+				}
 				continue
 			}
 			return Buffer{}, deviceErr(d.path, "VIDIOC_DQBUF", err)
@@ -310,6 +313,11 @@ func (d *v4l2Device) Dequeue(timeout time.Duration) (Buffer, error) {
 		}
 		return b, nil
 	}
+}
+
+func (d *v4l2Device) noFrame() error {
+	return &DeviceError{Path: d.path, Op: "poll", Kind: ErrBroken, Err: errNoFrame,
+		Hint: "the camera stopped sending frames; check its cable and the USB bandwidth"}
 }
 
 // Enqueue implements Device. It does not allocate unless it fails.
