@@ -201,6 +201,15 @@ func BenchmarkDecide(b *testing.B) {
 				})
 			})
 		}
+		// The same decisions over only 256 distinct fixes: the index parts they touch stay in
+		// cache, as along a real drive, which separates compute from memory latency.
+		b.Run(s.name+"/geogate-licensed-hot256", func(b *testing.B) {
+			e := h.NewEngine("licensed")
+			runP50(b, func(i int) {
+				d := e.Decide(&s.fixes[i%256], t0)
+				benchSink += int(d.Reason)
+			})
+		})
 		b.Run(s.name+"/orb-bruteforce", func(b *testing.B) {
 			runP50(b, func(i int) {
 				f := &s.fixes[i%benchFixes]

@@ -279,3 +279,39 @@ func TestDecideNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadWhileDeciding swaps policies while an engine decides on another goroutine; run
+// with -race. Every decision comes from one whole policy: v1 denies Beidaihe, v2 has no zones.
+func TestReloadWhileDeciding(t *testing.T) {
+	h := &Holder{}
+	p1 := loadSample(t)
+	spec := testSpec(nil)
+	spec.Version = 2
+	p2, err := Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Swap(p1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e := h.NewEngine("licensed")
+		in := fixAt(39.85, 119.45, t0)
+		for range 20000 {
+			d := e.Decide(in, t0)
+			if (d.Version == 1) != (d.Reason == ReasonZoneDeny) {
+				t.Errorf("decision mixes policies: %+v", d)
+				return
+			}
+		}
+	}()
+	if err := h.Swap(p2); err != nil {
+		t.Error(err)
+	}
+	if err := h.Swap(p1); !errors.Is(err, ErrOldVersion) {
+		t.Errorf("downgrade: %v", err)
+	}
+	<-done
+}
