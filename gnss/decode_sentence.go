@@ -16,14 +16,14 @@ const (
 	TypeGSV                // satellites in view (validated and counted only)
 	TypeZDA                // time and date
 	TypeGST                // error statistics
-	numTypes
+	NumTypes               // number of types, for arrays indexed by SentenceType
 )
 
-var typeNames = [numTypes]string{"other", "RMC", "GGA", "GNS", "GLL", "VTG", "GSA", "GSV", "ZDA", "GST"}
+var typeNames = [NumTypes]string{"other", "RMC", "GGA", "GNS", "GLL", "VTG", "GSA", "GSV", "ZDA", "GST"}
 
 // String returns the sentence formatter, e.g. "RMC".
 func (t SentenceType) String() string {
-	if t < numTypes {
+	if t < NumTypes {
 		return typeNames[t]
 	}
 	return "invalid"

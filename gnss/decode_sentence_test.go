@@ -237,7 +237,7 @@ func TestReasonAndTypeStrings(t *testing.T) {
 			t.Errorf("Reason(%d) has no name", r)
 		}
 	}
-	if NumReasons.String() != "invalid" || numTypes.String() != "invalid" {
+	if NumReasons.String() != "invalid" || NumTypes.String() != "invalid" {
 		t.Error("out of range values must say invalid")
 	}
 	if TypeGST.String() != "GST" {

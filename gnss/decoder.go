@@ -72,7 +72,7 @@ type Stats struct {
 	// Rejected counts dropped lines and sentences by reason.
 	Rejected [NumReasons]uint64
 	// Types counts decoded sentences by type (TypeOther: framed but unused standard types).
-	Types [numTypes]uint64
+	Types [NumTypes]uint64
 	// Talkers counts decoded sentences by talker, indexed by TalkerIndex.
 	Talkers [NumTalkers]uint64
 }
