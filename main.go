@@ -30,6 +30,11 @@ type command struct {
 var commands = map[string]command{
 	"version": {"print the version and build information", versionMain},
 	"gnss":    {"gnss decode [-stats] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
+	"policy":  {"policy check DIR | policy eval -policy DIR [FILE|-]: validate a bundle, decide fixes", policyMain},
+	"store":   {storeUsage, storeMain},
+	"keygen":  {keygenUsage, keygenMain},
+	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
+	"run":     {runUsage, runMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.

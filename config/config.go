@@ -73,12 +73,17 @@ type Policy struct {
 	// Dir is the policy bundle directory. Zero: the built-in sample bundle (examples/policy),
 	// meant for development only.
 	Dir string `toml:"dir"`
+	// Tier is the policy tier stored data belongs to: its precision grid, datum and image
+	// size limit. A tier the policy lacks drops everything (fail closed). Zero: "public",
+	// the strictest tier of the sample bundle.
+	Tier string `toml:"tier"`
 }
 
 // Storage configures the encrypted segment log.
 type Storage struct {
-	// KeyFile is the device key file (64 hex digits, mode 0600). Zero: <data_dir>/../device.key is
-	// NOT assumed: without a key nothing is stored (fail closed).
+	// KeyFile is the device key file (64 hex digits, mode 0600; see "geogate keygen"). Zero:
+	// $CREDENTIALS_DIRECTORY/geogate-key when systemd passes credentials, else
+	// /etc/geogate/key. Without a readable key nothing is stored (fail closed).
 	KeyFile string `toml:"key_file"`
 	// QuotaMB caps the log's size on disk; the oldest segments are erased first. Zero: 1024.
 	QuotaMB int64 `toml:"quota_mb"`
@@ -191,6 +196,7 @@ func (c *Config) setDefaults() {
 	if c.GNSS.Speedup == 0 {
 		c.GNSS.Speedup = 1
 	}
+	setStr(&c.Policy.Tier, "public")
 	setStr(&c.Camera.Source, "off")
 	setStr(&c.Camera.Device, "/dev/video0")
 	setInt(&c.Camera.Width, 1920)

@@ -137,6 +137,13 @@ func (l *Loop) PowerFail() {
 	}
 }
 
+// PowerRestored undoes PowerFail: the supply is back, storing resumes.
+func (l *Loop) PowerRestored() {
+	if l.powerFail.Swap(false) {
+		l.cfg.Log.Info("power restored: storing again")
+	}
+}
+
 // Status returns the latest state.
 func (l *Loop) Status() Status {
 	l.mu.Lock()

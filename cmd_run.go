@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/daemon"
+)
+
+const runUsage = "run -config FILE | run -dev [-data DIR]: the daemon (-dev: built-in simulation, no hardware)"
+
+// samplePolicy is examples/policy, compiled in for -dev and for a config without policy.dir.
+//
+//go:embed examples/policy/policy.toml examples/policy/*.geojson examples/policy/*.json
+var samplePolicy embed.FS
+
+// runMain implements "geogate run".
+func runMain(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("run", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgFile := fl.String("config", "", "daemon configuration `FILE` (TOML, see examples/geogate.toml)")
+	dev := fl.Bool("dev", false, "run the built-in simulation: GNSS drive past Beidaihe on a pseudo-terminal, synthetic camera, sample policy, a development key")
+	data := fl.String("data", "var", "with -dev: `DIR` for the data log and the development key")
+	speedup := fl.Float64("speedup", 10, "with -dev: play the simulated drive this many times faster than real time")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: geogate "+runUsage)
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if (*cfgFile == "") == !*dev || fl.NArg() > 0 {
+		fl.Usage()
+		return errUsage
+	}
+	var cfg *config.Config
+	if *dev {
+		var err error
+		if cfg, err = devConfig(*data, *speedup, stderr); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if cfg, err = config.Load(*cfgFile); err != nil {
+			return err
+		}
+	}
+	logger := newLogger(cfg.Log, stderr)
+	policyFS, err := fs.Sub(samplePolicy, "examples/policy")
+	if err != nil {
+		return err
+	}
+	opts := daemon.Options{Config: cfg, BuiltinPolicy: policyFS, Log: logger}
+	if isTerminal(stdout) {
+		opts.Status = stdout
+	}
+	sum, err := daemon.Run(context.Background(), opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "geogate:", sum)
+	if *dev {
+		fmt.Fprintf(stdout, "inspect the encrypted log:\n  ./geogate store verify -dir %[1]s -key %[2]s\n  ./geogate store cat -dir %[1]s -key %[2]s | head\n", cfg.DataDir, cfg.Storage.KeyFile)
+	}
+	return nil
+}
+
+// devConfig is the built-in simulation's config: everything simulated, data under dir, and a
+// development key created there on first use.
+func devConfig(dir string, speedup float64, stderr io.Writer) (*config.Config, error) {
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.GNSS.Source = "sim"
+	cfg.GNSS.Speedup = speedup
+	cfg.Camera.Source = "synthetic"
+	cfg.StatusInterval.Duration = 10 * time.Second
+	cfg.Storage.KeyFile = filepath.Join(dir, "dev.key")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	err := board.GenerateKeyFile(cfg.Storage.KeyFile)
+	switch {
+	case err == nil:
+		fmt.Fprintf(stderr, "geogate: created development key %s (mode 0600)\n", cfg.Storage.KeyFile)
+	case !errors.Is(err, fs.ErrExist):
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// newLogger logs text on a terminal, and on journald the same without a timestamp (journald
+// adds its own), or JSON when asked.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	switch {
+	case c.Format == "json":
+		return slog.New(slog.NewJSONHandler(w, opts))
+	case c.Format == "auto" && !isTerminal(w):
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// isTerminal reports whether w is a character device (a terminal), not a pipe or file.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

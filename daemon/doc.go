@@ -1,0 +1,20 @@
+// Package daemon is "geogate run": it builds the parts a config names (GNSS source, camera,
+// policy, storage, board), joins them with the gate loop, and keeps them running through the
+// car's electrical life until it is told to stop.
+//
+// # Life cycle
+//
+//   - Start: the policy is loaded and verified, the device key unsealed, the log opened. Each
+//     of these may fail: the daemon then fails closed (stores nothing, or nothing the policy
+//     has not allowed), says so loudly in the log and the status line, and keeps running.
+//   - Ready: once the loop runs, READY=1 goes to systemd and the health supervisor starts
+//     kicking the watchdogs, only while the loop beats and storage accepts writes.
+//   - SIGHUP reloads the policy bundle; a bad bundle keeps the running one.
+//   - Power-fail: storage is flushed and fsynced at once and nothing new is accepted.
+//   - SIGTERM/SIGINT: sources stop, storage is flushed and fsynced, a summary is printed.
+//
+// # Example
+//
+//	cfg, _ := config.Load("/etc/geogate/geogate.toml")
+//	sum, err := daemon.Run(ctx, daemon.Options{Config: cfg, Log: logger})
+package daemon
