@@ -51,9 +51,9 @@ bench:
 fuzz:
 	@sh scripts/fuzz.sh $(FUZZTIME)
 
-## run: the daemon on its built-in simulated default
+## run: the daemon on its built-in simulated default (Ctrl-C stops it and prints a summary)
 run: build
-	./$(BIN) gnss decode -stats gnss/testdata/gpsd/beidou-bd.log
+	./$(BIN) run -dev -data var
 
 clean:
 	rm -rf $(BIN) dist

@@ -543,7 +543,7 @@ func (r *run) statusLine() string {
 	case r.store == nil:
 		fmt.Fprintf(&b, " | STORING NOTHING (%v)", shortErr(r.noKey))
 	default:
-		fmt.Fprintf(&b, " | stored %s", bytesString(c.Bytes.Load()))
+		fmt.Fprintf(&b, " | stored %s durable #%d", bytesString(c.Bytes.Load()), r.store.Durable())
 	}
 	if st.Version == 0 {
 		b.WriteString(" | NO POLICY")
