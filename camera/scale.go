@@ -31,6 +31,9 @@ type Scaler struct {
 	xs   []int // box boundaries, reused
 	ys   []int
 	acc  []uint32 // column sums of one output row, reused
+	// recip[n] is ceil(2^32/n): dividing the sum of a block of n samples (at most 256n) by n,
+	// rounded, is a multiplication and a shift, exact while 256n*n < 2^32.
+	recip [65]uint64
 }
 
 // FitSize returns the largest even size with the aspect ratio of w x h and at most maxPixels
@@ -139,6 +142,11 @@ func (s *Scaler) box(d, src plane) {
 	if cap(s.acc) < src.w {
 		s.acc = make([]uint32, src.w)
 	}
+	if s.recip[1] == 0 {
+		for n := uint64(1); n < uint64(len(s.recip)); n++ {
+			s.recip[n] = (1<<32 + n - 1) / n
+		}
+	}
 	acc := s.acc[:src.w]
 	for y := range d.h {
 		y0, y1 := s.ys[2*y], s.ys[2*y+1]
@@ -158,23 +166,18 @@ func (s *Scaler) box(d, src plane) {
 		}
 		ny := uint64(y1 - y0)
 		drow := d.off + y*d.stride
-		var lastN, mul uint64
 		for x := range d.w {
 			x0, x1 := s.xs[2*x], s.xs[2*x+1]
 			var sum uint32
 			for _, v := range acc[x0:x1] {
 				sum += v
 			}
-			// Divide by n, rounded, as a multiplication by ceil(2^32/n): exact while the
-			// dividend (at most 256n) times n stays below 2^32, that is for n < 4096.
-			if n := ny * uint64(x1-x0); n != lastN {
-				lastN, mul = n, (1<<32+n-1)/n
-			}
-			if lastN >= 4096 { // a block over 64x64: a reduction beyond any policy tier
-				d.b[drow+x*d.step] = byte((uint64(sum) + lastN/2) / lastN)
+			n := ny * uint64(x1-x0)
+			if n >= uint64(len(s.recip)) { // a block over 8x8: a reduction beyond any policy tier
+				d.b[drow+x*d.step] = byte((uint64(sum) + n/2) / n)
 				continue
 			}
-			d.b[drow+x*d.step] = byte(((uint64(sum) + lastN/2) * mul) >> 32)
+			d.b[drow+x*d.step] = byte(((uint64(sum) + n/2) * s.recip[n]) >> 32)
 		}
 	}
 }

@@ -9,17 +9,20 @@ import (
 // plain rounded division, for reductions from slight to beyond 64x64 blocks.
 func TestBoxExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	tests := []struct{ sw, sh, dw, dh int }{
-		{1920, 1080, 1460, 820}, {640, 480, 7, 5}, {300, 300, 3, 2}, {50, 40, 50, 40}, {10, 10, 20, 20},
+	tests := []struct {
+		sw, sh, dw, dh int
+		white          bool // all 255: the largest sums
+	}{
+		{1920, 1080, 1460, 820, false}, {640, 480, 7, 5, true}, {300, 300, 3, 2, false},
+		{50, 40, 50, 40, false}, {10, 10, 20, 20, false},
+		{64, 64, 8, 8, true}, {64, 64, 8, 8, false}, {48, 48, 8, 8, true}, {72, 72, 8, 8, true},
 	}
 	for _, tt := range tests {
 		src := plane{make([]byte, tt.sw*tt.sh), 0, 1, tt.sw, tt.sw, tt.sh}
 		for i := range src.b {
 			src.b[i] = byte(r.IntN(256))
-		}
-		if tt.sw == 640 {
-			for i := range src.b {
-				src.b[i] = 255 // the largest sums
+			if tt.white {
+				src.b[i] = 255
 			}
 		}
 		dst := plane{make([]byte, tt.dw*tt.dh), 0, 1, tt.dw, tt.dw, tt.dh}
