@@ -85,13 +85,14 @@ func (d Datum) String() string {
 type Decision struct {
 	Action Action
 	Reason Reason
+	// Datum is the datum of Lat, Lon.
+	Datum Datum
 	// Zone is the id of the zone that decided, or "" when none did. The string is shared
 	// with the compiled policy: reading it does not allocate.
 	Zone string
 	// Lat, Lon are the position that may be stored, in Datum, already quantized to
 	// PrecisionM. Zero when Action is Drop.
 	Lat, Lon float64
-	Datum    Datum
 	// PrecisionM is the grid, in metres, Lat/Lon were quantized to; 0 means full precision.
 	PrecisionM float64
 	// MaxImagePixels caps camera frames taken at this position (width*height);

@@ -112,8 +112,8 @@ func drop(r Reason, version uint64) Decision {
 // falls inside a deny zone or its margin, so no stored position is ever in one.
 //
 // Decide does not allocate and takes no locks; fix is only read.
-func (e *Engine) Decide(fix *gnss.Fix, now time.Time) Decision {
-	d := e.decide(fix, now)
+func (e *Engine) Decide(fix *gnss.Fix, now time.Time) (d Decision) {
+	d = e.decide(fix, now)
 	e.h.Counters.add(d.Reason)
 	return d
 }
