@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// FuzzDecoder feeds arbitrary bytes through framer, decoder and merger. No input may panic or
-// produce a fix with a value outside its range. Seeds: every capture of the corpus (cut to
+// FuzzDecoder feeds arbitrary bytes through framer, decoder and merger. No input may panic,
+// allocate, or produce a fix with a value outside its range. Seeds: every capture of the corpus (cut to
 // the fuzzer's size limits) plus hand-made edge cases.
 func FuzzDecoder(f *testing.F) {
 	for _, path := range corpus(f) {
@@ -103,6 +103,10 @@ func FuzzDecoder(f *testing.F) {
 		}
 		if s.Decoded+s.Ignored+s.RejectedTotal() < s.Sentences {
 			t.Fatalf("sentences unaccounted: %+v", s)
+		}
+		// No input makes the decoder allocate: everything lives in its fixed buffers.
+		if allocs := testing.AllocsPerRun(1, func() { feedAllNoAlloc(d, data, now) }); allocs != 0 {
+			t.Fatalf("%.0f allocations", allocs)
 		}
 	})
 }
