@@ -10,20 +10,16 @@ import (
 // geogate captures the three named below.
 type Format uint32
 
-// fourcc builds a Format like the kernel's v4l2_fourcc macro.
-func fourcc(a, b, c, d byte) Format {
-	return Format(uint32(a) | uint32(b)<<8 | uint32(c)<<16 | uint32(d)<<24)
-}
-
-// Formats geogate captures. The zero Format means "not chosen" (Config: the best the device offers).
-var (
+// Formats geogate captures, as v4l2_fourcc(a, b, c, d) = a | b<<8 | c<<16 | d<<24. The zero
+// Format means "not chosen" (Config: the best the device offers).
+const (
 	// MJPEG is motion JPEG: every frame a complete JPEG (V4L2_PIX_FMT_MJPEG). Passed through as is.
-	MJPEG = fourcc('M', 'J', 'P', 'G')
+	MJPEG Format = 'M' | 'J'<<8 | 'P'<<16 | 'G'<<24
 	// YUYV is packed 4:2:2, two bytes per pixel: Y0 U Y1 V (V4L2_PIX_FMT_YUYV).
-	YUYV = fourcc('Y', 'U', 'Y', 'V')
+	YUYV Format = 'Y' | 'U'<<8 | 'Y'<<16 | 'V'<<24
 	// NV12 is 4:2:0 with a full Y plane followed by one interleaved U/V plane at half size in
 	// both directions (V4L2_PIX_FMT_NV12).
-	NV12 = fourcc('N', 'V', '1', '2')
+	NV12 Format = 'N' | 'V'<<8 | '1'<<16 | '2'<<24
 )
 
 // preferred is the order Config's zero Format tries: MJPEG first because it is compressed by the

@@ -266,6 +266,7 @@ type fixedWriter struct {
 	full bool
 }
 
+// Write implements io.Writer.
 func (w *fixedWriter) Write(p []byte) (int, error) {
 	k := copy(w.b[w.n:], p)
 	w.n += k
@@ -275,6 +276,7 @@ func (w *fixedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WriteByte implements io.ByteWriter.
 func (w *fixedWriter) WriteByte(c byte) error {
 	if w.n == len(w.b) {
 		w.full = true
@@ -285,4 +287,5 @@ func (w *fixedWriter) WriteByte(c byte) error {
 	return nil
 }
 
+// Flush has nothing to flush.
 func (w *fixedWriter) Flush() error { return nil }
