@@ -44,6 +44,8 @@ type recFS struct {
 	// enospc, when > 0, makes that many WriteAt/Allocate calls fail with ENOSPC.
 	enospc int
 	files  []*recFile // open files, so a rename renames their recorded path too
+	// eio makes every Datasync fail with EIO.
+	eio bool
 }
 
 func (r *recFS) add(o op) {
@@ -155,6 +157,12 @@ func (f *recFile) Truncate(size int64) error {
 }
 
 func (f *recFile) Datasync() error {
+	f.fs.mu.Lock()
+	eio := f.fs.eio
+	f.fs.mu.Unlock()
+	if eio {
+		return syscall.EIO
+	}
 	f.fs.add(op{kind: opSync, path: f.name()})
 	return f.file.Datasync()
 }

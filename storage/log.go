@@ -362,8 +362,11 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	ts := at.UnixNano()
 	l.mu.Lock()
 	for {
-		if l.err != nil {
+		if l.err != nil || l.closing {
 			err := l.err
+			if err == nil {
+				err = ErrClosed
+			}
 			l.mu.Unlock()
 			return 0, err
 		}
@@ -593,12 +596,13 @@ func (l *Log) flushOnce(force bool) bool {
 	if b == nil {
 		return false
 	}
-	var err error
+	// After a failure batches are dropped: their records were never durable.
+	err := errDropped
 	if !failed {
 		err = l.write(b)
 	}
 	l.mu.Lock()
-	if err != nil && l.err == nil {
+	if err != nil && err != errDropped && l.err == nil {
 		l.err = err
 		l.log.Error("storage: log failed; appends are refused", "err", err)
 	}
@@ -611,6 +615,9 @@ func (l *Log) flushOnce(force bool) bool {
 	l.mu.Unlock()
 	return true
 }
+
+// errDropped marks a batch not written because the log had already failed.
+var errDropped = errors.New("storage: batch dropped after a failure")
 
 func (l *Log) errNow() error {
 	l.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -189,6 +190,9 @@ func TestNoSpaceRefuses(t *testing.T) {
 	if err := l.Close(); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("Close: %v, want ErrNoSpace", err)
 	}
+	if d := l.Durable(); d != 20 {
+		t.Fatalf("Durable = %d after the refused write, want 20", d)
+	}
 	o.fs = nil
 	l = mustOpen(t, dir, o)
 	appendN(t, l, 3)
@@ -202,4 +206,31 @@ func TestNoSpaceRefuses(t *testing.T) {
 			t.Fatalf("refused write left damage: %v", err)
 		}
 	}
+}
+
+// TestSyncEIO: a failed fdatasync fails the log for good (the kernel may have dropped the
+// dirty pages), and nothing after it is reported durable.
+func TestSyncEIO(t *testing.T) {
+	rfs := &recFS{}
+	o := testOptions()
+	o.fs = rfs
+	l := mustOpen(t, t.TempDir(), o)
+	appendN(t, l, 10)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	rfs.mu.Lock()
+	rfs.eio = true
+	rfs.mu.Unlock()
+	appendN(t, l, 5)
+	if err := l.Sync(); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Sync after EIO: %v, want ErrFailed wrapping EIO", err)
+	}
+	if _, err := l.Append(1, t0, nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Append after EIO: %v", err)
+	}
+	if d := l.Durable(); d != 10 {
+		t.Fatalf("Durable = %d, want 10", d)
+	}
+	l.Close()
 }
