@@ -104,7 +104,7 @@ const (
 	maxSpeedMS = 2000.0    // m/s: above any vehicle, below orbital speed artefacts
 	minAlt     = -12000.0  // m: below the deepest ocean trench
 	maxAlt     = 1000000.0 // m: 1000 km, above which NMEA altitudes are garbage
-	maxDOP     = 100.0     // receivers report 99.99 for "unknown"
+	maxDOP     = 1000.0    // receivers report 99.99 or 999.99 for "unknown"
 	maxErr     = 1e7       // m: GST errors larger than the Earth are garbage
 )
 
@@ -251,7 +251,7 @@ func (s *sentence) float(b []byte, lo, hi float64, dst *float64, bit Field) Reas
 	if !(v >= lo && v <= hi) {
 		return ReasonRange
 	}
-	*dst = v
+	*dst = v + 0 // "-0.0" becomes 0
 	s.has |= bit
 	return ReasonNone
 }

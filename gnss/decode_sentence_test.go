@@ -57,6 +57,9 @@ func TestDecodeSentence(t *testing.T) {
 		{name: "GGA quality 0", line: "$GPGGA,235947.000,0000.0000,N,00000.0000,E,0,00,0.0,0.0,M,,,,0000", check: func(t *testing.T, s *sentence) {
 			want(t, s.status == statusInvalid && s.hasQuality && s.quality == 0, "invalid")
 		}},
+		{name: "negative zero speed is zero", line: "$GPRMC,123519,A,4807.038,N,01131.000,E,-0.0,084.4,230394,003.1,W", check: func(t *testing.T, s *sentence) {
+			want(t, s.speed == 0 && !math.Signbit(s.speed), "speed %v", s.speed)
+		}},
 		{name: "GGA negative altitude", line: "$GPGGA,193221.00,2037.72792,N,08704.08478,W,1,04,1.7,-30.40,M,-13.9,M,,", check: func(t *testing.T, s *sentence) {
 			want(t, s.alt == -30.4 && s.posPrec == 5, "alt %v prec %d", s.alt, s.posPrec)
 		}},
