@@ -110,7 +110,8 @@ type Stats struct {
 	// Segments and Bytes describe the files on disk, preallocation included.
 	Segments int
 	Bytes    int64
-	// Stalls counts Appends that waited because both buffers were full.
+	// Stalls counts the times an Append had to wait for the flusher (both buffers full,
+	// or a roll while a batch was being written).
 	Stalls uint64
 	// Erased counts segments crypto-erased by retention since Open.
 	Erased uint64
@@ -272,8 +273,12 @@ func (l *Log) recover() error {
 		}
 		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size}
 		if !m.sealed {
-			if err := l.recoverSegment(seg); err != nil {
+			keep, err := l.recoverSegment(seg)
+			if err != nil {
 				return err
+			}
+			if !keep {
+				continue
 			}
 		}
 		l.segs = append(l.segs, seg)
@@ -294,15 +299,16 @@ func (l *Log) recover() error {
 }
 
 // recoverSegment scans an unsealed segment, cuts what follows its last authentic record
-// and seals it there.
-func (l *Log) recoverSegment(seg *segment) error {
+// and seals it there. A segment without a single authentic record is erased instead
+// (keep is false): it is what a power cut right after a roll or an Open leaves.
+func (l *Log) recoverSegment(seg *segment) (keep bool, err error) {
 	im, err := loadImage(seg.path, l.devKey)
 	if err != nil {
-		return err
+		return false, err
 	}
 	res, err := im.scanner(seg.path).scan(nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	rec := &l.recovery
 	rec.Scanned++
@@ -310,16 +316,22 @@ func (l *Log) recoverSegment(seg *segment) error {
 	if res.tail != nil {
 		rec.Cut = append(rec.Cut, *res.tail)
 	}
+	if res.stats.count == 0 && len(res.damaged) == 0 {
+		if err := l.eraseFile(seg.path); err != nil {
+			return false, fmt.Errorf("storage: erase empty segment %016x: %w", seg.id, err)
+		}
+		return false, nil
+	}
 	seg.stats = res.stats
 	f, err := l.fs.OpenFile(seg.path, os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("storage: open segment for recovery: %w", err)
+		return false, fmt.Errorf("storage: open segment for recovery: %w", err)
 	}
 	seg.f, seg.written = f, res.end
 	if err := l.seal(seg); err != nil {
-		return fmt.Errorf("storage: seal recovered segment %016x: %w", seg.id, err)
+		return false, fmt.Errorf("storage: seal recovered segment %016x: %w", seg.id, err)
 	}
-	return nil
+	return true, nil
 }
 
 // newSegment prepares the next segment in memory: id, fresh data key, header.
@@ -815,14 +827,7 @@ func (l *Log) eraseOldest(why string) bool {
 // the records are unreadable even if the file's blocks survive. An interrupted erasure is
 // completed by Open.
 func (l *Log) erase(s *segment, why string) error {
-	err := l.destroyKey(s.path)
-	if err == nil {
-		err = l.fs.Remove(s.path)
-	}
-	if err == nil {
-		err = l.fs.SyncDir(l.dir)
-	}
-	if err != nil {
+	if err := l.eraseFile(s.path); err != nil {
 		l.log.Error("storage: erase segment", "id", s.id, "err", err)
 		return err
 	}
@@ -837,6 +842,18 @@ func (l *Log) erase(s *segment, why string) error {
 	l.erased.Add(1)
 	l.log.Info("storage: segment erased", "id", s.id, "why", why)
 	return nil
+}
+
+// eraseFile destroys the key of a segment file, then unlinks it and syncs the directory.
+func (l *Log) eraseFile(path string) error {
+	err := l.destroyKey(path)
+	if err == nil {
+		err = l.fs.Remove(path)
+	}
+	if err == nil {
+		err = l.fs.SyncDir(l.dir)
+	}
+	return err
 }
 
 func (l *Log) destroyKey(path string) error {
