@@ -240,6 +240,9 @@ func TestAppendAllocs(t *testing.T) {
 			if allocs != 0 {
 				t.Fatalf("Append allocates %v times per call", allocs)
 			}
+			if a := testing.AllocsPerRun(100, func() { _ = l.Durable() }); a != 0 {
+				t.Fatalf("Durable allocates %v times per call", a)
+			}
 		})
 	}
 }
