@@ -84,6 +84,9 @@ func devConfig(dir string, speedup float64, stderr io.Writer) (*config.Config, e
 	cfg.GNSS.Source = "sim"
 	cfg.GNSS.Speedup = speedup
 	cfg.Camera.Source = "synthetic"
+	// VGA fits the sample policy's public tier (307,200 pixels), so frames pass through as
+	// the camera encoded them; at 1080p every frame would be re-encoded smaller.
+	cfg.Camera.Width, cfg.Camera.Height = 640, 480
 	cfg.StatusInterval.Duration = 10 * time.Second
 	cfg.Storage.KeyFile = filepath.Join(dir, "dev.key")
 	if err := os.MkdirAll(dir, 0o700); err != nil {

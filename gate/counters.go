@@ -21,6 +21,7 @@ type Counters struct {
 	PowerFail   atomic.Uint64 // records not stored because power is failing
 	StoreErrors atomic.Uint64 // records storage refused (full disk, I/O error)
 	ScaleErrors atomic.Uint64 // frames that could not be downscaled (dropped)
+	ScaleBusy   atomic.Uint64 // frames to downscale dropped because the scaler was still busy
 	TooLarge    atomic.Uint64 // frames larger than the record buffer (dropped)
 
 	fixDrops, frameDrops [maxReasons]atomic.Uint64

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,15 +257,20 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 	}
 }
 
-// memStore is a Store that keeps only the last record, in a preallocated buffer.
+// memStore is a Store that keeps only the last frame record, in a preallocated buffer.
 type memStore struct {
+	mu   sync.Mutex
 	n    int
 	last []byte
 }
 
-func (m *memStore) Append(_ storage.Type, _ time.Time, p []byte) (uint64, error) {
+func (m *memStore) Append(typ storage.Type, _ time.Time, p []byte) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.n++
-	m.last = append(m.last[:0], p...)
+	if typ == TypeFrame {
+		m.last = append(m.last[:0], p...)
+	}
 	return uint64(m.n), nil
 }
 
@@ -369,10 +375,12 @@ func TestPublicTierCoarsensAndDownscales(t *testing.T) {
 	d.ring = camera.NewRing(8, 1<<20)
 	d.loop = New(Config{Frames: d.ring, Policy: samplePolicy(t), Tier: "public", Store: store,
 		Now: func() time.Time { return d.now }, MaxFrameBytes: 1 << 20})
+	d.loop.startScaler()
 	samples := route()
 	for i := 0; i < 5; i++ {
 		d.epoch(&samples[i])
 	}
+	d.loop.stopScaler()
 	if d.loop.Counters.FramesDownscaled.Load() == 0 {
 		t.Fatalf("no frame downscaled: %+v", d.loop.Counters.FramesKept.Load())
 	}

@@ -15,6 +15,8 @@ import (
 )
 
 // Store is where the loop writes what the policy lets through; *storage.Log implements it.
+// Append is called from the loop and from its scaler goroutine, so it must be safe for
+// concurrent use.
 type Store interface {
 	Append(typ storage.Type, at time.Time, payload []byte) (uint64, error)
 }
@@ -78,9 +80,12 @@ type Loop struct {
 	ifix      gnss.Fix
 	fixBuf    []byte
 	frameBuf  []byte
-	scaleBuf  []byte
+	scaleBuf  []byte // the scaler goroutine's image buffer
+	scaleRec  []byte // the scaler goroutine's record buffer
+	scaleJobs chan scaleJob
+	scaleDone chan struct{}
 	powerFail atomic.Bool
-	storeErr  bool // the last Append failed; logged once per change
+	storeErr  atomic.Bool // the last Append failed; logged once per change
 
 	// Counters count everything the loop does; read them from any goroutine.
 	Counters Counters
@@ -125,6 +130,7 @@ func New(cfg Config) *Loop {
 	if cfg.Frames != nil {
 		l.frameBuf = make([]byte, 0, FrameHeaderSize+cfg.MaxFrameBytes)
 		l.scaleBuf = make([]byte, cfg.MaxFrameBytes)
+		l.scaleRec = make([]byte, 0, FrameHeaderSize+cfg.MaxFrameBytes)
 	}
 	return l
 }
@@ -164,9 +170,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		ready = l.cfg.Frames.Ready()
 	}
 	fixes := l.cfg.Fixes
+	l.startScaler()
 	for {
 		select {
 		case <-ctx.Done():
+			l.stopScaler()
 			l.releasePending()
 			return nil
 		case f, ok := <-fixes:
@@ -267,12 +275,18 @@ func (l *Loop) decideHead() bool {
 			return false
 		}
 		l.dropFrame(policy.ReasonStale) // no fix came after it in time: position unknown
+		l.cfg.Frames.Release(f)
 	case spanNone:
 		l.dropFrame(policy.ReasonNoFix)
+		l.cfg.Frames.Release(f)
 	case spanFound:
-		l.gateFrame(&f, before, after, now)
+		if l.gateFrame(&f, before, after, now) {
+			break // the scaler releases it
+		}
+		l.cfg.Frames.Release(f)
+	default:
+		l.cfg.Frames.Release(f)
 	}
-	l.cfg.Frames.Release(f)
 	l.pending[l.phead] = camera.Frame{}
 	l.phead = (l.phead + 1) % maxPending
 	l.pn--
@@ -282,8 +296,9 @@ func (l *Loop) decideHead() bool {
 // gateFrame decides a frame whose capture time lies between two fixes, and stores it if the
 // policy allows. A frame is never treated more leniently than the fixes on either side of it:
 // if either was dropped or coarsened, the frame is dropped, so interpolation can never carry a
-// frame across a zone edge.
-func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time) {
+// frame across a zone edge. A frame that must be downscaled is handed to the scaler goroutine,
+// which then owns it (handedOff), so a slow MJPEG re-encode never stalls fixes.
+func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time) (handedOff bool) {
 	interpolate(&l.ifix, &before.fix, &after.fix, f.Captured)
 	d := l.frameEng.Decide(&l.ifix, now)
 	for _, n := range [2]*tracked{before, after} {
@@ -293,47 +308,86 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 			} else {
 				l.dropFrame(policy.ReasonZoneCoarsen)
 			}
-			return
+			return false
 		}
 	}
 	if d.Action == policy.Drop {
 		l.dropFrame(d.Reason)
-		return
-	}
-	img := *f
-	scaled := false
-	if d.MaxImagePixels > 0 && f.Width*f.Height > d.MaxImagePixels {
-		l.scaler.MaxPixels = d.MaxImagePixels
-		small, err := l.scaler.Scale(l.scaleBuf, *f)
-		if err != nil {
-			l.Counters.ScaleErrors.Add(1)
-			l.dropFrame(policy.ReasonOK)
-			return
-		}
-		img, scaled = small, true
+		return false
 	}
 	h := FrameHeader{
-		Action: d.Action, Datum: d.Datum, Format: img.Format, Policy: uint32(d.Version),
-		Time: now.UTC(), Lat: d.Lat, Lon: d.Lon,
-		Width: uint16(img.Width), Height: uint16(img.Height), PrecisionM: float32(d.PrecisionM),
+		Action: d.Action, Datum: d.Datum, Format: f.Format, Policy: uint32(d.Version),
+		Time: now.UTC(), Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
 	}
 	if l.ifix.Has&gnss.HasTime != 0 {
 		h.Time = l.ifix.Time
 	}
-	if len(img.Data) > cap(l.frameBuf)-FrameHeaderSize {
+	if d.MaxImagePixels > 0 && f.Width*f.Height > d.MaxImagePixels {
+		select {
+		case l.scaleJobs <- scaleJob{frame: *f, hdr: h, maxPixels: d.MaxImagePixels}:
+			return true
+		default:
+			l.Counters.ScaleBusy.Add(1)
+			l.dropFrame(policy.ReasonOK)
+			return false
+		}
+	}
+	l.writeFrame(l.frameBuf, &h, f, false)
+	return false
+}
+
+// writeFrame stores a frame record made of h and img in buf (the caller's record buffer).
+func (l *Loop) writeFrame(buf []byte, h *FrameHeader, img *camera.Frame, scaled bool) {
+	if len(img.Data) > cap(buf)-FrameHeaderSize {
 		l.Counters.TooLarge.Add(1)
 		l.dropFrame(policy.ReasonOK)
 		return
 	}
-	buf := append(AppendFrameHeader(l.frameBuf[:0], &h), img.Data...)
-	if l.store(TypeFrame, h.Time, buf) {
-		if scaled {
-			l.Counters.FramesDownscaled.Add(1)
-		} else {
-			l.Counters.FramesKept.Add(1)
-		}
-	} else {
+	h.Width, h.Height, h.Format = uint16(img.Width), uint16(img.Height), img.Format
+	buf = append(AppendFrameHeader(buf[:0], h), img.Data...)
+	switch {
+	case !l.store(TypeFrame, h.Time, buf):
 		l.Counters.FramesDropped.Add(1)
+	case scaled:
+		l.Counters.FramesDownscaled.Add(1)
+	default:
+		l.Counters.FramesKept.Add(1)
+	}
+}
+
+// scaleJob is a frame the policy allows only at a smaller size.
+type scaleJob struct {
+	frame     camera.Frame
+	hdr       FrameHeader
+	maxPixels int
+}
+
+// startScaler starts the goroutine that downscales frames; Run starts it, tests may too.
+func (l *Loop) startScaler() {
+	l.scaleJobs = make(chan scaleJob, 1)
+	l.scaleDone = make(chan struct{})
+	go func() {
+		defer close(l.scaleDone)
+		for j := range l.scaleJobs {
+			l.scaler.MaxPixels = j.maxPixels
+			small, err := l.scaler.Scale(l.scaleBuf, j.frame)
+			if err != nil {
+				l.Counters.ScaleErrors.Add(1)
+				l.dropFrame(policy.ReasonOK)
+			} else {
+				l.writeFrame(l.scaleRec, &j.hdr, &small, true)
+			}
+			l.cfg.Frames.Release(j.frame)
+		}
+	}()
+}
+
+// stopScaler waits for the frame being downscaled, if any, to be stored and released.
+func (l *Loop) stopScaler() {
+	if l.scaleJobs != nil {
+		close(l.scaleJobs)
+		<-l.scaleDone
+		l.scaleJobs = nil
 	}
 }
 
@@ -356,14 +410,12 @@ func (l *Loop) store(typ storage.Type, at time.Time, payload []byte) bool {
 	}
 	if _, err := l.cfg.Store.Append(typ, at, payload); err != nil {
 		c.StoreErrors.Add(1)
-		if !l.storeErr {
-			l.storeErr = true
+		if !l.storeErr.Swap(true) {
 			l.cfg.Log.Error("storage refused a record; dropping until it recovers", "err", err, "full", errors.Is(err, storage.ErrNoSpace))
 		}
 		return false
 	}
-	if l.storeErr {
-		l.storeErr = false
+	if l.storeErr.Swap(false) {
 		l.cfg.Log.Info("storage accepts records again")
 	}
 	c.Records.Add(1)
