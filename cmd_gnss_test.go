@@ -24,7 +24,7 @@ func TestGnssDecodeFile(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	want := `{"class":"TPV","time":"2007-12-23T19:32:21.000Z","mode":3,"lat":20.628798667,"lon":-87.068079667,"alt":-30.4000,"speed":0.051,"track":201.8000,"valid":true,"quality":1,"sats":4,"hdop":1.70,"pdop":3.40,"vdop":3.00,"talkers":"GP"}`
-	if len(lines) != 2 || lines[0] != want {
+	if len(lines) != 1 || lines[0] != want { // its ZDA-only epoch gives no fix
 		t.Fatalf("got\n%s\nwant first line\n%s", out, want)
 	}
 	for _, l := range lines {
