@@ -40,8 +40,10 @@ type Log struct {
 	want    uint64 // a caller waits for this seq to be durable
 	err     error  // sticky: every later Append returns it
 	closing bool
-	nonce   [24]byte
-	ad      [adSize]byte
+
+	// Owned by the flusher.
+	flushNonce [24]byte
+	flushAD    [adSize]byte
 
 	durable   atomic.Uint64
 	stalls    atomic.Uint64
@@ -358,8 +360,10 @@ func (l *Log) newSegment() (*segment, error) {
 }
 
 // Append adds a record of type typ with timestamp at and returns its sequence number. It
-// copies (and encrypts) payload into the log's buffer, so the caller may reuse payload at
-// once. It does not allocate and does not wait for the disk: the record is durable once
+// copies payload into the log's buffer, so the caller may reuse payload at once; the
+// flusher encrypts the buffer before it is written, so nothing reaches the disk in the
+// clear and the hot loop does not pay for the cipher. It does not allocate and does not
+// wait for the disk: the record is durable once
 // Durable() >= seq, within about SyncInterval; WaitDurable waits for that. Append only
 // waits when both buffers are full, i.e. the disk is slower than the producers (counted in
 // Stats.Stalls). After a write failure it returns the sticky error (ErrNoSpace, ErrFailed).
@@ -412,15 +416,8 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	b.buf = b.buf[:off+n]
 	frame := b.buf[off:]
 	putFrameHeader(frame, len(payload), typ, seq, ts)
-	if seg.aead != nil {
-		putAD(&l.ad, seg.id, frame)
-		nonce := l.nonce[:seg.aead.NonceSize()]
-		putNonce(nonce, typ, seq)
-		seg.aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, payload, l.ad[:])
-	} else {
-		copy(frame[frameHeaderSize:], payload)
-		clear(frame[frameHeaderSize+len(payload):])
-	}
+	copy(frame[frameHeaderSize:], payload)
+	clear(frame[frameHeaderSize+len(payload):]) // the tag; the flusher seals the frame
 	b.last = seq
 	if seg.stats.count == 0 {
 		seg.firstAt = ts
@@ -646,6 +643,7 @@ func (l *Log) write(b *batch) error {
 		}
 	}
 	if len(b.buf) > 0 {
+		l.sealFrames(seg, b.buf)
 		if err := l.noSpace(func() error { _, err := seg.f.WriteAt(b.buf, seg.written); return err }); err != nil {
 			if errors.Is(err, ErrNoSpace) {
 				// Refuse cleanly: drop what part of the batch landed, keep what was durable.
@@ -672,6 +670,29 @@ func (l *Log) write(b *batch) error {
 		l.ageDue = true
 	}
 	return nil
+}
+
+// sealFrames encrypts, in place, the frames Append left in buf in the clear. The
+// flusher does it, so encryption runs beside the hot loop instead of in it; plaintext
+// stays in this process's memory for at most one durability window, as it does in the
+// caller's own buffers.
+func (l *Log) sealFrames(seg *segment, buf []byte) {
+	if seg.aead == nil {
+		return
+	}
+	nonce := l.flushNonce[:seg.aead.NonceSize()]
+	for off := 0; off < len(buf); {
+		f, ok := parseFrameHeader(buf[off:])
+		if !ok {
+			panic("BUG: storage: bad frame in an append buffer")
+		}
+		frame := buf[off : off+f.size()]
+		putAD(&l.flushAD, seg.id, frame)
+		putNonce(nonce, f.typ, f.seq)
+		body := frame[frameHeaderSize : frameHeaderSize+int(f.length)]
+		seg.aead.Seal(body[:0], nonce, body, l.flushAD[:])
+		off += f.size()
+	}
 }
 
 // noSpace runs op; on ENOSPC it erases the oldest sealed segment and retries, and when

@@ -312,3 +312,36 @@ func TestLocked(t *testing.T) {
 	l = mustOpen(t, dir, testOptions())
 	l.Close()
 }
+
+// TestNoPlaintextOnDisk: nothing of a payload reaches a segment file in the clear, whether
+// the log is closed or cut off with buffered records.
+func TestNoPlaintextOnDisk(t *testing.T) {
+	marker := []byte("PLAINTEXT-MARKER-31.2304N-121.4737E")
+	for _, c := range []Cipher{AES256GCM, XChaCha20Poly1305} {
+		t.Run(c.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions()
+			o.Cipher = c
+			l := mustOpen(t, dir, o)
+			for i := 0; i < 200; i++ {
+				if _, err := l.Append(1, t0, marker); err != nil {
+					t.Fatal(err)
+				}
+				if i%50 == 0 {
+					l.Sync()
+				}
+			}
+			l.Close()
+			ids, _, _ := listSegments(dir)
+			for _, id := range ids {
+				b, err := os.ReadFile(filepath.Join(dir, segName(id)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, marker[:16]) {
+					t.Fatalf("segment %016x holds plaintext", id)
+				}
+			}
+		})
+	}
+}
