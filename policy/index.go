@@ -150,12 +150,20 @@ func buildIndex(zones []izone) *index {
 	gMinY -= pad * 1.0291
 	w += 2.1 * pad
 	h += 2.1 * pad
+	// Margins much larger than a cell put every edge into many cells: coarsen the grid until
+	// the (cell, edge) pairs stay within a budget, so that a bundle cannot blow up memory.
 	cells := min(max(len(edges)/topEdgesPerCell, minTopCells), maxTopCells)
-	ix.nx = max(1, int(math.Sqrt(float64(cells)*w/h)))
-	ix.ny = max(1, cells/ix.nx)
-	ix.minX, ix.minY = gMinX, gMinY
-	ix.cellW, ix.cellH = w/float64(ix.nx), h/float64(ix.ny)
-	ix.invW, ix.invH = 1/ix.cellW, 1/ix.cellH
+	for {
+		ix.nx = max(1, int(math.Sqrt(float64(cells)*w/h)))
+		ix.ny = max(1, cells/ix.nx)
+		ix.minX, ix.minY = gMinX, gMinY
+		ix.cellW, ix.cellH = w/float64(ix.nx), h/float64(ix.ny)
+		ix.invW, ix.invH = 1/ix.cellW, 1/ix.cellH
+		if cells <= minTopCells || ix.pairs(zones, edges) <= pairBudget(len(edges)) {
+			break
+		}
+		cells /= 4
+	}
 
 	grid := make([][]bentry, ix.nx*ix.ny)
 	var rowX [][]float64
@@ -258,6 +266,12 @@ func buildIndex(zones []izone) *index {
 		i, j := c%ix.nx, c/ix.nx
 		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
 		s := ix.subgrid(i, j, n)
+		if subPairs(&s, es, zones, ix.pts) > 4*nedges {
+			// Splitting would copy the edges into most sub cells (margins larger than the
+			// cell): a long list in one cell is cheaper in memory and no slower.
+			ix.top[c] = emit(es)
+			continue
+		}
 		ix.top[c] = entry{zone: -1, flags: cellSub, a: int32(len(ix.subCells)), b: int32(n)}
 		ix.nsubs++
 		cx, cy := cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
@@ -360,6 +374,40 @@ func (ix *index) subgrid(i, j, n int) subgrid {
 		cellW: ix.cellW / float64(n), cellH: ix.cellH / float64(n), n: n}
 	s.invW, s.invH = 1/s.cellW, 1/s.cellH
 	return s
+}
+
+// pairBudget bounds the (cell, edge) pairs of a top grid: a few per edge, plus slack for
+// small bundles.
+func pairBudget(edges int) int { return 16*edges + 1<<20 }
+
+// pairs counts the (top cell, edge) pairs the grid would hold.
+func (ix *index) pairs(zones []izone, edges []int32) int {
+	n := 0
+	for zi := range zones {
+		z := &zones[zi]
+		for _, e := range edges[z.edge0:z.edge1] {
+			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+			i0, i1 := ix.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
+			j0, j1 := ix.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
+			n += (i1 - i0 + 1) * (j1 - j0 + 1)
+		}
+	}
+	return n
+}
+
+// subPairs counts the (sub cell, edge) pairs splitting a cell with entries es would make.
+func subPairs(s *subgrid, es []bentry, zones []izone, pts []float64) int {
+	n := 0
+	for _, b := range es {
+		z := &zones[b.zone]
+		for _, e := range b.edges {
+			ax, ay, bx, by := pts[2*e], pts[2*e+1], pts[2*e+2], pts[2*e+3]
+			i0, i1 := s.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
+			j0, j1 := s.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
+			n += (i1 - i0 + 1) * (j1 - j0 + 1)
+		}
+	}
+	return n
 }
 
 // groupPairs sorts (cell<<32 | edge) pairs and calls fn once per cell, in cell order, with

@@ -138,3 +138,28 @@ func TestDecideMatchesOrb(t *testing.T) {
 	}
 	t.Logf("%d decisions agree with orb brute force (%d coarsened fixes dropped because the grid point is in a deny zone), %d within 1 mm of a boundary skipped", checked, regridded, skipped)
 }
+
+// TestHugeMarginStaysBounded: margins far larger than the zone must not multiply edges into
+// every cell (a bundle could otherwise exhaust memory), and lookups stay exact.
+func TestHugeMarginStaysBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	spec := testSpec([]Zone{{ID: "big", Rule: RuleDeny, MarginM: maxMarginM,
+		Polygons: []Polygon{{starRing(rng, 119.5, 39.9, 5000, 3000)}}}})
+	spec.HysteresisM = maxMarginM
+	p, err := Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := p.Summary().IndexBytes; b > 64<<20 {
+		t.Errorf("index holds %d bytes for 3000 vertices", b)
+	}
+	o := newOracle(p, spec)
+	for range 300 {
+		x, y := 117+rng.Float64()*5, 38+rng.Float64()*4
+		want, robust := o.lookup(x, y, -1, 0, 1e-3)
+		if got := p.zoneIx.lookup(x, y, -1, 0); robust && int(got) != want {
+			t.Fatalf("lookup(%v, %v) = %d, orb %d", x, y, got, want)
+		}
+	}
+	t.Logf("index %d bytes", p.Summary().IndexBytes)
+}
