@@ -24,7 +24,8 @@ type Verifier func(fsys fs.FS) (fs.FS, error)
 
 // LoadOptions tune Load. The zero value (or nil) loads an unsigned bundle.
 type LoadOptions struct {
-	// Verify, if not nil, must accept the bundle before it is read.
+	// Verify, if not nil, must accept the bundle before it is read; SignedBy(keys...)
+	// demands an ed25519-signed manifest. nil accepts unsigned bundles.
 	Verify Verifier
 }
 
