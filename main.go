@@ -29,7 +29,7 @@ type command struct {
 // commands is the dispatch table. Each cmd_*.go file adds its entry here.
 var commands = map[string]command{
 	"version": {"print the version and build information", versionMain},
-	"gnss":    {"gnss decode [-stats] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
+	"gnss":    {"gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
 	"policy":  {"policy check DIR | policy eval -policy DIR [FILE|-]: validate a bundle, decide fixes", policyMain},
 	"store":   {storeUsage, storeMain},
 	"keygen":  {keygenUsage, keygenMain},
