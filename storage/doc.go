@@ -14,10 +14,11 @@
 //
 // # Durability
 //
-// Append copies a record into one of two preallocated buffers and returns its sequence
-// number without touching the disk or running the cipher. A single flusher goroutine
-// encrypts the other buffer in place, writes it and calls fdatasync every SyncInterval
-// (group commit), or sooner when SyncBytes are buffered or a caller waits. Durable reports the highest sequence number
+// Append encrypts a record into one of two preallocated buffers (records under 1 KiB are
+// only copied, and encrypted in place by the flusher, off the hot loop) and returns its
+// sequence number without touching the disk. A single flusher goroutine writes the other
+// buffer and calls fdatasync every SyncInterval (group commit), or sooner when SyncBytes
+// are buffered or a caller waits. Durable reports the highest sequence number
 // on disk; WaitDurable and Sync wait for it. Segments are preallocated with fallocate,
 // created under a temporary name and renamed, and the directory is fsynced on every
 // create, rename and delete.
