@@ -236,14 +236,16 @@ func TestAppendAllocs(t *testing.T) {
 			o.SegmentSize, o.BufferSize = 64<<20, 8<<20
 			l := mustOpen(t, t.TempDir(), o)
 			defer l.Close()
-			p := make([]byte, 64)
-			allocs := testing.AllocsPerRun(1000, func() {
-				if _, err := l.Append(1, t0, p); err != nil {
-					t.Fatal(err)
+			for _, n := range []int{64, 2 << 10} { // sealed by the flusher, sealed in Append
+				p := make([]byte, n)
+				allocs := testing.AllocsPerRun(1000, func() {
+					if _, err := l.Append(1, t0, p); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if allocs != 0 {
+					t.Fatalf("Append of %d bytes allocates %v times per call", n, allocs)
 				}
-			})
-			if allocs != 0 {
-				t.Fatalf("Append allocates %v times per call", allocs)
 			}
 			if a := testing.AllocsPerRun(100, func() { _ = l.Durable() }); a != 0 {
 				t.Fatalf("Durable allocates %v times per call", a)
