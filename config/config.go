@@ -87,7 +87,9 @@ type Storage struct {
 	KeyFile string `toml:"key_file"`
 	// QuotaMB caps the log's size on disk; the oldest segments are erased first. Zero: 1024.
 	QuotaMB int64 `toml:"quota_mb"`
-	// SegmentMB is the size at which a segment is closed and a new one begun. Zero: 64.
+	// SegmentMB is the size at which a segment is closed and a new one begun, and the space
+	// preallocated for it. Recovery and the tools read a segment whole, so it bounds their
+	// memory. Zero: 16. The quota must hold at least two segments.
 	SegmentMB int64 `toml:"segment_mb"`
 	// SyncWindow is the group-commit budget: records become durable within it. Zero: 100ms.
 	SyncWindow Duration `toml:"sync_window"`
@@ -207,7 +209,7 @@ func (c *Config) setDefaults() {
 		c.Storage.QuotaMB = 1024
 	}
 	if c.Storage.SegmentMB == 0 {
-		c.Storage.SegmentMB = 64
+		c.Storage.SegmentMB = 16
 	}
 	setDur(&c.Storage.SyncWindow, 100*time.Millisecond)
 	setDur(&c.Storage.MaxAgeFix, 7*24*time.Hour)
@@ -255,8 +257,8 @@ func (c *Config) validate(file string) error {
 		return bad("camera.fps", "must be 1..240, got %d", c.Camera.FPS)
 	case c.Storage.QuotaMB < 0:
 		return bad("storage.quota_mb", "must be positive, got %d", c.Storage.QuotaMB)
-	case c.Storage.SegmentMB < 0 || c.Storage.SegmentMB > c.Storage.QuotaMB:
-		return bad("storage.segment_mb", "must be between 1 and quota_mb (%d), got %d", c.Storage.QuotaMB, c.Storage.SegmentMB)
+	case c.Storage.SegmentMB < 0 || 2*c.Storage.SegmentMB > c.Storage.QuotaMB:
+		return bad("storage.segment_mb", "must be between 1 and half of quota_mb (%d), got %d", c.Storage.QuotaMB, c.Storage.SegmentMB)
 	case c.Storage.SyncWindow.Duration < 0:
 		return bad("storage.sync_window", "must not be negative")
 	case c.StatusInterval.Duration < 0:

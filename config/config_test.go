@@ -48,6 +48,7 @@ func TestInvalid(t *testing.T) {
 		{"wrong type", "[camera]\nfps = \"thirty\"\n", "bad.toml"},
 		{"fps", "[camera]\nfps = 1000\n", "camera.fps"},
 		{"segment over quota", "[storage]\nquota_mb = 10\nsegment_mb = 20\n", "storage.segment_mb"},
+		{"quota under two segments", "[storage]\nquota_mb = 30\nsegment_mb = 16\n", "storage.segment_mb"},
 		{"cipher", "[storage]\ncipher = \"rot13\"\n", "storage.cipher"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
