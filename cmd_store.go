@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -31,9 +32,73 @@ type storeType struct {
 	Decode func(payload []byte) (any, error)
 }
 
-// storeTypes holds the record types the store tools know. storage gives types no meaning;
-// main.go (which wires the gate that picks the numbers) fills this in for fixes and frames.
-var storeTypes = map[storage.Type]storeType{}
+// storeTypes holds the record types the store tools know: storage gives types no meaning,
+// the gate picks the numbers and the payload layouts (docs/FORMAT.md, "Gate records").
+var storeTypes = map[storage.Type]storeType{
+	gate.TypeFix: {Name: "fix", Decode: func(b []byte) (any, error) {
+		r, err := gate.DecodeFix(b)
+		if err != nil {
+			return nil, err
+		}
+		return fixJSON(&r), nil
+	}},
+	gate.TypeFrame: {Name: "frame", Decode: func(b []byte) (any, error) {
+		h, img, err := gate.DecodeFrame(b)
+		if err != nil {
+			return nil, err
+		}
+		return frameJSON{
+			Action: h.Action.String(), Datum: h.Datum.String(), Policy: h.Policy, Time: h.Time,
+			Lat: h.Lat, Lon: h.Lon, PrecisionM: h.PrecisionM,
+			Width: h.Width, Height: h.Height, Format: h.Format.String(), Bytes: len(img),
+		}, nil
+	}},
+}
+
+// fixRecordJSON is a stored fix as "store cat" prints it.
+type fixRecordJSON struct {
+	Action     string    `json:"action"`
+	Datum      string    `json:"datum"`
+	Policy     uint32    `json:"policy"`
+	Time       time.Time `json:"time"`
+	TimeSource string    `json:"time_source"`
+	Lat        float64   `json:"lat"`
+	Lon        float64   `json:"lon"`
+	PrecisionM float32   `json:"precision_m"`
+	Speed      *float32  `json:"speed,omitempty"`
+	Track      *float32  `json:"track,omitempty"`
+	Alt        *float32  `json:"alt,omitempty"`
+}
+
+func fixJSON(r *gate.FixRecord) fixRecordJSON {
+	j := fixRecordJSON{Action: r.Action.String(), Datum: r.Datum.String(), Policy: r.Policy, Time: r.Time,
+		TimeSource: "unit", Lat: r.Lat, Lon: r.Lon, PrecisionM: r.PrecisionM}
+	if r.HasTime {
+		j.TimeSource = "gnss"
+	}
+	if r.HasSpeed {
+		j.Speed, j.Track = &r.Speed, &r.Track
+	}
+	if r.HasAlt {
+		j.Alt = &r.Alt
+	}
+	return j
+}
+
+// frameJSON is a stored frame's header as "store cat" prints it; the image is not printed.
+type frameJSON struct {
+	Action     string    `json:"action"`
+	Datum      string    `json:"datum"`
+	Policy     uint32    `json:"policy"`
+	Time       time.Time `json:"time"`
+	Lat        float64   `json:"lat"`
+	Lon        float64   `json:"lon"`
+	PrecisionM float32   `json:"precision_m"`
+	Width      uint16    `json:"width"`
+	Height     uint16    `json:"height"`
+	Format     string    `json:"format"`
+	Bytes      int       `json:"bytes"`
+}
 
 // storeMain implements "geogate store SUBCOMMAND -dir DIR -key KEYFILE".
 func storeMain(args []string, stdout, stderr io.Writer) error {

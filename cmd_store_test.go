@@ -61,7 +61,7 @@ func TestStoreCommands(t *testing.T) {
 	}{
 		{[]string{"ls"}, []string{"SEGMENT", "0000000000000001", "1-", "sealed", "AES-256-GCM", "2026-11-25T08:00:01Z"}},
 		{[]string{"verify"}, []string{"150 records authenticated, 0 problems"}},
-		{[]string{"stats"}, []string{"records    150", "type 1", "75 records"}},
+		{[]string{"stats"}, []string{"records    150", "fix        75 records", "frame      75 records"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {
@@ -86,8 +86,9 @@ func TestStoreCat(t *testing.T) {
 	}
 	checkJSONLines(t, strings.NewReader(out), 150)
 
+	saved := storeTypes[2]
 	storeTypes[2] = storeType{Name: "fix", Decode: func(p []byte) (any, error) { return map[string]string{"text": string(p[:10])}, nil }}
-	t.Cleanup(func() { delete(storeTypes, 2) })
+	t.Cleanup(func() { storeTypes[2] = saved })
 	out, _, err = runStore("cat", "-dir", dir, "-key", key)
 	if err != nil {
 		t.Fatal(err)

@@ -259,9 +259,10 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 
 // memStore is a Store that keeps only the last frame record, in a preallocated buffer.
 type memStore struct {
-	mu   sync.Mutex
-	n    int
-	last []byte
+	mu      sync.Mutex
+	n       int
+	last    []byte
+	lastFix [FixRecordSize]byte
 }
 
 func (m *memStore) Append(typ storage.Type, _ time.Time, p []byte) (uint64, error) {
@@ -270,6 +271,8 @@ func (m *memStore) Append(typ storage.Type, _ time.Time, p []byte) (uint64, erro
 	m.n++
 	if typ == TypeFrame {
 		m.last = append(m.last[:0], p...)
+	} else {
+		copy(m.lastFix[:], p)
 	}
 	return uint64(m.n), nil
 }
@@ -393,6 +396,13 @@ func TestPublicTierCoarsensAndDownscales(t *testing.T) {
 	}
 	if h.Datum != policy.GCJ02 || h.PrecisionM != 50 {
 		t.Errorf("public tier in China: datum %v precision %v", h.Datum, h.PrecisionM)
+	}
+	fix, err := DecodeFix(store.lastFix[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fix.Action != policy.Coarsen || fix.HasSpeed || fix.HasAlt || fix.Speed != 0 || fix.Alt != 0 {
+		t.Errorf("a coarsened fix kept precise motion data: %+v", fix)
 	}
 }
 

@@ -225,11 +225,15 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 	} else {
 		rec.Time = at
 	}
-	if f.Has&gnss.HasSpeed != 0 && f.Has&gnss.HasTrack != 0 {
-		rec.Speed, rec.Track, rec.HasSpeed = float32(f.Speed), float32(f.Track), true
-	}
-	if d.Action == policy.Keep && f.Has&gnss.HasAlt != 0 {
-		rec.Alt, rec.HasAlt = float32(f.Alt), true
+	// Speed, course and altitude are kept only at full precision: integrated over 10 Hz
+	// fixes, exact speed and course would rebuild the path a coarsened grid hides.
+	if d.Action == policy.Keep {
+		if f.Has&gnss.HasSpeed != 0 && f.Has&gnss.HasTrack != 0 {
+			rec.Speed, rec.Track, rec.HasSpeed = float32(f.Speed), float32(f.Track), true
+		}
+		if f.Has&gnss.HasAlt != 0 {
+			rec.Alt, rec.HasAlt = float32(f.Alt), true
+		}
 	}
 	if l.store(TypeFix, at, AppendFix(l.fixBuf[:0], &rec)) {
 		if d.Action == policy.Coarsen {

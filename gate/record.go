@@ -30,8 +30,8 @@ const (
 // Flags of a fix record.
 const (
 	flagTime  = 1 << 0 // Time is the receiver's UTC time (else the unit's clock)
-	flagSpeed = 1 << 1 // Speed and Track are set
-	flagAlt   = 1 << 2 // Alt is set (kept fixes only: altitude is dropped when coarsening)
+	flagSpeed = 1 << 1 // Speed and Track are set (kept fixes only: dropped when coarsening)
+	flagAlt   = 1 << 2 // Alt is set (kept fixes only: dropped when coarsening)
 )
 
 // FixRecord is the stored form of one fix: only what the policy let through.
