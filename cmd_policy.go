@@ -2,14 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/policy"
 )
@@ -17,13 +25,21 @@ import (
 // policyStdin is where "geogate policy eval ... -" reads; tests replace it.
 var policyStdin io.Reader = os.Stdin
 
-const policyUsage = "usage: geogate policy check DIR | geogate policy eval -policy DIR [-tier NAME] [FILE.nmea|-]"
+// policyUsage is the usage line for the dispatch table.
+const policyUsage = "policy check [-trusted FILE.pub,...] DIR | policy eval -policy DIR [-tier NAME] [FILE|-] | policy sign -key FILE.key DIR | policy signkey -o PREFIX: validate, decide fixes, sign bundles"
 
-// policyMain implements "geogate policy check DIR" (validate a bundle, print a summary) and
-// "geogate policy eval -policy DIR [FILE.nmea|-]" (decide every fix of an NMEA stream).
+// policyUsageText is what "geogate policy" without a known subcommand prints.
+const policyUsageText = `usage: geogate policy check [-trusted FILE.pub,...] DIR
+       geogate policy eval -policy DIR [-tier NAME] [FILE.nmea|-]
+       geogate policy sign -key FILE.key DIR
+       geogate policy signkey -o PREFIX`
+
+// policyMain implements "geogate policy": check (validate a bundle, with -trusted also its
+// signature, and print a summary), eval (decide every fix of an NMEA stream), sign (write a
+// bundle's signed manifest) and signkey (make a signing key pair).
 func policyMain(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, policyUsage)
+		fmt.Fprintln(stderr, policyUsageText)
 		return errUsage
 	}
 	switch args[0] {
@@ -31,33 +47,116 @@ func policyMain(args []string, stdout, stderr io.Writer) error {
 		return policyCheck(args[1:], stdout, stderr)
 	case "eval":
 		return policyEval(args[1:], stdout, stderr)
+	case "sign":
+		return policySign(args[1:], stdout, stderr)
+	case "signkey":
+		return policySignKey(args[1:], stdout, stderr)
 	}
-	fmt.Fprintln(stderr, policyUsage)
+	fmt.Fprintln(stderr, policyUsageText)
 	return errUsage
 }
 
-func policyCheck(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy check DIR")
-		fmt.Fprintln(stderr, "Validates the policy bundle in DIR and prints a summary, or the file, feature and fault.")
+// fileList is a flag.Value collecting file names from repeated flags and comma lists.
+type fileList []string
+
+func (l *fileList) String() string { return strings.Join(*l, ",") }
+
+func (l *fileList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			return errors.New("empty file name")
+		}
+		*l = append(*l, f)
 	}
-	if err := fs.Parse(args); err != nil {
+	return nil
+}
+
+func policyCheck(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var trusted fileList
+	fl.Var(&trusted, "trusted", "public key `FILE` (PREFIX.pub of \"geogate policy signkey\") the bundle must be signed with; repeat the flag or separate files by commas")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: geogate policy check [-trusted FILE.pub,...] DIR")
+		fmt.Fprintln(stderr, "Validates the policy bundle in DIR and prints a summary, or the file, feature and fault.")
+		fmt.Fprintln(stderr, "With -trusted the bundle must also carry a manifest signed by one of the keys, as a")
+		fmt.Fprintln(stderr, "daemon with policy.trusted_keys demands.")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if fl.NArg() != 1 {
+		fl.Usage()
 		return errUsage
 	}
-	start := time.Now()
-	p, err := policy.Load(os.DirFS(fs.Arg(0)), nil)
-	if err != nil {
-		return fmt.Errorf("check %s: %w", fs.Arg(0), err)
+	dir := fl.Arg(0)
+	fsys := os.DirFS(dir)
+	var opts *policy.LoadOptions
+	var keys []ed25519.PublicKey
+	if len(trusted) > 0 {
+		var err error
+		if keys, err = daemon.ReadTrustedKeys(trusted); err != nil {
+			return fmt.Errorf("check %s: %w", dir, err)
+		}
+		opts = &policy.LoadOptions{Verify: policy.SignedBy(keys...)}
 	}
-	s := p.Summary()
+	start := time.Now()
+	p, err := policy.Load(fsys, opts)
+	if err != nil {
+		if len(trusted) > 0 {
+			return fmt.Errorf("check %s (trusted keys %s): %w", dir, strings.Join(trusted, ", "), explainUnverified(dir, err))
+		}
+		return fmt.Errorf("check %s: %w", dir, err)
+	}
+	elapsed := time.Since(start)
+	signed := "no (a daemon with policy.trusted_keys rejects this bundle)"
+	switch {
+	case len(trusted) > 0:
+		signed = "yes, verified"
+		for i, k := range keys {
+			if _, err := policy.SignedBy(k)(fsys); err == nil {
+				signed += " with " + trusted[i]
+				break
+			}
+		}
+	case fileExists(filepath.Join(dir, policy.ManifestHashes)):
+		signed = "not checked (no -trusted key)"
+	}
 	w := bufio.NewWriter(stdout)
-	fmt.Fprintf(w, "policy %q version %d: OK (compiled in %v)\n", s.ID, s.Version, time.Since(start).Round(time.Millisecond))
+	printSummary(w, p.Summary(), elapsed)
+	fmt.Fprintf(w, "signed:   %s\n", signed)
+	return w.Flush()
+}
+
+// explainUnverified adds what to do to the two load errors of a signed check whose policy
+// messages alone mislead: a bundle without a manifest, and a file the policy reads that
+// exists in dir but is not listed in the signed manifest (Load then sees no such file).
+func explainUnverified(dir string, err error) error {
+	var be *policy.BundleError
+	switch {
+	case !errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, policy.ErrUnverified):
+		for _, name := range []string{policy.ManifestHashes, policy.ManifestSignature} {
+			if !fileExists(filepath.Join(dir, name)) {
+				return fmt.Errorf("bundle is not signed (no %s; \"geogate policy sign -key FILE.key %s\" writes it): %w", name, dir, err)
+			}
+		}
+	case errors.As(err, &be) && be.File != "" && fileExists(filepath.Join(dir, be.File)):
+		return fmt.Errorf("%w: %s is not signed: the policy reads it but %s does not list it (sign the bundle again): %w",
+			policy.ErrUnverified, be.File, policy.ManifestHashes, err)
+	}
+	return err
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
+
+// printSummary writes the summary of a loaded policy that "policy check" prints.
+func printSummary(w io.Writer, s policy.Summary, elapsed time.Duration) {
+	fmt.Fprintf(w, "policy %q version %d: OK (compiled in %v)\n", s.ID, s.Version, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "zones:    %d (deny %d, coarsen %d, allow %d), %d vertices\n",
 		s.Zones, s.ZonesByRule["deny"], s.ZonesByRule["coarsen"], s.ZonesByRule["allow"], s.Vertices)
 	fmt.Fprintf(w, "gcj02:    %d region features, %d vertices\n", s.Regions, s.RegionVertices)
@@ -80,7 +179,193 @@ func policyCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(w, "rules:    default %s, max_age %v, hysteresis %g m, %d time windows\n", def, s.MaxAge, s.HysteresisM, s.Windows)
 	fmt.Fprintf(w, "index:    %.1f MiB\n", float64(s.IndexBytes)/(1<<20))
-	return w.Flush()
+}
+
+func policySign(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("policy sign", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	keyFile := fl.String("key", "", "private key `FILE` (PREFIX.key of \"geogate policy signkey\"); required")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: geogate policy sign -key FILE.key DIR")
+		fmt.Fprintln(stderr, "Checks that the bundle in DIR loads, writes DIR/manifest.sha256 (the SHA-256 of every")
+		fmt.Fprintln(stderr, "file in DIR) and DIR/manifest.sig (its ed25519 signature), then verifies the result")
+		fmt.Fprintln(stderr, "with the key's public half. Sign after the last change to any file of the bundle.")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *keyFile == "" || fl.NArg() != 1 {
+		fl.Usage()
+		return errUsage
+	}
+	dir := fl.Arg(0)
+	key, err := readSigningKey(*keyFile, stderr)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	defer clear(key)
+	pub := key.Public().(ed25519.PublicKey)
+	fsys := os.DirFS(dir)
+	// Sign covers regular files only; a symlink would be left out of the manifest and then
+	// be missing from the verified bundle.
+	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !d.Type().IsRegular() {
+			err = fmt.Errorf("%s is not a regular file (%v); a signed bundle holds regular files only: copy it in", filepath.Join(dir, name), d.Type())
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sign %s: %w", dir, err)
+	}
+	// A signature vouches for the bundle: never sign one that does not load.
+	if _, err := policy.Load(fsys, nil); err != nil {
+		return fmt.Errorf("sign %s: not signing a bundle that does not load: %w", dir, err)
+	}
+	man, sig, err := policy.Sign(fsys, key)
+	if err != nil {
+		return fmt.Errorf("sign %s: %w", dir, err)
+	}
+	// The manifest first: a crash between the two leaves a signature that does not match,
+	// which a daemon rejects; run sign again.
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{policy.ManifestHashes, man}, {policy.ManifestSignature, sig}} {
+		if err := writeDurable(filepath.Join(dir, f.name), f.data, 0o644, true); err != nil {
+			return fmt.Errorf("sign %s: %w", dir, err)
+		}
+	}
+	start := time.Now()
+	p, err := policy.Load(fsys, &policy.LoadOptions{Verify: policy.SignedBy(pub)})
+	if err != nil {
+		return fmt.Errorf("sign %s: the signed bundle does not verify: %w", dir, explainUnverified(dir, err))
+	}
+	s := p.Summary()
+	fmt.Fprintf(stdout, "signed %d files in %s with key %s\n", bytes.Count(man, []byte("\n")), dir, base64.StdEncoding.EncodeToString(pub))
+	fmt.Fprintf(stdout, "policy %q version %d: OK, signature verified (compiled in %v)\n", s.ID, s.Version, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// readSigningKey reads a private key file written by "geogate policy signkey": the base64 of
+// the 32-byte ed25519 seed and a newline. A key others can read is used, with a warning.
+func readSigningKey(name string, stderr io.Writer) (ed25519.PrivateKey, error) {
+	if strings.HasSuffix(name, ".pub") {
+		return nil, fmt.Errorf("%s is a public key; -key takes the private PREFIX.key", name)
+	}
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		fmt.Fprintf(stderr, "geogate policy sign: warning: private key %s is accessible to others (mode %04o); chmod 600 %s\n", name, perm, name)
+	}
+	text, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(text)
+	seed := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	defer clear(seed)
+	n, err := base64.StdEncoding.Decode(seed, bytes.TrimSpace(text))
+	if err != nil || n != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: want the base64 of a %d-byte ed25519 seed (\"geogate policy signkey\" writes one as PREFIX.key)", name, ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed[:n]), nil
+}
+
+func policySignKey(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("policy signkey", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	prefix := fl.String("o", "", "write `PREFIX`.key (private, mode 0600) and PREFIX.pub (public, mode 0644); required")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: geogate policy signkey -o PREFIX")
+		fmt.Fprintln(stderr, "Makes a new ed25519 key pair for signing policy bundles. PREFIX.key signs (keep it off")
+		fmt.Fprintln(stderr, "the vehicles); PREFIX.pub goes onto the vehicles, named in policy.trusted_keys.")
+		fmt.Fprintln(stderr, "Existing files are never replaced.")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *prefix == "" || fl.NArg() != 0 {
+		fl.Usage()
+		return errUsage
+	}
+	keyFile, pubFile := *prefix+".key", *prefix+".pub"
+	for _, f := range []string{keyFile, pubFile} {
+		if _, err := os.Lstat(f); err == nil {
+			return fmt.Errorf("signkey: %s exists; keeping it (choose another PREFIX for a new key pair)", f)
+		}
+	}
+	pub, key, err := ed25519.GenerateKey(nil) // nil: crypto/rand
+	if err != nil {
+		return fmt.Errorf("signkey: %w", err)
+	}
+	keyText := append(base64.StdEncoding.AppendEncode(nil, key.Seed()), '\n')
+	clear(key)
+	err = writeDurable(keyFile, keyText, 0o600, false)
+	clear(keyText)
+	if err != nil {
+		return fmt.Errorf("signkey: %w", err)
+	}
+	pubText := append(base64.StdEncoding.AppendEncode(nil, pub), '\n')
+	if err := writeDurable(pubFile, pubText, 0o644, false); err != nil {
+		os.Remove(keyFile) // a private key without its public half is of no use
+		return fmt.Errorf("signkey: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s (private, mode 0600: keep it off the vehicles) and %s (public key %s)\n", keyFile, pubFile, strings.TrimSpace(string(pubText)))
+	return nil
+}
+
+// writeDurable writes data to name with mode perm so that a crash leaves the old file (or
+// none) or the new one complete: a temporary file in the same directory is written, fsynced
+// and closed, then renamed over name (replace) or hard-linked to it (not replace: that
+// fails with fs.ErrExist if name exists), and the directory is fsynced.
+func writeDurable(name string, data []byte, perm fs.FileMode, replace bool) (err error) {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(perm); err != nil { // explicit: the umask must not change the mode
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if replace {
+		if err := os.Rename(tmp, name); err != nil {
+			return err
+		}
+	} else {
+		if err := os.Link(tmp, name); err != nil {
+			return err
+		}
+		os.Remove(tmp)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
 }
 
 func policyEval(args []string, stdout, stderr io.Writer) error {

@@ -77,6 +77,12 @@ type Policy struct {
 	// size limit. A tier the policy lacks drops everything (fail closed). Zero: "public",
 	// the strictest tier of the sample bundle.
 	Tier string `toml:"tier"`
+	// TrustedKeys are files each holding the base64 of an ed25519 public key (as "geogate
+	// policy signkey" writes PREFIX.pub). When set, a bundle must carry a manifest signed by
+	// one of them (see docs/POLICY.md) or it is rejected; the keys are read at every (re)load,
+	// and an unreadable or malformed key file rejects the bundle (fail closed). Zero: unsigned
+	// bundles are accepted (development only; licensed deployments must set it).
+	TrustedKeys []string `toml:"trusted_keys"`
 }
 
 // Storage configures the encrypted segment log.
@@ -242,6 +248,11 @@ func (c *Config) validate(file string) error {
 	} {
 		if err != nil {
 			return err
+		}
+	}
+	for i, k := range c.Policy.TrustedKeys {
+		if k == "" {
+			return bad(fmt.Sprintf("policy.trusted_keys[%d]", i), "must name a public key file, got an empty path")
 		}
 	}
 	switch {

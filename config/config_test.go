@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestExampleFileLoads(t *testing.T) {
 	d := Default()
 	d.Camera.Source, d.Policy.Dir, d.Storage.KeyFile = c.Camera.Source, c.Policy.Dir, c.Storage.KeyFile
 	d.Board.Watchdog, d.Board.PowerFail = c.Board.Watchdog, c.Board.PowerFail
-	if *d != *c {
+	if !reflect.DeepEqual(d, c) {
 		t.Errorf("example and defaults disagree:\nexample %+v\ndefault %+v", c, d)
 	}
 }
@@ -50,6 +51,8 @@ func TestInvalid(t *testing.T) {
 		{"segment over quota", "[storage]\nquota_mb = 10\nsegment_mb = 20\n", "storage.segment_mb"},
 		{"quota under two segments", "[storage]\nquota_mb = 30\nsegment_mb = 16\n", "storage.segment_mb"},
 		{"cipher", "[storage]\ncipher = \"rot13\"\n", "storage.cipher"},
+		{"empty trusted key", "[policy]\ntrusted_keys = [\"/etc/geogate/a.pub\", \"\"]\n", "policy.trusted_keys[1]: must name a public key file"},
+		{"trusted key not a list", "[policy]\ntrusted_keys = \"/etc/geogate/a.pub\"\n", "bad.toml"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("bad.toml", []byte(tt.doc))
@@ -66,5 +69,18 @@ func TestInvalid(t *testing.T) {
 func TestMissingFile(t *testing.T) {
 	if _, err := Load("does-not-exist.toml"); err == nil || !strings.Contains(err.Error(), "does-not-exist.toml") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTrustedKeys(t *testing.T) {
+	c, err := Parse("keys.toml", []byte("[policy]\ndir = \"/etc/geogate/policy\"\ntrusted_keys = [\"/etc/geogate/a.pub\", \"/etc/geogate/b.pub\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/etc/geogate/a.pub", "/etc/geogate/b.pub"}; !reflect.DeepEqual(c.Policy.TrustedKeys, want) {
+		t.Errorf("trusted_keys = %q, want %q", c.Policy.TrustedKeys, want)
+	}
+	if d := Default(); d.Policy.TrustedKeys != nil {
+		t.Errorf("default trusted_keys = %q, want none (unsigned bundles accepted)", d.Policy.TrustedKeys)
 	}
 }

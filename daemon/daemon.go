@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -220,12 +222,17 @@ func (r *run) loadPolicy() {
 		r.log.Error("NO POLICY: no policy directory configured and none built in; storing nothing")
 		return
 	}
-	p, err := r.holder.Reload(fsys, nil)
+	opts, signature, err := r.policyOptions()
 	if err != nil {
-		r.log.Error("NO POLICY: bundle rejected; storing nothing until a valid one is loaded (SIGHUP)", "bundle", where, "err", err)
+		r.log.Error("NO POLICY: a trusted policy key is unusable, so no bundle can be verified; storing nothing until it is fixed (SIGHUP)", "bundle", where, "err", err)
 		return
 	}
-	r.log.Info("policy loaded", "bundle", where, "summary", policySummary(p))
+	p, err := r.holder.Reload(fsys, opts)
+	if err != nil {
+		r.log.Error("NO POLICY: bundle rejected; storing nothing until a valid one is loaded (SIGHUP)", "bundle", where, "signature", signature, "err", err)
+		return
+	}
+	r.log.Info("policy loaded", "bundle", where, "signature", signature, "summary", policySummary(p))
 }
 
 func (r *run) reloadPolicy() {
@@ -233,12 +240,61 @@ func (r *run) reloadPolicy() {
 	if fsys == nil {
 		return
 	}
-	p, err := r.holder.Reload(fsys, nil)
+	opts, signature, err := r.policyOptions()
 	if err != nil {
-		r.log.Error("policy reload rejected; the running policy stays in force", "bundle", where, "err", err)
+		r.log.Error("policy reload rejected: a trusted policy key is unusable; the running policy stays in force", "bundle", where, "err", err)
 		return
 	}
-	r.log.Info("policy reloaded", "bundle", where, "summary", policySummary(p))
+	p, err := r.holder.Reload(fsys, opts)
+	if err != nil {
+		r.log.Error("policy reload rejected; the running policy stays in force", "bundle", where, "signature", signature, "err", err)
+		return
+	}
+	r.log.Info("policy reloaded", "bundle", where, "signature", signature, "summary", policySummary(p))
+}
+
+// policyOptions reads the configured trusted keys afresh (at every load, so a rotated key
+// takes effect with the next SIGHUP) and returns the options that make a bundle verify
+// against them, and how the bundle is checked, for the log. No keys configured: nil
+// options, unsigned bundles accepted. An unusable key file is an error: the caller then
+// rejects the bundle (fail closed) rather than load it unverified.
+func (r *run) policyOptions() (*policy.LoadOptions, string, error) {
+	files := r.cfg.Policy.TrustedKeys
+	if len(files) == 0 {
+		return nil, "not checked (no policy.trusted_keys: development only)", nil
+	}
+	keys, err := ReadTrustedKeys(files)
+	if err != nil {
+		return nil, "", err
+	}
+	return &policy.LoadOptions{Verify: policy.SignedBy(keys...)}, fmt.Sprintf("ed25519, %d trusted keys", len(keys)), nil
+}
+
+// ReadTrustedKeys reads the ed25519 public keys policy bundles must be signed with, one per
+// file: the base64 of the 32-byte key and an optional newline, as "geogate policy signkey"
+// writes PREFIX.pub. A key file that is missing, malformed, or writable by group or others
+// (anyone who can write it can replace the trust anchor) is an error naming the file.
+func ReadTrustedKeys(files []string) ([]ed25519.PublicKey, error) {
+	keys := make([]ed25519.PublicKey, 0, len(files))
+	for _, name := range files {
+		info, err := os.Stat(name)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: trusted policy key: %w", err)
+		}
+		if perm := info.Mode().Perm(); perm&0o022 != 0 {
+			return nil, fmt.Errorf("daemon: trusted policy key %s: writable by group or others (mode %04o); chmod 644 %s", name, perm, name)
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: trusted policy key: %w", err)
+		}
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("daemon: trusted policy key %s: want the base64 of a %d-byte ed25519 public key (geogate policy signkey writes one as PREFIX.pub)", name, ed25519.PublicKeySize)
+		}
+		keys = append(keys, ed25519.PublicKey(k))
+	}
+	return keys, nil
 }
 
 func (r *run) policyFS() (fs.FS, string) {

@@ -1,0 +1,206 @@
+package daemon
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/policy"
+)
+
+// testKey returns a fixed ed25519 key derived from c.
+func testKey(c byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{c}, ed25519.SeedSize))
+}
+
+// writePub writes k's public half as "geogate policy signkey" does (base64, newline, 0644).
+func writePub(t *testing.T, dir, name string, k ed25519.PrivateKey) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey))+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReadTrustedKeys(t *testing.T) {
+	dir := t.TempDir()
+	a, b := testKey('a'), testKey('b')
+	good := writePub(t, dir, "a.pub", a)
+	other := writePub(t, dir, "b.pub", b)
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	bare := write("bare.pub", base64.StdEncoding.EncodeToString(a.Public().(ed25519.PublicKey)), 0o444)
+	notBase64 := write("garbage.pub", "ssh-ed25519 AAAA...\n", 0o644)
+	short := write("short.pub", base64.StdEncoding.EncodeToString([]byte("sixteen bytes!!!"))+"\n", 0o644)
+	private := write("k.key", base64.StdEncoding.EncodeToString(a)+"\n", 0o644) // 64-byte private key
+	writable := write("writable.pub", base64.StdEncoding.EncodeToString(a.Public().(ed25519.PublicKey))+"\n", 0o666)
+
+	tests := []struct {
+		name  string
+		files []string
+		want  []ed25519.PrivateKey // keys whose public halves come back, in order
+		err   string               // in the error; "" = no error
+		is    error                // errors.Is target, if any
+	}{
+		{"good key", []string{good}, []ed25519.PrivateKey{a}, "", nil},
+		{"two keys", []string{good, other}, []ed25519.PrivateKey{a, b}, "", nil},
+		{"no trailing newline, read-only", []string{bare}, []ed25519.PrivateKey{a}, "", nil},
+		{"missing key file", []string{good, filepath.Join(dir, "absent.pub")}, nil, "absent.pub", fs.ErrNotExist},
+		{"malformed key", []string{notBase64}, nil, notBase64 + ": want the base64 of a 32-byte ed25519 public key", nil},
+		{"wrong length", []string{short}, nil, short + ": want the base64", nil},
+		{"private key", []string{private}, nil, private + ": want the base64", nil},
+		{"writable by others", []string{writable}, nil, writable + ": writable by group or others (mode 0666); chmod 644", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keys, err := ReadTrustedKeys(tt.files)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.HasPrefix(err.Error(), "daemon: ") {
+					t.Fatalf("got %v, want an error with %q", err, tt.err)
+				}
+				if tt.is != nil && !errors.Is(err, tt.is) {
+					t.Errorf("got %v, want errors.Is %v", err, tt.is)
+				}
+				if keys != nil {
+					t.Errorf("keys returned along with the error: %d", len(keys))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != len(tt.want) {
+				t.Fatalf("%d keys, want %d", len(keys), len(tt.want))
+			}
+			for i, k := range tt.want {
+				if !keys[i].Equal(k.Public()) {
+					t.Errorf("key %d differs", i)
+				}
+			}
+		})
+	}
+}
+
+// tinyBundle is a valid bundle with no zones and no GCJ-02 region, so it compiles at once.
+func tinyBundle(version string) fstest.MapFS {
+	return fstest.MapFS{
+		"policy.toml": {Data: []byte("id = \"tiny\"\nversion = " + version + "\ndefault_action = \"keep\"\nmax_age = \"2s\"\n[tiers.public]\nprecision_m = 50\n")},
+	}
+}
+
+// writeBundle writes b into a new directory, signed by key unless key is nil.
+func writeBundle(t *testing.T, b fstest.MapFS, key ed25519.PrivateKey) string {
+	t.Helper()
+	if key != nil {
+		man, sig, err := policy.Sign(b, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[policy.ManifestHashes] = &fstest.MapFile{Data: man}
+		b[policy.ManifestSignature] = &fstest.MapFile{Data: sig}
+	}
+	dir := t.TempDir()
+	for name, f := range b {
+		if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestLoadPolicyTrustedKeys drives loadPolicy and reloadPolicy as start-up and SIGHUP do:
+// with trusted keys only a bundle signed by one of them is taken, and an unusable key file
+// rejects every bundle (no policy at start, the old one on reload).
+func TestLoadPolicyTrustedKeys(t *testing.T) {
+	keys := t.TempDir()
+	trusted, stranger := testKey('t'), testKey('s')
+	good := writePub(t, keys, "trusted.pub", trusted)
+	absent := filepath.Join(keys, "absent.pub")
+	bad := filepath.Join(keys, "bad.pub")
+	if err := os.WriteFile(bad, []byte("not a key\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		dir     string // "" = the built-in bundle (unsigned)
+		keys    []string
+		version uint64   // the policy in force afterwards; 0 = none
+		log     []string // in the log
+	}{
+		{"no keys, unsigned", writeBundle(t, tinyBundle("1"), nil), nil, 1, []string{"signature=\"not checked (no policy.trusted_keys: development only)\""}},
+		{"no keys, built-in sample", "", nil, 1, []string{"bundle=\"built-in sample\""}},
+		{"signed by a trusted key", writeBundle(t, tinyBundle("1"), trusted), []string{good}, 1, []string{"signature=\"ed25519, 1 trusted keys\""}},
+		{"unsigned", writeBundle(t, tinyBundle("1"), nil), []string{good}, 0, []string{"NO POLICY: bundle rejected"}},
+		{"built-in sample with keys", "", []string{good}, 0, []string{"manifest.sha256"}},
+		{"signed by another key", writeBundle(t, tinyBundle("1"), stranger), []string{good}, 0, []string{"NO POLICY: bundle rejected", "signature does not match any of 1 trusted keys"}},
+		{"missing key file", writeBundle(t, tinyBundle("1"), trusted), []string{good, absent}, 0, []string{"NO POLICY: a trusted policy key is unusable", "stat " + absent + ": no such file"}},
+		{"malformed key file", writeBundle(t, tinyBundle("1"), trusted), []string{bad}, 0, []string{"NO POLICY: a trusted policy key is unusable", bad + ": want the base64"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			cfg := config.Default()
+			cfg.Policy.Dir, cfg.Policy.TrustedKeys = tt.dir, tt.keys
+			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil)), opts: Options{BuiltinPolicy: tinyBundle("1")}}
+			r.loadPolicy()
+			var got uint64
+			if p := r.holder.Policy(); p != nil {
+				got = p.Version()
+			}
+			if got != tt.version {
+				t.Errorf("policy version %d, want %d; log:\n%s", got, tt.version, log.String())
+			}
+			for _, want := range tt.log {
+				if !strings.Contains(log.String(), want) {
+					t.Errorf("log lacks %q:\n%s", want, log.String())
+				}
+			}
+		})
+	}
+
+	t.Run("reload", func(t *testing.T) {
+		var log bytes.Buffer
+		cfg := config.Default()
+		v1 := writeBundle(t, tinyBundle("1"), trusted)
+		cfg.Policy.Dir, cfg.Policy.TrustedKeys = v1, []string{good}
+		r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
+		r.loadPolicy()
+		steps := []struct {
+			name    string
+			dir     string
+			keys    []string
+			version uint64
+			log     string
+		}{
+			{"unsigned v2 is refused", writeBundle(t, tinyBundle("2"), nil), []string{good}, 1, "policy reload rejected; the running policy stays in force"},
+			{"key file gone: signed v2 is refused", writeBundle(t, tinyBundle("2"), trusted), []string{absent}, 1, "policy reload rejected: a trusted policy key is unusable"},
+			{"signed v2 is taken", writeBundle(t, tinyBundle("2"), trusted), []string{good}, 2, "policy reloaded"},
+		}
+		for _, s := range steps {
+			log.Reset()
+			cfg.Policy.Dir, cfg.Policy.TrustedKeys = s.dir, s.keys
+			r.reloadPolicy()
+			if v := r.holder.Policy().Version(); v != s.version || !strings.Contains(log.String(), s.log) {
+				t.Errorf("%s: version %d, want %d; log:\n%s", s.name, v, s.version, log.String())
+			}
+		}
+	})
+}
