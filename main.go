@@ -30,7 +30,7 @@ type command struct {
 var commands = map[string]command{
 	"version": {"print the version and build information", versionMain},
 	"gnss":    {"gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
-	"policy":  {"policy check DIR | policy eval -policy DIR [FILE|-]: validate a bundle, decide fixes", policyMain},
+	"policy":  {policyUsage, policyMain},
 	"store":   {storeUsage, storeMain},
 	"keygen":  {keygenUsage, keygenMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},

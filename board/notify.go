@@ -19,9 +19,10 @@ var (
 	msgWatchdog = []byte("WATCHDOG=1") // keep-alive for WatchdogSec=
 )
 
-// maxStatus bounds a STATUS= line. systemd shows it in "systemctl status"; a short health
-// line fits one terminal row.
-const maxStatus = 200
+// maxStatus bounds a STATUS= line. systemd shows it in "systemctl status" and sets no limit;
+// the bound keeps a bug from sending a huge datagram while leaving room for geogate's
+// counters line (about 200 bytes with large counts).
+const maxStatus = 400
 
 // Notifier speaks the systemd notify protocol: one AF_UNIX datagram per message to the
 // socket named by $NOTIFY_SOCKET (a path, or '@' for an abstract socket). Without
@@ -88,7 +89,7 @@ func (n *Notifier) Kick() error {
 }
 
 // Status sends STATUS=line, shown by "systemctl status geogate". Newlines become spaces
-// (a newline would start a new assignment) and the line is cut at 200 bytes.
+// (a newline would start a new assignment) and the line is cut at maxStatus bytes.
 func (n *Notifier) Status(line string) error {
 	if n.addr == nil {
 		return nil

@@ -25,6 +25,9 @@ type Config struct {
 	DataDir string `toml:"data_dir"`
 	// StatusInterval is how often the periodic counters line is logged. Zero: 1m.
 	StatusInterval Duration `toml:"status_interval"`
+	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT, which overrides it):
+	// the garbage collector works harder near it instead of letting the heap double. Zero: 32.
+	MemoryLimitMB int64 `toml:"memory_limit_mb"`
 
 	GNSS    GNSS    `toml:"gnss"`
 	Camera  Camera  `toml:"camera"`
@@ -66,6 +69,10 @@ type Camera struct {
 	FPS int `toml:"fps"`
 	// Format is "mjpeg", "yuyv" or "nv12". Zero: "mjpeg", passed through without re-encoding.
 	Format string `toml:"format"`
+	// Buffers is how many frames may wait for the fix after their capture time (plus those
+	// the camera queues): fps / receiver rate + 3 is enough, 6 at 30 fps with a 10 Hz
+	// receiver, 33 with a 1 Hz one. Each costs one frame of memory. Zero: 12.
+	Buffers int `toml:"buffers"`
 }
 
 // Policy configures where rules come from.
@@ -211,6 +218,10 @@ func (c *Config) setDefaults() {
 	setInt(&c.Camera.Height, 1080)
 	setInt(&c.Camera.FPS, 30)
 	setStr(&c.Camera.Format, "mjpeg")
+	setInt(&c.Camera.Buffers, 12)
+	if c.MemoryLimitMB == 0 {
+		c.MemoryLimitMB = 32
+	}
 	if c.Storage.QuotaMB == 0 {
 		c.Storage.QuotaMB = 1024
 	}
@@ -266,6 +277,10 @@ func (c *Config) validate(file string) error {
 		return bad("camera.width", "must be positive, got %dx%d", c.Camera.Width, c.Camera.Height)
 	case c.Camera.FPS < 0 || c.Camera.FPS > 240:
 		return bad("camera.fps", "must be 1..240, got %d", c.Camera.FPS)
+	case c.Camera.Buffers < 2 || c.Camera.Buffers > 256:
+		return bad("camera.buffers", "must be 2..256, got %d", c.Camera.Buffers)
+	case c.MemoryLimitMB < 0:
+		return bad("memory_limit_mb", "must not be negative")
 	case c.Storage.QuotaMB < 0:
 		return bad("storage.quota_mb", "must be positive, got %d", c.Storage.QuotaMB)
 	case c.Storage.SegmentMB < 0 || 2*c.Storage.SegmentMB > c.Storage.QuotaMB:

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	r := &run{opts: opts, cfg: opts.Config, log: opts.Log, start: time.Now()}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(r.cfg.MemoryLimitMB << 20)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -336,7 +340,9 @@ func (r *run) openStorage() {
 			gate.TypeFix:   r.cfg.Storage.MaxAgeFix.Duration,
 			gate.TypeFrame: r.cfg.Storage.MaxAgeFrame.Duration,
 		},
-		BufferSize: max(storage.DefaultBufferSize, 2*r.frameBytes()),
+		// Each of the two append buffers holds a 100 ms window: a few 1080p frames, or a
+		// thousand fixes.
+		BufferSize: max(1<<20, 3*r.frameBytes()),
 	})
 	if err != nil {
 		r.noKey = err
@@ -439,10 +445,6 @@ func (r *run) closeGNSS() {
 	}
 }
 
-// cameraRingSlots holds a second of 30 fps frames waiting for the fix after them, which a
-// 1 Hz receiver needs; 10 Hz receivers use a few.
-const cameraRingSlots = 32
-
 func (r *run) cameraConfig() (camera.Config, error) {
 	c := r.cfg.Camera
 	f, err := camera.ParseFormat(c.Format)
@@ -495,7 +497,7 @@ func (r *run) openCamera() error {
 			return synth, nil
 		}
 	}
-	r.ring = camera.NewRing(cameraRingSlots, r.frameBytes())
+	r.ring = camera.NewRing(r.cfg.Camera.Buffers, r.frameBytes())
 	r.cap = &camera.Capture{Open: open, Ring: r.ring, Log: r.log}
 	return nil
 }
