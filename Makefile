@@ -43,9 +43,11 @@ else
 	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU) ./gnss/...
 endif
 
-## bench: every benchmark, with allocations, side by side with the reference libraries
+## bench: every benchmark, with allocations, side by side with the reference libraries; then
+## the running daemon's READY time, memory and CPU (scripts/daemon-bench.sh, needs python3)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	@sh scripts/daemon-bench.sh
 
 ## fuzz: a short pass of every fuzz target (FUZZTIME each)
 fuzz:
