@@ -9,7 +9,7 @@ command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$need"
-	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need; } >/tmp/geogate-deps.log 2>&1; then
+	if ! { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends $need; } >/tmp/geogate-deps.log 2>&1; then
 		echo "deps: apt-get failed (see /tmp/geogate-deps.log); tests needing$need will skip"
 	fi
 else
