@@ -1,15 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/geogate/geogate/camera"
+	"github.com/geogate/geogate/internal/atomicfile"
 )
 
 // The camera seams; tests replace them with cameratest fakes.
@@ -136,7 +137,11 @@ func cameraSnap(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, func(w io.Writer) error { return camera.WriteJPEG(w, frame, 0) }); err != nil {
+	var jpg bytes.Buffer
+	if err := camera.WriteJPEG(&jpg, frame, 0); err != nil {
+		return fmt.Errorf("snap: %w", err)
+	}
+	if err := atomicfile.Write(*out, jpg.Bytes(), 0o644, true); err != nil {
 		return err
 	}
 	fi, err := os.Stat(*out)
@@ -166,22 +171,4 @@ func readGood(src camera.Source, buf []byte, skip int) (camera.Frame, error) {
 		}
 		return f, nil
 	}
-}
-
-// writeFileAtomic writes name through a temporary file in the same directory, renamed into place
-// only when complete, so a failed snap never leaves a half-written JPEG.
-func writeFileAtomic(name string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }

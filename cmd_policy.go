@@ -19,6 +19,7 @@ import (
 
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/internal/atomicfile"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -232,7 +233,7 @@ func policySign(args []string, stdout, stderr io.Writer) error {
 		name string
 		data []byte
 	}{{policy.ManifestHashes, man}, {policy.ManifestSignature, sig}} {
-		if err := writeDurable(filepath.Join(dir, f.name), f.data, 0o644, true); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data, 0o644, true); err != nil {
 			return fmt.Errorf("sign %s: %w", dir, err)
 		}
 	}
@@ -304,67 +305,17 @@ func policySignKey(args []string, stdout, stderr io.Writer) error {
 	}
 	keyText := append(base64.StdEncoding.AppendEncode(nil, key.Seed()), '\n')
 	clear(key)
-	err = writeDurable(keyFile, keyText, 0o600, false)
+	err = atomicfile.Write(keyFile, keyText, 0o600, false)
 	clear(keyText)
 	if err != nil {
 		return fmt.Errorf("signkey: %w", err)
 	}
 	pubText := append(base64.StdEncoding.AppendEncode(nil, pub), '\n')
-	if err := writeDurable(pubFile, pubText, 0o644, false); err != nil {
+	if err := atomicfile.Write(pubFile, pubText, 0o644, false); err != nil {
 		os.Remove(keyFile) // a private key without its public half is of no use
 		return fmt.Errorf("signkey: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s (private, mode 0600: keep it off the vehicles) and %s (public key %s)\n", keyFile, pubFile, strings.TrimSpace(string(pubText)))
-	return nil
-}
-
-// writeDurable writes data to name with mode perm so that a crash leaves the old file (or
-// none) or the new one complete: a temporary file in the same directory is written, fsynced
-// and closed, then renamed over name (replace) or hard-linked to it (not replace: that
-// fails with fs.ErrExist if name exists), and the directory is fsynced.
-func writeDurable(name string, data []byte, perm fs.FileMode, replace bool) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil { // explicit: the umask must not change the mode
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if replace {
-		if err := os.Rename(tmp, name); err != nil {
-			return err
-		}
-	} else {
-		if err := os.Link(tmp, name); err != nil {
-			return err
-		}
-		os.Remove(tmp)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
 	return nil
 }
 

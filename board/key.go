@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/geogate/geogate/internal/atomicfile"
 )
 
 // KeySize is the size of the device key: 32 bytes, a 256-bit symmetric key.
@@ -166,51 +168,11 @@ func GenerateKeyFile(path string) error { return writeKeyFile(path, false) }
 // Everything stored under the old key becomes unreadable.
 func ReplaceKeyFile(path string) error { return writeKeyFile(path, true) }
 
-func writeKeyFile(path string, replace bool) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".geogate-key-*")
-	if err != nil {
-		return fmt.Errorf("board: keygen: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil { // CreateTemp uses 0600 already; umask cannot widen it
-		return fmt.Errorf("board: keygen: %w", err)
-	}
+func writeKeyFile(path string, replace bool) error {
 	content := NewKey()
-	_, err = f.Write(content)
-	clear(content)
-	if err != nil {
-		return fmt.Errorf("board: keygen: write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("board: keygen: fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("board: keygen: close %s: %w", tmp, err)
-	}
-	if replace {
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("board: keygen: %w", err)
-		}
-	} else {
-		if err := os.Link(tmp, path); err != nil {
-			return fmt.Errorf("board: keygen: %w", err)
-		}
-		os.Remove(tmp)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
+	defer clear(content)
+	if err := atomicfile.Write(path, content, 0o600, replace); err != nil {
 		return fmt.Errorf("board: keygen: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("board: keygen: fsync %s: %w", dir, err)
 	}
 	return nil
 }
