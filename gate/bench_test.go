@@ -18,18 +18,7 @@ func BenchmarkGate(b *testing.B) {
 		samples := route()
 		fixes := make([]gnss.Fix, 0, len(samples))
 		for i := range samples {
-			d.nmea = d.gen.AppendEpoch(d.nmea[:0], &samples[i])
-			for p := d.nmea; len(p) > 0; {
-				n, ready := d.dec.Feed(p, d.now)
-				p = p[n:]
-				for ready {
-					f, ok := d.dec.Next()
-					if !ok {
-						break
-					}
-					fixes = append(fixes, f)
-				}
-			}
+			d.decode(&samples[i], func(f *gnss.Fix) { fixes = append(fixes, *f) })
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -55,9 +44,7 @@ func BenchmarkGate(b *testing.B) {
 		b.ResetTimer()
 		for i := range b.N {
 			// One frame between the two newest fixes, as at 30 fps with a 10 Hz receiver.
-			buf := d.ring.Buffer()
-			n := copy(buf, d.frame)
-			d.ring.Commit(camera.Frame{Data: buf[:n], Width: d.w, Height: d.h, Format: camera.MJPEG, Captured: d.now.Add(-time.Millisecond)})
+			d.commitFrame(d.now.Add(-time.Millisecond))
 			d.loop.drainFrames()
 			if i == 0 && d.loop.Counters.FramesKept.Load() == 0 {
 				b.Fatal("the frame was not kept: the measured path is not the storing one")

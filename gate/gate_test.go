@@ -119,6 +119,7 @@ type drive struct {
 	nmea  []byte
 	frame []byte
 	w, h  int
+	fix   gnss.Fix
 }
 
 func newDrive(t testing.TB, store Store, tier string) *drive {
@@ -138,24 +139,37 @@ func newDrive(t testing.TB, store Store, tier string) *drive {
 // epoch's sentences arriving at its end.
 func (d *drive) epoch(s *gnsstest.Sample) {
 	for i := 0; i < 3; i++ {
-		buf := d.ring.Buffer()
-		n := copy(buf, d.frame)
-		d.ring.Commit(camera.Frame{Data: buf[:n], Width: d.w, Height: d.h, Format: camera.MJPEG, Captured: d.now})
+		d.commitFrame(d.now)
 		d.now = d.now.Add(100 * time.Millisecond / 3)
 		d.loop.drainFrames()
 	}
 	d.now = d.now.Add(time.Millisecond)
+	d.decode(s, func(f *gnss.Fix) {
+		d.loop.HandleFix(f)
+		d.loop.drainFrames()
+	})
+}
+
+// commitFrame has the camera deliver d.frame captured at t.
+func (d *drive) commitFrame(t time.Time) {
+	buf := d.ring.Buffer()
+	n := copy(buf, d.frame)
+	d.ring.Commit(camera.Frame{Data: buf[:n], Width: d.w, Height: d.h, Format: camera.MJPEG, Captured: t})
+}
+
+// decode feeds the epoch's sentences through the real decoder at d.now and hands over every
+// fix they complete.
+func (d *drive) decode(s *gnsstest.Sample, fn func(*gnss.Fix)) {
 	d.nmea = d.gen.AppendEpoch(d.nmea[:0], s)
 	for p := d.nmea; len(p) > 0; {
 		n, ready := d.dec.Feed(p, d.now)
 		p = p[n:]
 		for ready {
-			f, ok := d.dec.Next()
-			if !ok {
+			var ok bool
+			if d.fix, ok = d.dec.Next(); !ok {
 				break
 			}
-			d.loop.HandleFix(&f)
-			d.loop.drainFrames()
+			fn(&d.fix) // a field, not a local: passing a local's address to fn would allocate it
 		}
 	}
 }
@@ -342,9 +356,7 @@ func TestFailClosed(t *testing.T) {
 		// The receiver goes quiet; the camera goes on for 3 s.
 		for i := 0; i < 90; i++ {
 			d.now = d.now.Add(time.Second / 30)
-			buf := d.ring.Buffer()
-			n := copy(buf, d.frame)
-			d.ring.Commit(camera.Frame{Data: buf[:n], Width: 64, Height: 48, Format: camera.MJPEG, Captured: d.now})
+			d.commitFrame(d.now)
 			d.loop.drainFrames()
 		}
 		if got := d.loop.Counters.FramesKept.Load(); got != kept {
