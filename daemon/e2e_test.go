@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/policy/policytest"
 )
 
 // TestRunEndToEnd is issue 6's end-to-end proof. The daemon runs the built-in drive past
@@ -31,7 +31,10 @@ func TestRunEndToEnd(t *testing.T) {
 	heavy(t)
 	needPTY(t)
 	geogateBin(t) // build once, before the parallel subtests
-	zone := loadZone(t, "beidaihe")
+	zone, err := policytest.LoadZone("../examples/policy/zones.geojson", "beidaihe")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		tier       string
 		precisionM float64
@@ -85,7 +88,7 @@ func TestRunEndToEnd(t *testing.T) {
 				}
 			}
 			t.Logf("%d fixes and %d frames stored, none within %.0f m of the zone (closest %.0f m); %d fixes stored east of it, %d north of it",
-				len(fixes), len(frames), zone.marginM, c.closest, c.east, c.north)
+				len(fixes), len(frames), zone.MarginM, c.closest, c.east, c.north)
 			if len(fixes) == 0 || len(frames) == 0 || c.north == 0 {
 				t.Errorf("want fixes and frames, some stored after the zone")
 			}
@@ -97,78 +100,8 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 }
 
-// zoneShape is a zone of examples/policy/zones.geojson: its outer ring and margin.
-type zoneShape struct {
-	ring    [][2]float64 // lon, lat
-	marginM float64
-}
-
-func loadZone(t *testing.T, id string) zoneShape {
-	t.Helper()
-	b, err := os.ReadFile("../examples/policy/zones.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fc struct {
-		Features []struct {
-			Properties struct {
-				ID      string  `json:"id"`
-				MarginM float64 `json:"margin_m"`
-			} `json:"properties"`
-			Geometry struct {
-				Type        string         `json:"type"`
-				Coordinates [][][2]float64 `json:"coordinates"`
-			} `json:"geometry"`
-		} `json:"features"`
-	}
-	if err := json.Unmarshal(b, &fc); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fc.Features {
-		if f.Properties.ID == id && f.Geometry.Type == "Polygon" {
-			return zoneShape{ring: f.Geometry.Coordinates[0], marginM: f.Properties.MarginM}
-		}
-	}
-	t.Fatalf("zones.geojson: no polygon %q", id)
-	return zoneShape{}
-}
-
-// The policy's distance model (policy/geom.go): local equirectangular on the mean sphere.
-const (
-	earthRadiusM = 6371008.8
-	mPerDeg      = earthRadiusM * math.Pi / 180
-)
-
-// inside reports whether (lat, lon) is inside the ring (even-odd rule).
-func (z zoneShape) inside(lat, lon float64) bool {
-	in := false
-	r := z.ring
-	for i, j := 0, len(r)-1; i < len(r); j, i = i, i+1 {
-		a, b := r[i], r[j]
-		if (a[1] > lat) != (b[1] > lat) && lon < (b[0]-a[0])*(lat-a[1])/(b[1]-a[1])+a[0] {
-			in = !in
-		}
-	}
-	return in
-}
-
-// distM returns the distance in metres from (lat, lon) to the ring's boundary.
-func (z zoneShape) distM(lat, lon float64) float64 {
-	kx := mPerDeg * math.Cos(lat*math.Pi/180)
-	best := math.Inf(1)
-	r := z.ring
-	for i := 0; i+1 < len(r); i++ {
-		ax, ay := (r[i][0]-lon)*kx, (r[i][1]-lat)*mPerDeg
-		bx, by := (r[i+1][0]-lon)*kx, (r[i+1][1]-lat)*mPerDeg
-		dx, dy := bx-ax, by-ay
-		u := 0.0
-		if l2 := dx*dx + dy*dy; l2 > 0 {
-			u = min(max(-(ax*dx+ay*dy)/l2, 0), 1)
-		}
-		best = min(best, math.Hypot(ax+u*dx, ay+u*dy))
-	}
-	return best
-}
+// mPerDeg is the policy's metres per degree of latitude (policy/geom.go), for grid checks.
+const mPerDeg = 6371008.8 * math.Pi / 180
 
 // zoneCheck sums up checkOutside.
 type zoneCheck struct {
@@ -186,7 +119,7 @@ const summerCoarsenM = 1000
 // the grid is made: only 1 m for arithmetic. It also checks each record's datum and
 // precision against the tier, that a 50 m grid is one, and that exact positions lie on the
 // drive's roads.
-func checkOutside(t *testing.T, z zoneShape, precisionM float64, datum policy.Datum, fixes []gate.FixRecord, frames []gate.FrameHeader) zoneCheck {
+func checkOutside(t *testing.T, z policytest.Zone, precisionM float64, datum policy.Datum, fixes []gate.FixRecord, frames []gate.FrameHeader) zoneCheck {
 	t.Helper()
 	c := zoneCheck{closest: math.Inf(1)}
 	check := func(what string, d policy.Datum, prec float32, lat, lon float64) (float64, float64) {
@@ -214,12 +147,12 @@ func checkOutside(t *testing.T, z zoneShape, precisionM float64, datum policy.Da
 		if lat < 39.85 || lat > 39.96 || lon < 119.41 || lon > 119.59 {
 			t.Fatalf("%s: %.5f,%.5f is outside the drive's box", what, lat, lon)
 		}
-		dist := z.distM(lat, lon)
-		if z.inside(lat, lon) {
+		dist := z.DistM(lat, lon)
+		if z.Inside(lat, lon) {
 			t.Fatalf("%s: %.6f,%.6f (WGS-84) lies inside the deny zone", what, lat, lon)
 		}
-		if dist < z.marginM-1 {
-			t.Fatalf("%s: %.6f,%.6f (WGS-84) lies %.1f m from the deny zone, inside its %v m margin", what, lat, lon, dist, z.marginM)
+		if dist < z.MarginM-1 {
+			t.Fatalf("%s: %.6f,%.6f (WGS-84) lies %.1f m from the deny zone, inside its %v m margin", what, lat, lon, dist, z.MarginM)
 		}
 		c.closest = min(c.closest, dist)
 		return lat, lon

@@ -2,20 +2,16 @@ package gate
 
 import (
 	"context"
-	"encoding/json"
-	"math"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/planar"
-
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/gnsstest"
 	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/policy/policytest"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -27,68 +23,6 @@ func samplePolicy(t testing.TB) *policy.Holder {
 		t.Fatal(err)
 	}
 	return &h
-}
-
-// beidaihe returns the deny zone's outline and margin from the sample bundle's zone file.
-func beidaihe(t testing.TB) (orb.Polygon, float64) {
-	t.Helper()
-	b, err := os.ReadFile("../examples/policy/zones.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fc struct {
-		Features []struct {
-			Properties struct {
-				ID      string  `json:"id"`
-				MarginM float64 `json:"margin_m"`
-			} `json:"properties"`
-			Geometry struct {
-				Coordinates [][][2]float64 `json:"coordinates"`
-			} `json:"geometry"`
-		} `json:"features"`
-	}
-	if err := json.Unmarshal(b, &fc); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fc.Features {
-		if f.Properties.ID == "beidaihe" {
-			var poly orb.Polygon
-			for _, r := range f.Geometry.Coordinates {
-				var ring orb.Ring
-				for _, p := range r {
-					ring = append(ring, orb.Point(p))
-				}
-				poly = append(poly, ring)
-			}
-			return poly, f.Properties.MarginM
-		}
-	}
-	t.Fatal("no beidaihe zone in the sample bundle")
-	return nil, 0
-}
-
-// metresOutside returns how far p lies outside poly (negative inside), using the local
-// equirectangular approximation policy documents for margins.
-func metresOutside(poly orb.Polygon, p orb.Point) float64 {
-	const mPerDeg = 111_320.0
-	kx := mPerDeg * math.Cos(p[1]*math.Pi/180)
-	best := math.Inf(1)
-	for _, ring := range poly {
-		for i := 0; i+1 < len(ring); i++ {
-			ax, ay := (ring[i][0]-p[0])*kx, (ring[i][1]-p[1])*mPerDeg
-			bx, by := (ring[i+1][0]-p[0])*kx, (ring[i+1][1]-p[1])*mPerDeg
-			dx, dy := bx-ax, by-ay
-			u := 0.0
-			if l := dx*dx + dy*dy; l > 0 {
-				u = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
-			}
-			best = math.Min(best, math.Hypot(ax+u*dx, ay+u*dy))
-		}
-	}
-	if planar.PolygonContains(poly, p) {
-		return -best
-	}
-	return best
 }
 
 // jpegFrame renders one real JPEG with the camera's synthetic source.
@@ -200,7 +134,10 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	zone, margin := beidaihe(t)
+	zone, err := policytest.LoadZone("../examples/policy/zones.geojson", "beidaihe")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var fixes, frames, frameBefore, frameAfter, fixBefore, fixAfter int
 	r, err := storage.NewReader(dir, key)
 	if err != nil {
@@ -247,8 +184,8 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 			default:
 				t.Fatalf("unexpected record type %d", rec.Type)
 			}
-			if out := metresOutside(zone, orb.Point{lon, lat}); out <= margin {
-				t.Fatalf("seq %d type %d stored %.0f m from the zone (margin %.0f m)", rec.Seq, rec.Type, out, margin)
+			if out := zone.MetresOutside(lat, lon); out <= zone.MarginM {
+				t.Fatalf("seq %d type %d stored %.0f m from the zone (margin %.0f m)", rec.Seq, rec.Type, out, zone.MarginM)
 			}
 			return nil
 		})
