@@ -104,9 +104,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	// The policy compiles while the rest starts (the sample bundle's China outline takes a
 	// quarter of a second). Until it is in force the loop drops everything: fail closed.
-	policyLoaded := make(chan struct{})
+	firstLoad := make(chan struct{})
+	policyLoaded := firstLoad // set to nil once seen, so the select stops taking it
 	go func() {
-		defer close(policyLoaded)
+		defer close(firstLoad)
 		r.loadPolicy()
 	}()
 	r.openStorage()
@@ -175,7 +176,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			}
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
-				<-policyLoaded // a reload must not race the first load
+				<-firstLoad // a reload must not race the first load
 				r.reloadPolicy()
 				continue
 			}
