@@ -104,6 +104,7 @@ type runConfig struct {
 	GNSS             string // the [gnss] table's body
 	Camera           string // the [camera] table's body; empty: source = "off"
 	PolicyDir, Tier  string // empty: the built-in sample bundle; its "public" tier
+	Board            string // the [board] table's body; empty: no hardware
 }
 
 // simGNSS is a [gnss] body: the built-in drive past Beidaihe on the pty simulator.
@@ -132,6 +133,9 @@ func writeConfig(t *testing.T, dir string, c runConfig) string {
 		fmt.Fprintf(&b, "dir = %q\n", c.PolicyDir)
 	}
 	fmt.Fprintf(&b, "\n[storage]\nkey_file = %q\n\n[log]\nformat = \"text\"\n", c.KeyFile)
+	if c.Board != "" {
+		fmt.Fprintf(&b, "\n[board]\n%s\n", c.Board)
+	}
 	path := filepath.Join(dir, "geogate.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -259,6 +259,10 @@ func TestFailClosed(t *testing.T) {
 		if c.Records.Load() != 0 || c.NoStore.Load() == 0 {
 			t.Errorf("records %d, no-store %d", c.Records.Load(), c.NoStore.Load())
 		}
+		if c.Fixes.Load() != c.FixesDropped.Load() || c.Frames.Load() != c.FramesDropped.Load() {
+			t.Errorf("fixes %d dropped %d, frames %d dropped %d: every unstored one must count as dropped",
+				c.Fixes.Load(), c.FixesDropped.Load(), c.Frames.Load(), c.FramesDropped.Load())
+		}
 	})
 	t.Run("no policy", func(t *testing.T) {
 		store := &memStore{}

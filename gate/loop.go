@@ -235,12 +235,13 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 			rec.Alt, rec.HasAlt = float32(f.Alt), true
 		}
 	}
-	if l.store(TypeFix, at, AppendFix(l.fixBuf[:0], &rec)) {
-		if d.Action == policy.Coarsen {
-			c.FixesCoarsened.Add(1)
-		} else {
-			c.FixesKept.Add(1)
-		}
+	switch {
+	case !l.store(TypeFix, at, AppendFix(l.fixBuf[:0], &rec)):
+		c.FixesDropped.Add(1) // no store, power failing or storage refused: counted there too
+	case d.Action == policy.Coarsen:
+		c.FixesCoarsened.Add(1)
+	default:
+		c.FixesKept.Add(1)
 	}
 }
 
