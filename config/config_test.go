@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -83,4 +84,23 @@ func TestTrustedKeys(t *testing.T) {
 	if d := Default(); d.Policy.TrustedKeys != nil {
 		t.Errorf("default trusted_keys = %q, want none (unsigned bundles accepted)", d.Policy.TrustedKeys)
 	}
+}
+
+// FuzzParse: no document panics the parser, and every accepted one is valid.
+func FuzzParse(f *testing.F) {
+	b, err := os.ReadFile("../examples/geogate.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("[gnss]\nsource = \"sim\"\n"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		c, err := Parse("fuzz.toml", doc)
+		if err != nil {
+			return
+		}
+		if err := c.validate("again"); err != nil {
+			t.Fatalf("accepted a config that does not validate: %v", err)
+		}
+	})
 }
