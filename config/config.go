@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -119,9 +121,16 @@ type Board struct {
 	Watchdog string `toml:"watchdog"`
 	// WatchdogTimeout is programmed into the hardware watchdog. Zero: 30s.
 	WatchdogTimeout Duration `toml:"watchdog_timeout"`
-	// PowerFail names the power-fail / ignition input: "gpiochip0:17" for a GPIO line (active
-	// low), or "file:/path" for a file whose content is 0 (power failing) or 1. Zero: none.
+	// PowerFail names the power-fail / ignition input: "gpiochip0:17" (a line of a GPIO
+	// character device, with edge events), "sysfs:/sys/class/gpio/gpio17/value" (a legacy
+	// sysfs GPIO, polled), or "file:/run/power-good" (any file holding 0 or 1, polled).
+	// Zero: none (only the storage format's crash safety protects the last records).
 	PowerFail string `toml:"power_fail"`
+	// PowerSignal says what the input means: "power-good" (inactive = power failing) or
+	// "ignition" (inactive = ignition off). Zero: "power-good".
+	PowerSignal string `toml:"power_signal"`
+	// PowerActiveLow inverts the input: it is active when it reads 0. Zero: active high.
+	PowerActiveLow bool `toml:"power_active_low"`
 }
 
 // Log configures logging.
@@ -233,6 +242,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.Storage.MaxAgeFrame, 7*24*time.Hour)
 	setStr(&c.Storage.Cipher, "aes-256-gcm")
 	setDur(&c.Board.WatchdogTimeout, 30*time.Second)
+	setStr(&c.Board.PowerSignal, "power-good")
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "auto")
 }
@@ -254,6 +264,7 @@ func (c *Config) validate(file string) error {
 		oneOf("camera.source", c.Camera.Source, "v4l2", "synthetic", "off"),
 		oneOf("camera.format", c.Camera.Format, "mjpeg", "yuyv", "nv12"),
 		oneOf("storage.cipher", c.Storage.Cipher, "aes-256-gcm", "xchacha20-poly1305"),
+		oneOf("board.power_signal", c.Board.PowerSignal, "power-good", "ignition"),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "auto", "text", "json"),
 	} {
@@ -279,6 +290,8 @@ func (c *Config) validate(file string) error {
 		return bad("camera.fps", "must be 1..240, got %d", c.Camera.FPS)
 	case c.Camera.Buffers < 2 || c.Camera.Buffers > 256:
 		return bad("camera.buffers", "must be 2..256, got %d", c.Camera.Buffers)
+	case c.Board.PowerFail != "" && !validPowerInput(c.Board.PowerFail):
+		return bad("board.power_fail", "want gpiochipN:LINE, sysfs:/path or file:/path, got %q", c.Board.PowerFail)
 	case c.MemoryLimitMB < 0:
 		return bad("memory_limit_mb", "must not be negative")
 	case c.Storage.QuotaMB < 0:
@@ -291,6 +304,17 @@ func (c *Config) validate(file string) error {
 		return bad("status_interval", "must not be negative")
 	}
 	return nil
+}
+
+// validPowerInput checks the form of Board.PowerFail; whether the device exists is the
+// daemon's business at run time (absent hardware is logged, not fatal).
+func validPowerInput(s string) bool {
+	if kind, path, ok := strings.Cut(s, ":"); ok && (kind == "sysfs" || kind == "file") {
+		return strings.HasPrefix(path, "/")
+	}
+	chip, line, ok := strings.Cut(s, ":")
+	_, err := strconv.ParseUint(line, 10, 32)
+	return ok && err == nil && strings.HasPrefix(chip, "gpiochip")
 }
 
 func setStr(p *string, v string) {

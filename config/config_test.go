@@ -52,6 +52,9 @@ func TestInvalid(t *testing.T) {
 		{"segment over quota", "[storage]\nquota_mb = 10\nsegment_mb = 20\n", "storage.segment_mb"},
 		{"quota under two segments", "[storage]\nquota_mb = 30\nsegment_mb = 16\n", "storage.segment_mb"},
 		{"cipher", "[storage]\ncipher = \"rot13\"\n", "storage.cipher"},
+		{"power input", "[board]\npower_fail = \"gpio17\"\n", "board.power_fail: want gpiochipN:LINE"},
+		{"power file not absolute", "[board]\npower_fail = \"file:power\"\n", "board.power_fail"},
+		{"power signal", "[board]\npower_signal = \"kl30\"\n", "board.power_signal"},
 		{"empty trusted key", "[policy]\ntrusted_keys = [\"/etc/geogate/a.pub\", \"\"]\n", "policy.trusted_keys[1]: must name a public key file"},
 		{"trusted key not a list", "[policy]\ntrusted_keys = \"/etc/geogate/a.pub\"\n", "bad.toml"},
 	} {

@@ -522,7 +522,7 @@ func (r *run) openBoard() {
 	}
 	r.health = board.NewHealth(board.HealthConfig{Kickers: kickers, Logger: r.log})
 	if spec := r.cfg.Board.PowerFail; spec != "" {
-		pc, err := powerConfig(spec)
+		pc, err := powerConfig(r.cfg.Board)
 		if err == nil {
 			r.power, err = board.OpenPower(pc)
 		}
@@ -540,17 +540,26 @@ func (r *run) openBoard() {
 	}
 }
 
-// powerConfig parses config.Board.PowerFail: "gpiochipN:LINE" (active low) or "file:/path".
-func powerConfig(spec string) (board.PowerConfig, error) {
-	if f, ok := strings.CutPrefix(spec, "file:"); ok {
-		return board.PowerConfig{File: f}, nil
+// powerConfig turns config.Board's power input (validated by config) into a board.PowerConfig.
+func powerConfig(c config.Board) (board.PowerConfig, error) {
+	pc := board.PowerConfig{ActiveLow: c.PowerActiveLow}
+	if err := pc.Signal.UnmarshalText([]byte(c.PowerSignal)); err != nil {
+		return pc, err
 	}
-	chip, line, ok := strings.Cut(spec, ":")
-	n, err := strconv.ParseUint(line, 10, 32)
-	if !ok || err != nil || !strings.HasPrefix(chip, "gpiochip") {
-		return board.PowerConfig{}, fmt.Errorf("daemon: board.power_fail %q: want gpiochipN:LINE or file:/path", spec)
+	kind, rest, _ := strings.Cut(c.PowerFail, ":")
+	switch kind {
+	case "file":
+		pc.File = rest
+	case "sysfs":
+		pc.SysfsValue = rest
+	default:
+		n, err := strconv.ParseUint(rest, 10, 32)
+		if err != nil {
+			return pc, fmt.Errorf("daemon: board.power_fail %q: %w", c.PowerFail, err)
+		}
+		pc.Chip, pc.Line = "/dev/"+kind, uint32(n)
 	}
-	return board.PowerConfig{Chip: "/dev/" + chip, Line: uint32(n), ActiveLow: true}, nil
+	return pc, nil
 }
 
 func (r *run) powerEvent(ev board.PowerEvent) {
