@@ -306,6 +306,13 @@ func TestFailClosed(t *testing.T) {
 		if d.loop.Counters.FrameDrops(policy.ReasonStale) == 0 {
 			t.Error("frames waiting for a fix that never came were not dropped as stale")
 		}
+		if st := d.loop.Status(); !st.HaveFix {
+			t.Fatalf("status before the tick already says no fix: %+v", st)
+		}
+		d.loop.noFixState()
+		if st := d.loop.Status(); st.HaveFix || st.Reason != policy.ReasonNoFix {
+			t.Errorf("3 s without fixes, status still %+v", st)
+		}
 	})
 	t.Run("power fail", func(t *testing.T) {
 		store := &memStore{}

@@ -188,6 +188,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.drainFrames()
 		case <-tick:
 			l.drainFrames()
+			l.noFixState()
 			if l.cfg.Beat != nil {
 				l.cfg.Beat.OK()
 			}
@@ -243,6 +244,20 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 	default:
 		c.FixesKept.Add(1)
 	}
+}
+
+// noFixState turns the status into an explicit "no fix" when the receiver has said nothing
+// for FrameWait (unplugged, silent, or the loop is fed nothing), so the status never shows a
+// stale fix as current.
+func (l *Loop) noFixState() {
+	if l.track.n > 0 && l.cfg.Now().Sub(l.track.fixes[l.track.head].fix.Received) < l.cfg.FrameWait {
+		return
+	}
+	l.mu.Lock()
+	if l.status.HaveFix || l.status.Reason != policy.ReasonNoFix {
+		l.status = Status{Action: policy.Drop, Reason: policy.ReasonNoFix, Version: l.status.Version}
+	}
+	l.mu.Unlock()
 }
 
 // drainFrames moves queued frames from the ring into the pending list and decides every
