@@ -98,6 +98,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Signals are caught from the start: a SIGTERM during start-up still gets an orderly stop.
+	sigs := opts.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
 
 	if err := r.openCamera(); err != nil {
 		return Summary{}, err
@@ -150,13 +158,6 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	r.log.Info("running", "ready_in", time.Since(r.start).Round(time.Microsecond), "storing", r.store != nil)
 
-	sigs := opts.Signals
-	if sigs == nil {
-		ch := make(chan os.Signal, 4)
-		signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(ch)
-		sigs = ch
-	}
 	statusEvery := time.NewTicker(r.cfg.StatusInterval.Duration)
 	defer statusEvery.Stop()
 	var live <-chan time.Time
