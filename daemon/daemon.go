@@ -52,16 +52,48 @@ type Summary struct {
 	Uptime                                      time.Duration
 	Fixes, FixesKept, FixesCoarsened, FixDrop   uint64
 	Frames, FramesKept, FramesScaled, FrameDrop uint64
-	Records, Bytes, Durable                     uint64
+	Records, Bytes, Durable, Syncs              uint64
 	Reconnects                                  uint64
 	PolicyVersion                               uint64
 	NoStore                                     bool
+	// DropReasons lists why fixes and frames were dropped, with counts as fixes/frames, e.g.
+	// "zone-deny 566/170", in policy.Reason order, then the gate's own reasons.
+	DropReasons string
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("ran %s: fixes %d (kept %d, coarsened %d, dropped %d), frames %d (kept %d, downscaled %d, dropped %d), records stored %d (%s, durable up to seq %d), gnss reconnects %d, policy v%d",
+	line := fmt.Sprintf("ran %s: fixes %d (kept %d, coarsened %d, dropped %d), frames %d (kept %d, downscaled %d, dropped %d), records stored %d (%s, durable up to seq %d, %d fdatasyncs), gnss reconnects %d, policy v%d",
 		s.Uptime.Round(time.Millisecond), s.Fixes, s.FixesKept, s.FixesCoarsened, s.FixDrop,
-		s.Frames, s.FramesKept, s.FramesScaled, s.FrameDrop, s.Records, bytesString(s.Bytes), s.Durable, s.Reconnects, s.PolicyVersion)
+		s.Frames, s.FramesKept, s.FramesScaled, s.FrameDrop, s.Records, bytesString(s.Bytes), s.Durable, s.Syncs, s.Reconnects, s.PolicyVersion)
+	if s.DropReasons != "" {
+		line += "; dropped (fixes/frames): " + s.DropReasons
+	}
+	return line
+}
+
+// dropReasons formats the loop's per-reason drop counters for the summary.
+func dropReasons(c *gate.Counters) string {
+	var parts []string
+	for r := range policy.Reason(16) {
+		fix, frame := c.FixDrops(r), c.FrameDrops(r)
+		if fix+frame == 0 {
+			continue
+		}
+		name := r.String()
+		if r == policy.ReasonOK {
+			name = "gate" // allowed by the policy, dropped by the gate: scaler busy, frame too large
+		}
+		parts = append(parts, fmt.Sprintf("%s %d/%d", name, fix, frame))
+	}
+	for _, n := range []struct {
+		name string
+		v    uint64
+	}{{"no-store", c.NoStore.Load()}, {"power-fail", c.PowerFail.Load()}, {"store-error", c.StoreErrors.Load()}} {
+		if n.v > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", n.name, n.v))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // run is one daemon's parts, built from the config.
@@ -216,7 +248,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	sum := r.summary()
 	r.closeStorage()
 	if r.store != nil {
-		sum.Durable = r.store.Stats().Durable
+		st := r.store.Stats()
+		sum.Durable, sum.Syncs = st.Durable, st.Syncs
 	}
 	r.closeBoard()
 	return sum, nil
@@ -630,6 +663,7 @@ func (r *run) summary() Summary {
 		Fixes:  c.Fixes.Load(), FixesKept: c.FixesKept.Load(), FixesCoarsened: c.FixesCoarsened.Load(), FixDrop: c.FixesDropped.Load(),
 		Frames: c.Frames.Load(), FramesKept: c.FramesKept.Load(), FramesScaled: c.FramesDownscaled.Load(), FrameDrop: c.FramesDropped.Load(),
 		Records: c.Records.Load(), Bytes: c.Bytes.Load(), NoStore: r.store == nil,
+		DropReasons: dropReasons(c),
 	}
 	if r.ring != nil {
 		s.FrameDrop += r.ring.Stats().Dropped

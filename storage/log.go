@@ -50,6 +50,7 @@ type Log struct {
 	durable   atomic.Uint64
 	stalls    atomic.Uint64
 	erased    atomic.Uint64
+	syncs     atomic.Uint64
 	kick      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
@@ -119,6 +120,8 @@ type Stats struct {
 	Stalls uint64
 	// Erased counts segments crypto-erased by retention since Open.
 	Erased uint64
+	// Syncs counts the fdatasyncs that made batches of records durable (group commits).
+	Syncs uint64
 }
 
 // Open opens the log in dir (created with mode 0700 if missing), recovers it after a crash
@@ -536,7 +539,7 @@ func (l *Log) Recovery() Recovery { return l.recovery }
 func (l *Log) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load()}
+	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load(), Syncs: l.syncs.Load()}
 	for _, g := range l.segs {
 		s.Bytes += g.diskSize
 	}
@@ -670,6 +673,7 @@ func (l *Log) write(b *batch) error {
 		if err := seg.f.Datasync(); err != nil {
 			return fmt.Errorf("storage: fdatasync segment %016x: %w: %w", seg.id, ErrFailed, err)
 		}
+		l.syncs.Add(1)
 		seg.written += int64(len(b.buf))
 		if !seg.prealloc {
 			l.mu.Lock()

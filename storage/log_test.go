@@ -352,3 +352,16 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		})
 	}
 }
+
+func TestStatsCountGroupCommits(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions())
+	defer l.Close()
+	appendN(t, l, 10)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	if st.Syncs == 0 || st.Syncs > 10 || st.Durable != 10 {
+		t.Fatalf("after 10 appends and a Sync: %+v (want 1..10 fdatasyncs, durable 10)", st)
+	}
+}
