@@ -469,7 +469,7 @@ type summary struct {
 	reconnects, policyVers int64
 }
 
-var summaryRE = regexp.MustCompile(`^geogate: ran \S+: fixes (\d+) \(kept \d+, coarsened \d+, dropped (\d+)\), frames (\d+) \(kept (\d+), downscaled \d+, dropped \d+\), records stored (\d+) \([^,]*, durable up to seq (\d+)\), gnss reconnects (\d+), policy v(\d+)$`)
+var summaryRE = regexp.MustCompile(`^geogate: ran \S+: fixes (\d+) \(kept \d+, coarsened \d+, dropped (\d+)\), frames (\d+) \(kept (\d+), downscaled \d+, dropped \d+\), records stored (\d+) \([^,]*, durable up to seq (\d+), \d+ fdatasyncs\), gnss reconnects (\d+), policy v(\d+)(?:; dropped \(fixes/frames\): .*)?$`)
 
 func parseSummary(stdout string) (summary, bool) {
 	sc := bufio.NewScanner(strings.NewReader(stdout))
