@@ -14,9 +14,9 @@
 //
 // # Durability
 //
-// Append encrypts a record into one of two preallocated buffers (records under 1 KiB are
-// only copied, and encrypted in place by the flusher, off the hot loop) and returns its
-// sequence number without touching the disk. A single flusher goroutine writes the other
+// Append encrypts a record straight from the caller's slice into one of two preallocated
+// buffers, so no plaintext is ever held by the log, and returns its sequence number without
+// touching the disk. A single flusher goroutine writes the other
 // buffer and calls fdatasync every SyncInterval (group commit), or sooner when SyncBytes
 // are buffered or a caller waits. Durable reports the highest sequence number
 // on disk; WaitDurable and Sync wait for it. Segments are preallocated with fallocate,

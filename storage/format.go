@@ -208,17 +208,13 @@ type frameHeader struct {
 
 func (f *frameHeader) size() int { return frameOverhead + int(f.length) }
 
-// flagClear marks, only inside an append buffer, a frame whose payload is still in the
-// clear: the flusher seals it and clears the flag before writing. Never on disk.
-const flagClear = 1
-
-// putFrameHeader writes the 28-byte frame header into b. flags is 0 for every frame that
-// reaches the disk.
-func putFrameHeader(b []byte, length int, typ Type, seq uint64, ts int64, flags uint16) {
+// putFrameHeader writes the 28-byte frame header into b, flags 0 (format version 1 defines
+// none).
+func putFrameHeader(b []byte, length int, typ Type, seq uint64, ts int64) {
 	_ = b[frameHeaderSize-1]
 	binary.LittleEndian.PutUint32(b[0:], uint32(length))
 	binary.LittleEndian.PutUint16(b[4:], uint16(typ))
-	binary.LittleEndian.PutUint16(b[6:], flags)
+	binary.LittleEndian.PutUint16(b[6:], 0)
 	binary.LittleEndian.PutUint64(b[8:], seq)
 	binary.LittleEndian.PutUint64(b[16:], uint64(ts))
 	binary.LittleEndian.PutUint32(b[24:], crc32.Checksum(b[:24], castagnoli))

@@ -43,10 +43,6 @@ type Log struct {
 	nonce   [24]byte
 	ad      [adSize]byte
 
-	// Owned by the flusher.
-	flushNonce [24]byte
-	flushAD    [adSize]byte
-
 	durable   atomic.Uint64
 	stalls    atomic.Uint64
 	erased    atomic.Uint64
@@ -365,10 +361,8 @@ func (l *Log) newSegment() (*segment, error) {
 }
 
 // Append adds a record of type typ with timestamp at and returns its sequence number. It
-// copies payload into the log's buffer, so the caller may reuse payload at once. Payloads
-// of appendSealMin (1 KiB) and more are encrypted on the way in; smaller ones are
-// encrypted by the flusher before the buffer is written, so nothing reaches the disk in
-// the clear. It does not allocate and does not wait for the disk: the record is durable once
+// encrypts payload straight into the log's buffer, so the caller may reuse payload at once
+// and no plaintext is ever held by the log. It does not allocate and does not wait for the disk: the record is durable once
 // Durable() >= seq, within about SyncInterval; WaitDurable waits for that. Append only
 // waits when both buffers are full, i.e. the disk is slower than the producers (counted in
 // Stats.Stalls). After a write failure it returns the sticky error (ErrNoSpace, ErrFailed).
@@ -420,18 +414,13 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	off := len(b.buf)
 	b.buf = b.buf[:off+n]
 	frame := b.buf[off:]
-	if seg.aead != nil && len(payload) >= appendSealMin {
-		putFrameHeader(frame, len(payload), typ, seq, ts, 0)
+	putFrameHeader(frame, len(payload), typ, seq, ts)
+	if seg.aead != nil {
 		putAD(&l.ad, seg.id, frame)
 		nonce := l.nonce[:seg.aead.NonceSize()]
 		putNonce(nonce, typ, seq)
 		seg.aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, payload, l.ad[:])
-	} else {
-		var flags uint16
-		if seg.aead != nil {
-			flags = flagClear // the flusher seals it
-		}
-		putFrameHeader(frame, len(payload), typ, seq, ts, flags)
+	} else { // the unencrypted mode of the benchmarks' baseline
 		copy(frame[frameHeaderSize:], payload)
 		clear(frame[frameHeaderSize+len(payload):]) // the tag
 	}
@@ -660,7 +649,6 @@ func (l *Log) write(b *batch) error {
 		}
 	}
 	if len(b.buf) > 0 {
-		l.sealFrames(seg, b.buf)
 		if err := l.noSpace(func() error { _, err := seg.f.WriteAt(b.buf, seg.written); return err }); err != nil {
 			if errors.Is(err, ErrNoSpace) {
 				// Refuse cleanly: drop what part of the batch landed, keep what was durable.
@@ -688,38 +676,6 @@ func (l *Log) write(b *batch) error {
 		l.ageDue = true
 	}
 	return nil
-}
-
-// appendSealMin splits the sealing work. Smaller payloads are copied by Append and
-// sealed by the flusher, off the hot loop, where the cipher's fixed cost per record
-// (counter setup, tag) would dominate. Payloads from this size up are sealed by Append
-// straight from the caller's slice into the buffer: one pass over the bytes instead of a
-// copy and a second pass, and the flusher's time goes to the disk.
-const appendSealMin = 1 << 10
-
-// sealFrames encrypts, in place, the frames Append left in the clear (flagClear) and
-// clears the flag. Plaintext stays in this process's memory for at most one durability
-// window, as it does in the caller's own buffers; it never reaches the disk.
-func (l *Log) sealFrames(seg *segment, buf []byte) {
-	if seg.aead == nil {
-		return
-	}
-	nonce := l.flushNonce[:seg.aead.NonceSize()]
-	for off := 0; off < len(buf); {
-		length := int(binary.LittleEndian.Uint32(buf[off:]))
-		frame := buf[off : off+frameOverhead+length]
-		off += len(frame)
-		if binary.LittleEndian.Uint16(frame[6:]) != flagClear {
-			continue
-		}
-		typ := Type(binary.LittleEndian.Uint16(frame[4:]))
-		seq := binary.LittleEndian.Uint64(frame[8:])
-		putFrameHeader(frame, length, typ, seq, int64(binary.LittleEndian.Uint64(frame[16:])), 0)
-		putAD(&l.flushAD, seg.id, frame)
-		putNonce(nonce, typ, seq)
-		body := frame[frameHeaderSize : frameHeaderSize+length]
-		seg.aead.Seal(body[:0], nonce, body, l.flushAD[:])
-	}
 }
 
 // noSpace runs op; on ENOSPC it erases the oldest sealed segment and retries, and when
@@ -790,7 +746,7 @@ func (l *Log) seal(seg *segment) error {
 		return fmt.Errorf("storage: index nonce: %w", err)
 	}
 	frame := make([]byte, frameOverhead+len(idx)+trailerSize)
-	putFrameHeader(frame, len(idx), typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano(), 0)
+	putFrameHeader(frame, len(idx), typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano())
 	if seg.aead != nil {
 		var ad [adSize]byte
 		putAD(&ad, seg.id, frame)

@@ -46,12 +46,11 @@ func testOptions() Options {
 }
 
 // payloadFor is the deterministic payload of record seq, of varying length. Beyond the 40
-// records of the golden logs, every 11th payload is over appendSealMin, so both sealing
-// paths (in Append, in the flusher) run in every test.
+// records of the golden logs, every 11th payload is over 1 KiB.
 func payloadFor(seq uint64) []byte {
 	n := int(seq*37%300) + 1
 	if seq > 40 && seq%11 == 0 {
-		n = appendSealMin + int(seq%400)
+		n = 1<<10 + int(seq%400)
 	}
 	p := make([]byte, n)
 	for i := range p {
