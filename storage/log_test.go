@@ -235,7 +235,7 @@ func TestAppendAllocs(t *testing.T) {
 			o.SegmentSize, o.BufferSize = 64<<20, 8<<20
 			l := mustOpen(t, t.TempDir(), o)
 			defer l.Close()
-			for _, n := range []int{64, 2 << 10} { // sealed by the flusher, sealed in Append
+			for _, n := range []int{64, 2 << 10} { // a fix record, a small frame
 				p := make([]byte, n)
 				allocs := testing.AllocsPerRun(1000, func() {
 					if _, err := l.Append(1, t0, p); err != nil {
