@@ -504,6 +504,13 @@ func (r *run) frameBytes() int {
 	if err != nil {
 		return 0
 	}
+	if cc.Format == camera.MJPEG {
+		// UVC drivers report two bytes per pixel for MJPEG, the worst case; real MJPEG frames
+		// stay far below 4 bits per pixel (the noisy test pattern at quality 85 takes 1.75).
+		// Half a byte per pixel keeps 1080p buffers at 1 MB instead of 4 MB; a larger frame
+		// is dropped and counted (camera.CaptureStats.ShortBuffers).
+		return cc.Width * cc.Height / 2
+	}
 	return cc.BufferBytes()
 }
 
