@@ -9,7 +9,8 @@
 //     has not allowed), says so loudly in the log and the status line, and keeps running.
 //   - Ready: once the loop runs, READY=1 goes to systemd and the health supervisor starts
 //     kicking the watchdogs, only while the loop beats and storage accepts writes.
-//   - SIGHUP reloads the policy bundle; a bad bundle keeps the running one.
+//   - SIGHUP reloads the policy bundle; a bad bundle, one not signed by a key in
+//     policy.trusted_keys (when set), or a lower version keeps the running one.
 //   - Power-fail: storage is flushed and fsynced at once and nothing new is accepted.
 //   - SIGTERM/SIGINT: sources stop, storage is flushed and fsynced, a summary is printed.
 //
