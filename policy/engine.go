@@ -98,10 +98,6 @@ func (e *Engine) adopt(p *Policy) {
 	e.sec = math.MinInt64
 }
 
-func drop(r Reason, version uint64) Decision {
-	return Decision{Action: Drop, Reason: r, Version: version}
-}
-
 // Decide returns what may be stored for fix at local time now (the same clock that set
 // fix.Received). It fails closed: no policy, no fix, an invalid or stale fix -> Drop.
 //
@@ -112,76 +108,90 @@ func drop(r Reason, version uint64) Decision {
 // falls inside a deny zone or its margin, so no stored position is ever in one.
 //
 // Decide does not allocate and takes no locks; fix is only read.
-func (e *Engine) Decide(fix *gnss.Fix, now time.Time) (d Decision) {
-	d = e.decide(fix, now)
+func (e *Engine) Decide(fix *gnss.Fix, now time.Time) Decision {
+	var d Decision
+	e.decide(&d, fix, now)
 	e.h.Counters.add(d.Reason)
 	return d
 }
 
-func (e *Engine) decide(fix *gnss.Fix, now time.Time) Decision {
+// decide fills in d, which must be the zero Decision (Action Drop), field by field: the
+// Decision is built once, in the caller's frame, not copied through return values. Every
+// Drop leaves Lat, Lon, Datum, PrecisionM and MaxImagePixels zero.
+func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 	p := e.h.cur.Load()
 	if p == nil {
-		return drop(ReasonNoPolicy, 0)
+		d.Reason = ReasonNoPolicy
+		return
 	}
 	if p != e.pol {
 		e.adopt(p)
 	}
+	d.Version = p.version
 	if fix == nil || fix.Has&gnss.HasPos == 0 {
-		return drop(ReasonNoFix, p.version)
+		d.Reason = ReasonNoFix
+		return
 	}
 	lat, lon := fix.Lat, fix.Lon
 	if !fix.Valid || !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
-		return drop(ReasonInvalid, p.version)
+		d.Reason = ReasonInvalid
+		return
 	}
 	if !fix.Usable(now, p.maxAge) {
-		return drop(ReasonStale, p.version)
+		d.Reason = ReasonStale
+		return
 	}
 	if e.tierIdx < 0 {
-		return drop(ReasonNoTier, p.version)
+		d.Reason = ReasonNoTier
+		return
 	}
 	if s := now.Unix(); s != e.sec {
 		e.sec, e.mask = s, p.windowMask(now)
 	}
 	tier := &p.tiers[e.tierIdx]
-	d := Decision{Action: Keep, Reason: ReasonOK, PrecisionM: tier.PrecisionM,
-		MaxImagePixels: tier.MaxImagePixels, Version: p.version}
+	reason, zone := ReasonOK, ""
+	precisionM, maxPixels := tier.PrecisionM, tier.MaxImagePixels
 
 	z := p.zoneIx.lookup(lon, lat, e.sticky, e.mask)
 	e.sticky = -1
 	if z >= 0 {
 		zi := &p.zones[z]
-		d.Zone = zi.id
+		zone = zi.id
 		switch zi.rule {
 		case RuleDeny:
 			e.sticky = z
-			return Decision{Action: Drop, Reason: ReasonZoneDeny, Zone: zi.id, Version: p.version}
+			d.Reason, d.Zone = ReasonZoneDeny, zi.id
+			return
 		case RuleCoarsen:
 			e.sticky = z
-			d.Reason = ReasonZoneCoarsen
-			d.PrecisionM = max(d.PrecisionM, zi.precisionM)
-			if zi.maxImagePixels > 0 && (d.MaxImagePixels == 0 || zi.maxImagePixels < d.MaxImagePixels) {
-				d.MaxImagePixels = zi.maxImagePixels
+			reason = ReasonZoneCoarsen
+			precisionM = max(precisionM, zi.precisionM)
+			if zi.maxImagePixels > 0 && (maxPixels == 0 || zi.maxImagePixels < maxPixels) {
+				maxPixels = zi.maxImagePixels
 			}
 		case RuleAllow:
-			d.Reason = ReasonZoneAllow
+			reason = ReasonZoneAllow
 		}
 	} else if !p.defaultKeep {
-		return drop(ReasonDefaultDeny, p.version)
+		d.Reason = ReasonDefaultDeny
+		return
 	}
 
-	if d.PrecisionM > 0 {
-		d.Action = Coarsen
-		lat, lon = quantize(lat, lon, d.PrecisionM)
+	action := Keep
+	if precisionM > 0 {
+		action = Coarsen
+		lat, lon = quantize(lat, lon, precisionM)
 		if q := p.zoneIx.lookup(lon, lat, -1, e.mask); q >= 0 && p.zones[q].rule == RuleDeny {
-			return Decision{Action: Drop, Reason: ReasonZoneDeny, Zone: p.zones[q].id, Version: p.version}
+			d.Reason, d.Zone = ReasonZoneDeny, p.zones[q].id
+			return
 		}
 	}
 	if tier.GCJ02 && p.regionIx.lookup(lon, lat, -1, 0) >= 0 {
 		lat, lon = toGCJ(lat, lon)
 		d.Datum = GCJ02
 	}
-	d.Lat, d.Lon = lat, lon
-	return d
+	d.Action, d.Reason, d.Zone = action, reason, zone
+	d.Lat, d.Lon, d.PrecisionM, d.MaxImagePixels = lat, lon, precisionM, maxPixels
 }
 
 // quantize snaps (lat, lon) to a grid of about precisionM metres: latitude in steps of

@@ -31,12 +31,19 @@ type index struct {
 	pts          []float64 // lon, lat interleaved, rings stored closed one after another
 	margin2      []float64 // per zone: margin^2, metres^2
 	buffer2      []float64 // per zone: (margin+hysteresis)^2, metres^2
+	marginR      []float64 // per zone: margin plus rounding slack, metres (see run)
+	bufferR      []float64 // per zone: margin+hysteresis plus rounding slack, metres
 	mask         []uint64  // per zone: window bits; 0 = always in force
+	subSize      [maxSub + 1]subSize
 }
 
-// subgrid splits one dense top cell into n x n leaf cells. Its geometry is recomputed from
-// the top cell at query time (same expressions, so the same bits), so only the cell's
-// header is stored.
+// subSize is the leaf cell size of an n x n subgrid (the same for every top cell), computed
+// once at build time so that lookup does no division.
+type subSize struct{ cellW, cellH, invW, invH float64 }
+
+// subgrid splits one dense top cell into n x n leaf cells. Its origin is recomputed from
+// the top cell at query time and its cell size comes from index.subSize (same expressions,
+// so the same bits), so only the cell's header is stored.
 type subgrid struct {
 	minX, minY   float64
 	cellW, cellH float64
@@ -135,6 +142,8 @@ func buildIndex(zones []izone) *index {
 		z.bufX = z.bufM / (mPerDeg * math.Cos(lat*deg2rad))
 		ix.margin2 = append(ix.margin2, z.marginM*z.marginM)
 		ix.buffer2 = append(ix.buffer2, z.bufM*z.bufM)
+		ix.marginR = append(ix.marginR, slackR(z.marginM))
+		ix.bufferR = append(ix.bufferR, slackR(z.bufM))
 		ix.mask = append(ix.mask, z.mask)
 		gMinX, gMinY = min(gMinX, z.minX-z.bufX), min(gMinY, z.minY-z.bufY)
 		gMaxX, gMaxY = max(gMaxX, z.maxX+z.bufX), max(gMaxY, z.maxY+z.bufY)
@@ -163,6 +172,11 @@ func buildIndex(zones []izone) *index {
 			break
 		}
 		cells /= 4
+	}
+	for n := 1; n <= maxSub; n++ {
+		sz := &ix.subSize[n]
+		sz.cellW, sz.cellH = ix.cellW/float64(n), ix.cellH/float64(n)
+		sz.invW, sz.invH = 1/sz.cellW, 1/sz.cellH
 	}
 
 	grid := make([][]bentry, ix.nx*ix.ny)
@@ -367,14 +381,19 @@ func (ix *index) compact(b bentry) entry {
 	return en
 }
 
-// subgrid returns the geometry of an n x n split of top cell (i, j). lookup uses the same
-// expressions, so reference points agree bit for bit.
+// subgrid returns the geometry of an n x n split (1 <= n <= maxSub) of top cell (i, j).
+// lookup uses the same function, so reference points agree bit for bit.
 func (ix *index) subgrid(i, j, n int) subgrid {
-	s := subgrid{minX: ix.minX + float64(i)*ix.cellW, minY: ix.minY + float64(j)*ix.cellH,
-		cellW: ix.cellW / float64(n), cellH: ix.cellH / float64(n), n: n}
-	s.invW, s.invH = 1/s.cellW, 1/s.cellH
-	return s
+	sz := &ix.subSize[n]
+	return subgrid{minX: ix.minX + float64(i)*ix.cellW, minY: ix.minY + float64(j)*ix.cellH,
+		cellW: sz.cellW, cellH: sz.cellH, invW: sz.invW, invH: sz.invH, n: n}
 }
+
+// slackR returns a distance a little above m: a segment whose scaled end points are both
+// beyond slackR(m) on one side of the query point, in x or in y, is farther than m by
+// segDist2's own arithmetic too (its rounding errors are far below the slack, for any
+// coordinates on Earth), so run may skip it without changing a result.
+func slackR(m float64) float64 { return m*(1+1e-9) + 1e-6 }
 
 // pairBudget bounds the (cell, edge) pairs of a top grid: a few per edge, plus slack for
 // small bundles.
@@ -480,18 +499,19 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		cell = &ix.subCells[int(cell.a)+sj*s.n+si]
 		cx, cy = cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
 	}
+	kx := 0.0 // metres per degree of longitude at y, computed by hit when first needed
 	switch {
 	case cell.flags&cellEmpty != 0:
 		return -1
 	case cell.flags&cellList == 0:
-		if ix.hit(cell, x, y, cx, cy, sticky, active) {
+		if ix.hit(cell, x, y, cx, cy, sticky, active, &kx) {
 			return cell.zone
 		}
 		return -1
 	}
 	es := ix.entries[cell.a : cell.a+cell.b]
 	for k := range es {
-		if ix.hit(&es[k], x, y, cx, cy, sticky, active) {
+		if ix.hit(&es[k], x, y, cx, cy, sticky, active, &kx) {
 			return es[k].zone
 		}
 	}
@@ -499,8 +519,9 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 }
 
 // hit reports whether (x, y) is inside e's zone or within its margin (buffer if sticky),
-// with (cx, cy) the cell's reference point.
-func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64) bool {
+// with (cx, cy) the cell's reference point. *kx is mPerDeg*cos(y), or 0 until a zone with
+// a margin needs it (then hit computes it, once per lookup).
+func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64, kx *float64) bool {
 	z := e.zone
 	if m := ix.mask[z]; m != 0 && m&active == 0 {
 		return false
@@ -508,23 +529,22 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 	if e.flags&entryFull != 0 {
 		return true
 	}
-	lim := ix.margin2[z]
+	lim, limR := ix.margin2[z], ix.marginR[z]
 	if z == sticky {
-		lim = ix.buffer2[z]
+		lim, limR = ix.buffer2[z], ix.bufferR[z]
 	}
-	kx := 0.0 // metres per degree of longitude at y
-	if lim > 0 {
-		kx = mPerDeg * math.Cos(y*deg2rad)
+	if lim > 0 && *kx == 0 {
+		*kx = mPerDeg * math.Cos(y*deg2rad)
 	}
 	in := e.flags&entryRefIn != 0
 	if e.flags&entryRuns == 0 {
-		if ix.run(e.a, e.b, x, y, cx, cy, kx, lim, &in) {
+		if ix.run(e.a, e.b, x, y, cx, cy, *kx, lim, limR, &in) {
 			return true
 		}
 	} else {
 		runs := ix.runs[e.a:e.b]
 		for r := 0; r+1 < len(runs); r += 2 {
-			if ix.run(runs[r], runs[r+1], x, y, cx, cy, kx, lim, &in) {
+			if ix.run(runs[r], runs[r+1], x, y, cx, cy, *kx, lim, limR, &in) {
 				return true
 			}
 		}
@@ -534,16 +554,24 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 
 // run tests the n edges starting at vertex v0 against point (x, y): it flips *in for every
 // edge the segment from the reference point (cx, cy) crosses, and reports true as soon as
-// an edge is closer than sqrt(lim2) metres (kx: metres per degree of longitude).
-func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2 float64, in *bool) bool {
+// an edge is closer than sqrt(lim2) metres (kx: metres per degree of longitude). Edges
+// entirely beyond limR (slackR of sqrt(lim2)) in x or y skip the distance computation.
+func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool) bool {
 	p := ix.pts[2*v0 : 2*(v0+n)+2]
 	for k := 0; k+3 < len(p); k += 2 {
 		ax, ay, bx, by := p[k], p[k+1], p[k+2], p[k+3]
 		if crosses(cx, cy, x, y, ax, ay, bx, by) {
 			*in = !*in
 		}
-		if lim2 > 0 && segDist2((ax-x)*kx, (ay-y)*mPerDeg, (bx-x)*kx, (by-y)*mPerDeg) < lim2 {
-			return true
+		if lim2 > 0 {
+			ax, ay, bx, by = (ax-x)*kx, (ay-y)*mPerDeg, (bx-x)*kx, (by-y)*mPerDeg
+			if (ax > limR && bx > limR) || (ax < -limR && bx < -limR) ||
+				(ay > limR && by > limR) || (ay < -limR && by < -limR) {
+				continue
+			}
+			if segDist2(ax, ay, bx, by) < lim2 {
+				return true
+			}
 		}
 	}
 	return false
@@ -552,5 +580,5 @@ func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2 float64, in *bool) bool
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
 	return 8*len(ix.occupied) + 16*len(ix.top) + 16*len(ix.subCells) + 16*len(ix.entries) +
-		4*len(ix.runs) + 8*len(ix.pts) + 24*len(ix.margin2)
+		4*len(ix.runs) + 8*len(ix.pts) + 40*len(ix.margin2)
 }
