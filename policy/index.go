@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -22,9 +23,10 @@ type index struct {
 	cellW, cellH float64 // top cell size, degrees
 	invW, invH   float64
 	nx, ny       int
-	occupied     []uint64  // bit per top cell: set unless the cell is empty (small: stays in cache)
-	top          []entry   // per top cell: its only entry, or a cellEmpty/cellList/cellSub header
-	subCells     []entry   // the leaf cells of all subgrids, same encoding
+	occupied     bitRank   // bit per top cell: set unless the cell is empty (small: stays in cache)
+	top          []entry   // per occupied top cell: its only entry, or a cellList/cellSub header
+	subOccupied  bitRank   // bit per sub cell of all subgrids: set unless the sub cell is empty
+	subCells     []entry   // the occupied leaf cells of all subgrids, same encoding
 	nsubs        int       // number of subgrids (statistics)
 	entries      []entry   // entry lists of cells with several zones
 	runs         []int32   // (first edge, edge count) pairs for entries with several runs
@@ -49,7 +51,50 @@ type subgrid struct {
 	cellW, cellH float64
 	invW, invH   float64
 	n            int
-	base         int // subCells index of sub cell (0, 0)
+}
+
+// bitRank is a bit set that also maps each set position to its rank (the number of set
+// positions before it): a sparse array of cells stores only its non-empty cells, densely,
+// and finds cell i at its rank. The bits and ranks are a few bytes per 64 cells, so they
+// stay in cache while the dense array is a quarter or less of the sparse one.
+type bitRank struct{ w []rankWord }
+
+type rankWord struct {
+	bits uint64
+	rank uint64 // set bits in the words before this one
+}
+
+// set sets bit i, growing the set as needed; positions must be set in increasing order
+// before finish.
+func (b *bitRank) set(i int) {
+	for len(b.w) <= i/64 {
+		b.w = append(b.w, rankWord{})
+	}
+	b.w[i/64].bits |= 1 << (uint(i) % 64)
+}
+
+// finish computes the ranks after the last set.
+func (b *bitRank) finish() {
+	r := uint64(0)
+	for k := range b.w {
+		b.w[k].rank = r
+		r += uint64(bits.OnesCount64(b.w[k].bits))
+	}
+}
+
+// get returns the rank of position i and whether bit i is set (positions beyond the last
+// word are clear).
+func (b *bitRank) get(i int) (int, bool) {
+	k := uint(i) / 64
+	if k >= uint(len(b.w)) {
+		return 0, false
+	}
+	w := &b.w[k]
+	m := uint64(1) << (uint(i) % 64)
+	if w.bits&m == 0 {
+		return 0, false
+	}
+	return int(w.rank) + bits.OnesCount64(w.bits&(m-1)), true
 }
 
 const (
@@ -57,9 +102,9 @@ const (
 	entryRefIn             // the cell's reference point is inside the zone
 	entryRuns              // a, b index runs; else the zone's edges near the cell are one run
 	// Cell headers: a cell with exactly one zone stores that zone's entry in place.
-	cellEmpty // no zone comes near the cell
+	cellEmpty // no zone comes near the cell (built only: empty cells are not stored)
 	cellList  // the cell's entries are entries[a : a+b]
-	cellSub   // the cell is split into a b x b subgrid whose cells start at subCells[a]
+	cellSub   // the cell is split into a b x b subgrid whose cells are at subOccupied positions a ...
 )
 
 // entry is one zone in one leaf cell. Its edges are runs of consecutive ring edges (edge v
@@ -244,8 +289,6 @@ func buildIndex(zones []izone) *index {
 	}
 
 	// Split dense cells, then flatten everything into the index arrays.
-	ix.top = make([]entry, len(grid))
-	ix.occupied = make([]uint64, (len(grid)+63)/64)
 	nent := 0
 	for _, es := range grid {
 		nent += len(es)
@@ -265,16 +308,18 @@ func buildIndex(zones []izone) *index {
 		return entry{zone: -1, flags: cellList, a: int32(start), b: int32(len(es))}
 	}
 
+	nsubPos := 0 // sub cell positions used so far, empty ones included
 	for c, es := range grid {
 		nedges := 0
 		for _, b := range es {
 			nedges += len(b.edges)
 		}
-		if len(es) > 0 {
-			ix.occupied[c/64] |= 1 << (c % 64)
+		if len(es) == 0 {
+			continue
 		}
+		ix.occupied.set(c)
 		if nedges <= denseCell {
-			ix.top[c] = emit(es)
+			ix.top = append(ix.top, emit(es))
 			continue
 		}
 		i, j := c%ix.nx, c/ix.nx
@@ -283,10 +328,10 @@ func buildIndex(zones []izone) *index {
 		if subPairs(&s, es, zones, ix.pts) > 4*nedges {
 			// Splitting would copy the edges into most sub cells (margins larger than the
 			// cell): a long list in one cell is cheaper in memory and no slower.
-			ix.top[c] = emit(es)
+			ix.top = append(ix.top, emit(es))
 			continue
 		}
-		ix.top[c] = entry{zone: -1, flags: cellSub, a: int32(len(ix.subCells)), b: int32(n)}
+		ix.top = append(ix.top, entry{zone: -1, flags: cellSub, a: int32(nsubPos), b: int32(n)})
 		ix.nsubs++
 		cx, cy := cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
 		sub := make([][]bentry, n*n)
@@ -349,9 +394,15 @@ func buildIndex(zones []izone) *index {
 			}
 		}
 		for _, ses := range sub {
-			ix.subCells = append(ix.subCells, emit(ses))
+			if len(ses) > 0 {
+				ix.subOccupied.set(nsubPos)
+				ix.subCells = append(ix.subCells, emit(ses))
+			}
+			nsubPos++
 		}
 	}
+	ix.occupied.finish()
+	ix.subOccupied.finish()
 	return ix
 }
 
@@ -484,11 +535,11 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		return -1
 	}
 	i, j := int(fi), int(fj)
-	c := j*ix.nx + i
-	if ix.occupied[c/64]&(1<<(c%64)) == 0 {
+	r, ok := ix.occupied.get(j*ix.nx + i)
+	if !ok {
 		return -1
 	}
-	cell := &ix.top[c]
+	cell := &ix.top[r]
 	var cx, cy float64
 	if cell.flags&cellSub == 0 {
 		cx, cy = cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
@@ -496,14 +547,14 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		s := ix.subgrid(i, j, int(cell.b))
 		si := min(max(int((x-s.minX)*s.invW), 0), s.n-1)
 		sj := min(max(int((y-s.minY)*s.invH), 0), s.n-1)
-		cell = &ix.subCells[int(cell.a)+sj*s.n+si]
+		if r, ok = ix.subOccupied.get(int(cell.a) + sj*s.n + si); !ok {
+			return -1
+		}
+		cell = &ix.subCells[r]
 		cx, cy = cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
 	}
 	kx := 0.0 // metres per degree of longitude at y, computed by hit when first needed
-	switch {
-	case cell.flags&cellEmpty != 0:
-		return -1
-	case cell.flags&cellList == 0:
+	if cell.flags&cellList == 0 {
 		if ix.hit(cell, x, y, cx, cy, sticky, active, &kx) {
 			return cell.zone
 		}
@@ -579,6 +630,6 @@ func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool
 
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
-	return 8*len(ix.occupied) + 16*len(ix.top) + 16*len(ix.subCells) + 16*len(ix.entries) +
+	return 16*len(ix.occupied.w) + 16*len(ix.top) + 16*len(ix.subOccupied.w) + 16*len(ix.subCells) + 16*len(ix.entries) +
 		4*len(ix.runs) + 8*len(ix.pts) + 40*len(ix.margin2)
 }
