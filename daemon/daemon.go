@@ -148,7 +148,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	policyLoaded := firstLoad // set to nil once seen, so the select stops taking it
 	go func() {
 		defer close(firstLoad)
-		r.loadPolicy()
+		r.loadPolicy(false)
 	}()
 	r.openStorage()
 	if err := r.openGNSS(); err != nil {
@@ -210,7 +210,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
 				<-firstLoad // a reload must not race the first load
-				r.reloadPolicy()
+				r.loadPolicy(true)
 				continue
 			}
 			r.log.Info("stopping", "signal", s.String())
@@ -255,41 +255,33 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	return sum, nil
 }
 
-func (r *run) loadPolicy() {
+// loadPolicy reads, verifies and swaps in the bundle: at start (reload false) a failure
+// leaves no policy, so nothing is stored; on SIGHUP (reload true) the running policy stays.
+func (r *run) loadPolicy(reload bool) {
 	fsys, where := r.policyFS()
 	if fsys == nil {
-		r.log.Error("NO POLICY: no policy directory configured and none built in; storing nothing")
+		if !reload {
+			r.log.Error("NO POLICY: no policy directory configured and none built in; storing nothing")
+		}
 		return
+	}
+	keyFail, bundleFail, ok := "NO POLICY: a trusted policy key is unusable, so no bundle can be verified; storing nothing until it is fixed (SIGHUP)",
+		"NO POLICY: bundle rejected; storing nothing until a valid one is loaded (SIGHUP)", "policy loaded"
+	if reload {
+		keyFail, bundleFail, ok = "policy reload rejected: a trusted policy key is unusable; the running policy stays in force",
+			"policy reload rejected; the running policy stays in force", "policy reloaded"
 	}
 	opts, signature, err := r.policyOptions()
 	if err != nil {
-		r.log.Error("NO POLICY: a trusted policy key is unusable, so no bundle can be verified; storing nothing until it is fixed (SIGHUP)", "bundle", where, "err", err)
+		r.log.Error(keyFail, "bundle", where, "err", err)
 		return
 	}
 	p, err := r.holder.Reload(fsys, opts)
 	if err != nil {
-		r.log.Error("NO POLICY: bundle rejected; storing nothing until a valid one is loaded (SIGHUP)", "bundle", where, "signature", signature, "err", err)
+		r.log.Error(bundleFail, "bundle", where, "signature", signature, "err", err)
 		return
 	}
-	r.log.Info("policy loaded", "bundle", where, "signature", signature, "summary", policySummary(p))
-}
-
-func (r *run) reloadPolicy() {
-	fsys, where := r.policyFS()
-	if fsys == nil {
-		return
-	}
-	opts, signature, err := r.policyOptions()
-	if err != nil {
-		r.log.Error("policy reload rejected: a trusted policy key is unusable; the running policy stays in force", "bundle", where, "err", err)
-		return
-	}
-	p, err := r.holder.Reload(fsys, opts)
-	if err != nil {
-		r.log.Error("policy reload rejected; the running policy stays in force", "bundle", where, "signature", signature, "err", err)
-		return
-	}
-	r.log.Info("policy reloaded", "bundle", where, "signature", signature, "summary", policySummary(p))
+	r.log.Info(ok, "bundle", where, "signature", signature, "summary", policySummary(p))
 }
 
 // policyOptions reads the configured trusted keys afresh (at every load, so a rotated key

@@ -126,7 +126,7 @@ func writeBundle(t *testing.T, b fstest.MapFS, key ed25519.PrivateKey) string {
 	return dir
 }
 
-// TestLoadPolicyTrustedKeys drives loadPolicy and reloadPolicy as start-up and SIGHUP do:
+// TestLoadPolicyTrustedKeys drives loadPolicy as start-up and SIGHUP do:
 // with trusted keys only a bundle signed by one of them is taken, and an unusable key file
 // rejects every bundle (no policy at start, the old one on reload).
 func TestLoadPolicyTrustedKeys(t *testing.T) {
@@ -160,7 +160,7 @@ func TestLoadPolicyTrustedKeys(t *testing.T) {
 			cfg := config.Default()
 			cfg.Policy.Dir, cfg.Policy.TrustedKeys = tt.dir, tt.keys
 			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil)), opts: Options{BuiltinPolicy: tinyBundle("1")}}
-			r.loadPolicy()
+			r.loadPolicy(false)
 			var got uint64
 			if p := r.holder.Policy(); p != nil {
 				got = p.Version()
@@ -182,7 +182,7 @@ func TestLoadPolicyTrustedKeys(t *testing.T) {
 		v1 := writeBundle(t, tinyBundle("1"), trusted)
 		cfg.Policy.Dir, cfg.Policy.TrustedKeys = v1, []string{good}
 		r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
-		r.loadPolicy()
+		r.loadPolicy(false)
 		steps := []struct {
 			name    string
 			dir     string
@@ -197,7 +197,7 @@ func TestLoadPolicyTrustedKeys(t *testing.T) {
 		for _, s := range steps {
 			log.Reset()
 			cfg.Policy.Dir, cfg.Policy.TrustedKeys = s.dir, s.keys
-			r.reloadPolicy()
+			r.loadPolicy(true)
 			if v := r.holder.Policy().Version(); v != s.version || !strings.Contains(log.String(), s.log) {
 				t.Errorf("%s: version %d, want %d; log:\n%s", s.name, v, s.version, log.String())
 			}
