@@ -367,7 +367,7 @@ func (r *run) openStorage() {
 			gate.TypeFix:   r.cfg.Storage.MaxAgeFix.Duration,
 			gate.TypeFrame: r.cfg.Storage.MaxAgeFrame.Duration,
 		},
-		// Each of the two append buffers holds a 100 ms window: a few 1080p frames, or a
+		// Each of the three append buffers holds a 100 ms window: a few 1080p frames, or a
 		// thousand fixes.
 		BufferSize: max(1<<20, 3*r.frameBytes()),
 	})

@@ -14,11 +14,13 @@
 //
 // # Durability
 //
-// Append encrypts a record straight from the caller's slice into one of two preallocated
-// buffers, so no plaintext is ever held by the log, and returns its sequence number without
-// touching the disk. A single flusher goroutine writes the other
-// buffer and calls fdatasync every SyncInterval (group commit), or sooner when SyncBytes
-// are buffered or a caller waits. Durable reports the highest sequence number
+// Append copies a record into one of three preallocated buffers and returns its sequence
+// number without encrypting or touching the disk, so the caller's loop never waits on
+// either. The buffers form a pipeline: while Append fills one, a sealer goroutine encrypts
+// the one before it in place, and a flusher goroutine writes the one before that and calls
+// fdatasync every SyncInterval (group commit), or sooner when SyncBytes are buffered or a
+// caller waits. A payload is in the clear only in process memory, and only until its
+// batch is sealed: no byte reaches a file before that. Durable reports the highest sequence number
 // on disk; WaitDurable and Sync wait for it. Segments are preallocated with fallocate,
 // created under a temporary name and renamed, and the directory is fsynced on every
 // create, rename and delete.

@@ -33,23 +33,25 @@ type Log struct {
 	seg     *segment   // the segment Append writes into
 	segs    []*segment // every segment, oldest first; guarded by mu
 	fill    *batch     // Append fills it
-	spare   *batch     // idle buffer; nil while the flusher holds it
-	queued  *batch     // handed to the flusher, not yet taken
+	free    []*batch   // idle buffers
+	pending []*batch   // handed off, oldest first: encrypted by the sealer, written by the flusher
+	handed  uint64     // last seq handed off (in pending or durable)
 	nextSeq uint64
 	nextID  uint64
 	want    uint64 // a caller waits for this seq to be durable
 	err     error  // sticky: every later Append returns it
 	closing bool
-	nonce   [24]byte
-	ad      [adSize]byte
 
 	durable   atomic.Uint64
 	stalls    atomic.Uint64
 	erased    atomic.Uint64
 	syncs     atomic.Uint64
-	kick      chan struct{}
+	kick      chan struct{} // wakes the flusher
+	sealKick  chan struct{} // wakes the sealer (nil for the plain baseline)
 	stop      chan struct{}
+	sealStop  chan struct{} // closed by the flusher when it ends
 	done      chan struct{}
+	sealDone  chan struct{}
 	ageDue    bool      // flusher only: check ages now (after a seal)
 	lastAgeAt time.Time // flusher only
 }
@@ -77,11 +79,25 @@ type segment struct {
 
 // batch is an append buffer: frames for one segment, in seq order.
 type batch struct {
-	buf  []byte
-	seg  *segment
-	last uint64 // last seq in buf, 0 if none
-	seal bool   // seal seg after writing buf
+	buf   []byte
+	seg   *segment
+	last  uint64 // last seq in buf, 0 if none
+	seal  bool   // seal seg after writing buf
+	state batchState
 }
+
+// batchState is where a handed-off batch is in the pipeline.
+type batchState uint8
+
+const (
+	batchClear   batchState = iota // payloads still in the clear: the sealer's to take
+	batchSealing                   // the sealer is encrypting it in place
+	batchReady                     // encrypted (or nothing to encrypt): the flusher's to write
+)
+
+// numBuffers is the number of append buffers: one filling, one being encrypted, one being
+// written and synced, so the three overlap.
+const numBuffers = 3
 
 // Recovery reports what Open found and repaired.
 type Recovery struct {
@@ -111,8 +127,8 @@ type Stats struct {
 	// Segments and Bytes describe the files on disk, preallocation included.
 	Segments int
 	Bytes    int64
-	// Stalls counts the times an Append had to wait for the flusher (both buffers full,
-	// or a roll while a batch was being written).
+	// Stalls counts the times an Append had to wait for a free buffer (every buffer
+	// filled, being sealed or being written).
 	Stalls uint64
 	// Erased counts segments crypto-erased by retention since Open.
 	Erased uint64
@@ -143,15 +159,27 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l.seg = seg
 	l.cond.L = &l.mu
-	b := l.opts.BufferSize
-	l.fill = &batch{buf: make([]byte, 0, b), seg: seg}
-	l.spare = &batch{buf: make([]byte, 0, b)}
+	for range numBuffers {
+		l.free = append(l.free, &batch{buf: make([]byte, 0, l.opts.BufferSize)})
+	}
+	l.pending = make([]*batch, 0, numBuffers)
+	l.fill, l.free = l.free[0], l.free[1:]
+	l.fill.seg = seg
 	l.durable.Store(l.nextSeq - 1)
+	l.handed = l.nextSeq - 1
 	l.kick = make(chan struct{}, 1)
 	l.stop = make(chan struct{})
+	l.sealStop = make(chan struct{})
 	l.done = make(chan struct{})
+	l.sealDone = make(chan struct{})
 	l.ageDue = true
 	l.retention()
+	if seg.aead != nil {
+		l.sealKick = make(chan struct{}, 1)
+		go l.sealer()
+	} else {
+		close(l.sealDone)
+	}
 	go l.run()
 	return l, nil
 }
@@ -361,10 +389,11 @@ func (l *Log) newSegment() (*segment, error) {
 }
 
 // Append adds a record of type typ with timestamp at and returns its sequence number. It
-// encrypts payload straight into the log's buffer, so the caller may reuse payload at once
-// and no plaintext is ever held by the log. It does not allocate and does not wait for the disk: the record is durable once
-// Durable() >= seq, within about SyncInterval; WaitDurable waits for that. Append only
-// waits when both buffers are full, i.e. the disk is slower than the producers (counted in
+// copies payload into the log's buffer, so the caller may reuse payload at once; the
+// sealer encrypts it there before anything is written. It does not allocate and waits
+// neither for the cipher nor for the disk: the record is durable once Durable() >= seq,
+// within about SyncInterval; WaitDurable waits for that. Append only waits when every
+// buffer is in use, i.e. sealing or the disk is slower than the producers (counted in
 // Stats.Stalls). After a write failure it returns the sticky error (ErrNoSpace, ErrFailed).
 func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	if typ == 0 || typ > MaxType {
@@ -385,7 +414,7 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 			l.mu.Unlock()
 			return 0, err
 		}
-		free := l.spare != nil && l.queued == nil
+		free := len(l.free) > 0
 		if l.needRoll(n, ts) {
 			if !free {
 				l.waitLocked()
@@ -415,15 +444,8 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	b.buf = b.buf[:off+n]
 	frame := b.buf[off:]
 	putFrameHeader(frame, len(payload), typ, seq, ts)
-	if seg.aead != nil {
-		putAD(&l.ad, seg.id, frame)
-		nonce := l.nonce[:seg.aead.NonceSize()]
-		putNonce(nonce, typ, seq)
-		seg.aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, payload, l.ad[:])
-	} else { // the unencrypted mode of the benchmarks' baseline
-		copy(frame[frameHeaderSize:], payload)
-		clear(frame[frameHeaderSize+len(payload):]) // the tag
-	}
+	copy(frame[frameHeaderSize:], payload)
+	clear(frame[frameHeaderSize+len(payload):]) // the tag, until the sealer writes it
 	b.last = seq
 	if seg.stats.count == 0 {
 		seg.firstAt = ts
@@ -450,23 +472,45 @@ func (l *Log) needRoll(n int, ts int64) bool {
 	return s.stats.count > 0 && ts-s.firstAt >= int64(l.opts.SegmentAge)
 }
 
-// waitLocked wakes the flusher and waits for it to hand back a buffer.
+// waitLocked wakes the pipeline and waits for it to hand back a buffer.
 func (l *Log) waitLocked() {
 	l.stalls.Add(1)
 	l.poke()
 	l.cond.Wait()
 }
 
-// handOffLocked queues the fill buffer for the flusher and fills the spare one. The caller
-// has checked that the spare is free.
+// handOffLocked queues the fill buffer for the sealer (or, with nothing to encrypt, the
+// flusher) and fills a free one. The caller has checked that a buffer is free.
 func (l *Log) handOffLocked() {
-	l.queued, l.fill, l.spare = l.fill, l.spare, nil
-	l.fill.seg = l.queued.seg
+	b := l.fill
+	l.fill, l.free = l.free[len(l.free)-1], l.free[:len(l.free)-1]
+	l.fill.seg = b.seg
+	b.state = batchReady
+	if b.seg.aead != nil && len(b.buf) > 0 {
+		b.state = batchClear
+	}
+	if b.last > 0 {
+		l.handed = b.last
+	}
+	l.pending = append(l.pending, b)
 	l.poke()
 }
 
+// takeFillLocked hands the fill buffer off if it is due and a buffer is free to replace
+// it: it holds SyncBytes, or a record a caller waits for, or its segment is to be sealed,
+// or force (Close) is set.
+func (l *Log) takeFillLocked(force bool) {
+	f := l.fill
+	if len(l.free) == 0 || (len(f.buf) == 0 && !f.seal) {
+		return
+	}
+	if force || f.seal || len(f.buf) >= l.opts.SyncBytes || l.want > l.handed {
+		l.handOffLocked()
+	}
+}
+
 // rollLocked seals the current segment after its buffered frames and makes a new one
-// current. The caller has checked that the spare buffer is free.
+// current. The caller has checked that a buffer is free.
 func (l *Log) rollLocked() error {
 	next, err := l.newSegment()
 	if err != nil {
@@ -480,10 +524,17 @@ func (l *Log) rollLocked() error {
 	return nil
 }
 
+// poke wakes the flusher and the sealer; it never blocks.
 func (l *Log) poke() {
 	select {
 	case l.kick <- struct{}{}:
 	default:
+	}
+	if l.sealKick != nil {
+		select {
+		case l.sealKick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -550,6 +601,7 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
+	<-l.sealDone
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.err
@@ -567,6 +619,7 @@ func (l *Log) Close() error {
 // enforces retention. It is the only goroutine doing file I/O.
 func (l *Log) run() {
 	defer close(l.done)
+	defer close(l.sealStop)
 	t := time.NewTicker(l.opts.SyncInterval)
 	defer t.Stop()
 	for {
@@ -591,26 +644,21 @@ func (l *Log) run() {
 	}
 }
 
-// flushOnce writes one batch if one is due and reports whether it did.
+// flushOnce writes the oldest handed-off batch, once encrypted, if there is one or the
+// fill buffer is due, and reports whether it did.
 func (l *Log) flushOnce(force bool) bool {
 	l.mu.Lock()
-	b := l.queued
-	if b != nil {
-		l.queued = nil
-	} else if f := l.fill; (len(f.buf) > 0 || f.seal) &&
-		(force || f.seal || len(f.buf) >= l.opts.SyncBytes || l.want > l.durable.Load()) {
-		if l.spare == nil {
-			panic("BUG: storage: flusher without a spare buffer")
-		}
-		l.fill, l.spare = l.spare, nil
-		l.fill.seg = f.seg
-		b = f
+	l.takeFillLocked(force)
+	if len(l.pending) == 0 {
+		l.mu.Unlock()
+		return false
+	}
+	b := l.pending[0]
+	for b.state != batchReady {
+		l.cond.Wait()
 	}
 	failed := l.err != nil
 	l.mu.Unlock()
-	if b == nil {
-		return false
-	}
 	// After a failure batches are dropped: their records were never durable.
 	err := errDropped
 	if !failed {
@@ -625,10 +673,78 @@ func (l *Log) flushOnce(force bool) bool {
 		l.durable.Store(b.last)
 	}
 	b.buf, b.last, b.seal, b.seg = b.buf[:0], 0, false, nil
-	l.spare = b
+	l.pending = append(l.pending[:0], l.pending[1:]...)
+	l.free = append(l.free, b)
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	l.poke() // a buffer is free: the sealer may take the fill buffer
+	return true
+}
+
+// sealer encrypts handed-off batches in place, oldest first, on its own goroutine, so
+// that encrypting one batch overlaps appending to the next and writing the one before.
+// Payloads are in the clear only in these in-memory buffers, until their batch is sealed;
+// nothing reaches the disk before that. It ends when the flusher does.
+func (l *Log) sealer() {
+	defer close(l.sealDone)
+	var s sealScratch
+	for {
+		for l.sealOnce(&s) {
+		}
+		select {
+		case <-l.sealKick:
+		case <-l.sealStop:
+			return
+		}
+	}
+}
+
+// sealScratch is the sealer's nonce and associated data buffers.
+type sealScratch struct {
+	nonce [24]byte
+	ad    [adSize]byte
+}
+
+// sealOnce encrypts the oldest batch still in the clear, handing off the fill buffer first
+// if it is due, and reports whether it did.
+func (l *Log) sealOnce(s *sealScratch) bool {
+	l.mu.Lock()
+	l.takeFillLocked(false)
+	var b *batch
+	for _, p := range l.pending {
+		if p.state == batchClear {
+			b = p
+			break
+		}
+	}
+	if b == nil {
+		l.mu.Unlock()
+		return false
+	}
+	b.state = batchSealing
+	l.mu.Unlock()
+	sealFrames(b.seg, b.buf, s)
+	l.mu.Lock()
+	b.state = batchReady
 	l.cond.Broadcast()
 	l.mu.Unlock()
 	return true
+}
+
+// sealFrames encrypts, in place, the payload of every frame in buf (whole frames written
+// by Append) and writes its tag.
+func sealFrames(seg *segment, buf []byte, s *sealScratch) {
+	nonce := s.nonce[:seg.aead.NonceSize()]
+	for len(buf) > 0 {
+		n := int(binary.LittleEndian.Uint32(buf))
+		typ := Type(binary.LittleEndian.Uint16(buf[4:]))
+		seq := binary.LittleEndian.Uint64(buf[8:])
+		putAD(&s.ad, seg.id, buf)
+		putNonce(nonce, typ, seq)
+		p := buf[frameHeaderSize : frameHeaderSize+n]
+		seg.aead.Seal(p[:0], nonce, p, s.ad[:])
+		buf = buf[frameOverhead+n:]
+	}
 }
 
 // errDropped marks a batch not written because the log had already failed.

@@ -85,9 +85,10 @@ const (
 	// DefaultSyncInterval is the durability window: a record is on disk at most this long
 	// (plus one fdatasync) after Append returns.
 	DefaultSyncInterval = 100 * time.Millisecond
-	// DefaultBufferSize is the size of each of the two append buffers. 4 MiB holds 100 ms of
-	// 30 fps 200 KB frames with room to spare, so Append does not wait while the other buffer
-	// is written; it also bounds the largest record.
+	// DefaultBufferSize is the size of each of the three append buffers (filling, sealing,
+	// writing). 4 MiB holds 100 ms of 30 fps 200 KB frames with room to spare, so Append
+	// does not wait while the others are sealed and written; it also bounds the largest
+	// record.
 	DefaultBufferSize = 4 << 20
 	// retentionInterval is how often the flusher checks ages when nothing else happens.
 	retentionInterval = time.Minute
@@ -121,7 +122,7 @@ type Options struct {
 	// SyncBytes starts a write+fdatasync as soon as this many bytes are buffered, before the
 	// window ends. Zero means a quarter of BufferSize.
 	SyncBytes int
-	// BufferSize is the size of each of the two append buffers and bounds a record's
+	// BufferSize is the size of each of the three append buffers and bounds a record's
 	// size. Zero means DefaultBufferSize.
 	BufferSize int
 	// Clock is the time source for ages. Nil means the system clock.
