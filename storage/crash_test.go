@@ -79,7 +79,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Phase 1: appends with syncs, then a power cut with records buffered.
 	l := mustOpen(t, src, o)
 	rfs.setDurable(l.Durable)
-	for i := 0; i < 120; i++ {
+	for i := 0; i < 115; i++ {
 		appendN(t, l, 1)
 		if i%5 == 4 {
 			if err := l.Sync(); err != nil {
@@ -88,6 +88,14 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 	appendN(t, l, 2)
+	// The two buffered records must not have rolled the segment: the flusher would race the
+	// cut to seal the old one, and recovery might then find nothing to scan.
+	l.mu.Lock()
+	rolled := l.seg.stats.count <= 2
+	l.mu.Unlock()
+	if rolled {
+		t.Fatal("test setup: the last appends started a new segment; change the record count")
+	}
 	l.powerCut()
 	acked := l.Durable()
 	rfs.setDurable(func() uint64 { return acked })
