@@ -125,6 +125,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	// Positions, frames and the device key are in the clear in memory: no core file, no
+	// ptrace or /proc/PID/mem by other processes of this user.
+	if err := board.NoCoreDumps(); err != nil {
+		r.log.Warn("cannot disable core dumps", "err", err)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(r.cfg.MemoryLimitMB << 20)
 	}
