@@ -201,6 +201,17 @@ func BenchmarkDecide(b *testing.B) {
 				})
 			})
 		}
+		// The two halves of the fixes apart: uniform over the box (even indices) and near a
+		// boundary (odd indices, where edges are tested).
+		for half, name := range []string{"uniform", "near-edge"} {
+			b.Run(s.name+"/geogate-licensed-"+name, func(b *testing.B) {
+				e := h.NewEngine("licensed")
+				runP50(b, func(i int) {
+					d := e.Decide(&s.fixes[(2*i+half)%benchFixes], t0)
+					benchSink += int(d.Reason)
+				})
+			})
+		}
 		// The same decisions over only 256 distinct fixes: the index parts they touch stay in
 		// cache, as along a real drive, which separates compute from memory latency.
 		b.Run(s.name+"/geogate-licensed-hot256", func(b *testing.B) {
