@@ -46,6 +46,7 @@ type Log struct {
 	stalls    atomic.Uint64
 	erased    atomic.Uint64
 	syncs     atomic.Uint64
+	ahead     atomic.Uint64 // runs of fill-buffer frames the sealer encrypted before hand-off
 	kick      chan struct{} // wakes the flusher
 	sealKick  chan struct{} // wakes the sealer (nil for the plain baseline)
 	stop      chan struct{}
@@ -79,11 +80,12 @@ type segment struct {
 
 // batch is an append buffer: frames for one segment, in seq order.
 type batch struct {
-	buf   []byte
-	seg   *segment
-	last  uint64 // last seq in buf, 0 if none
-	seal  bool   // seal seg after writing buf
-	state batchState
+	buf    []byte
+	seg    *segment
+	last   uint64 // last seq in buf, 0 if none
+	seal   bool   // seal seg after writing buf
+	state  batchState
+	sealed int // bytes of buf, from the start, already encrypted (whole frames)
 }
 
 // batchState is where a handed-off batch is in the pipeline.
@@ -453,9 +455,14 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	seg.appendOff += int64(n)
 	seg.stats.add(typ, seq, ts)
 	full := len(b.buf) >= l.opts.SyncBytes
+	// Wake the sealer when a chunk's worth of frames waits in the clear: it encrypts the
+	// fill buffer behind Append, so little is left to do when the buffer is handed off.
+	chunk := seg.aead != nil && len(b.buf)-b.sealed >= sealChunk && len(b.buf)-n-b.sealed < sealChunk
 	l.mu.Unlock()
 	if full {
 		l.poke()
+	} else if chunk {
+		l.pokeSealer()
 	}
 	return seq, nil
 }
@@ -486,7 +493,7 @@ func (l *Log) handOffLocked() {
 	l.fill, l.free = l.free[len(l.free)-1], l.free[:len(l.free)-1]
 	l.fill.seg = b.seg
 	b.state = batchReady
-	if b.seg.aead != nil && len(b.buf) > 0 {
+	if b.seg.aead != nil && len(b.buf) > b.sealed {
 		b.state = batchClear
 	}
 	if b.last > 0 {
@@ -530,6 +537,11 @@ func (l *Log) poke() {
 	case l.kick <- struct{}{}:
 	default:
 	}
+	l.pokeSealer()
+}
+
+// pokeSealer wakes the sealer, if there is one; it never blocks.
+func (l *Log) pokeSealer() {
 	if l.sealKick != nil {
 		select {
 		case l.sealKick <- struct{}{}:
@@ -672,7 +684,7 @@ func (l *Log) flushOnce(force bool) bool {
 	if err == nil && b.last > 0 {
 		l.durable.Store(b.last)
 	}
-	b.buf, b.last, b.seal, b.seg = b.buf[:0], 0, false, nil
+	b.buf, b.last, b.seal, b.seg, b.sealed = b.buf[:0], 0, false, nil, 0
 	l.pending = append(l.pending[:0], l.pending[1:]...)
 	l.free = append(l.free, b)
 	l.cond.Broadcast()
@@ -705,8 +717,15 @@ type sealScratch struct {
 	ad    [adSize]byte
 }
 
-// sealOnce encrypts the oldest batch still in the clear, handing off the fill buffer first
-// if it is due, and reports whether it did.
+// sealChunk is how many bytes of clear frames in the fill buffer wake the sealer.
+const sealChunk = 64 << 10
+
+// sealOnce encrypts the rest of the oldest handed-off batch still in the clear, handing
+// off the fill buffer first if it is due; or else, when a chunk of frames waits there, the
+// frames of the fill buffer itself, while Append goes on adding frames after them. It
+// reports whether it encrypted anything. It is the only code that encrypts, and only one
+// goroutine runs it, so a batch is never encrypted twice, and a batch is not written (nor
+// reused) before it is marked ready.
 func (l *Log) sealOnce(s *sealScratch) bool {
 	l.mu.Lock()
 	l.takeFillLocked(false)
@@ -717,16 +736,27 @@ func (l *Log) sealOnce(s *sealScratch) bool {
 			break
 		}
 	}
-	if b == nil {
+	if b != nil {
+		b.state = batchSealing
+	} else if f := l.fill; f.seg.aead != nil && len(f.buf)-f.sealed >= sealChunk {
+		b = f
+	} else {
 		l.mu.Unlock()
 		return false
 	}
-	b.state = batchSealing
+	from, to := b.sealed, len(b.buf)
+	seg, buf := b.seg, b.buf[from:to]
 	l.mu.Unlock()
-	sealFrames(b.seg, b.buf, s)
+	sealFrames(seg, buf, s) // Append only writes after to
 	l.mu.Lock()
-	b.state = batchReady
-	l.cond.Broadcast()
+	b.sealed = to
+	if b.state != batchSealing {
+		l.ahead.Add(1)
+	}
+	if b.state == batchSealing {
+		b.state = batchReady
+		l.cond.Broadcast()
+	}
 	l.mu.Unlock()
 	return true
 }

@@ -332,6 +332,34 @@ func TestLocked(t *testing.T) {
 
 // TestNoPlaintextOnDisk: nothing of a payload reaches a segment file in the clear, whether
 // the log is closed or cut off with buffered records.
+// TestSealAhead: with buffers large enough for the sealer to encrypt the fill buffer
+// behind Append (in sealChunk runs, while Append adds frames after them), every record
+// reads back intact, and some runs were indeed sealed ahead of the hand-off.
+func TestSealAhead(t *testing.T) {
+	o := testOptions()
+	o.SegmentSize, o.BufferSize = 4<<20, 1<<20
+	dir := t.TempDir()
+	l := mustOpen(t, dir, o)
+	const n = 20000
+	for i := 0; i < n; i++ {
+		appendN(t, l, 1)
+		if i%5000 == 4999 {
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l.ahead.Load() == 0 {
+		t.Fatal("the sealer never encrypted frames ahead of a hand-off")
+	}
+	seqs, _ := readAll(t, dir, testKey)
+	checkSeqs(t, seqs, 1, n)
+	t.Logf("%d runs sealed ahead", l.ahead.Load())
+}
+
 func TestNoPlaintextOnDisk(t *testing.T) {
 	marker := []byte("PLAINTEXT-MARKER-31.2304N-121.4737E")
 	for _, c := range []Cipher{AES256GCM, XChaCha20Poly1305} {
