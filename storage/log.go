@@ -693,9 +693,9 @@ func (l *Log) flushOnce(force bool) bool {
 	return true
 }
 
-// sealer encrypts handed-off batches in place, oldest first, on its own goroutine, so
-// that encrypting one batch overlaps appending to the next and writing the one before.
-// Payloads are in the clear only in these in-memory buffers, until their batch is sealed;
+// sealer encrypts frames in place on its own goroutine: handed-off batches, oldest first,
+// and runs of the fill buffer behind Append, so that encrypting overlaps appending and
+// writing. Payloads are in the clear only in these in-memory buffers, until sealed;
 // nothing reaches the disk before that. It ends when the flusher does.
 func (l *Log) sealer() {
 	defer close(l.sealDone)
@@ -750,12 +750,11 @@ func (l *Log) sealOnce(s *sealScratch) bool {
 	sealFrames(seg, buf, s) // Append only writes after to
 	l.mu.Lock()
 	b.sealed = to
-	if b.state != batchSealing {
-		l.ahead.Add(1)
-	}
 	if b.state == batchSealing {
 		b.state = batchReady
 		l.cond.Broadcast()
+	} else {
+		l.ahead.Add(1)
 	}
 	l.mu.Unlock()
 	return true
