@@ -79,14 +79,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Phase 1: appends with syncs, then a power cut with records buffered.
 	l := mustOpen(t, src, o)
 	rfs.setDurable(l.Durable)
-	for i := 0; i < 115; i++ {
-		appendN(t, l, 1)
-		if i%5 == 4 {
-			if err := l.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	appendSyncing(t, l, 115, 5)
 	appendN(t, l, 2)
 	// The two buffered records must not have rolled the segment: the flusher would race the
 	// cut to seal the old one, and recovery might then find nothing to scan.
@@ -105,14 +98,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("recovery after the power cut: %+v", l.Recovery())
 	}
 	rfs.setDurable(l.Durable)
-	for i := 0; i < 30; i++ {
-		appendN(t, l, 1)
-		if i%3 == 2 {
-			if err := l.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	appendSyncing(t, l, 30, 3)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -121,14 +107,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Phase 3: a clean reopen, appends, and a power cut with unsynced records.
 	l = mustOpen(t, src, o)
 	rfs.setDurable(l.Durable)
-	for i := 0; i < 30; i++ {
-		appendN(t, l, 1)
-		if i%3 == 2 {
-			if err := l.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	appendSyncing(t, l, 30, 3)
 	appendN(t, l, 2)
 	ops := rfs.snapshot()
 	final := l.Durable()

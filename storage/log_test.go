@@ -82,6 +82,19 @@ func appendN(t testing.TB, l *Log, n int) {
 	}
 }
 
+// appendSyncing appends n records like appendN and calls Sync after every every-th.
+func appendSyncing(t testing.TB, l *Log, n, every int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		appendN(t, l, 1)
+		if i%every == 0 {
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // readAll reads every record of dir and checks each against payloadFor.
 func readAll(t testing.TB, dir string, key []byte) (seqs []uint64, reps []ScanReport) {
 	t.Helper()
@@ -341,14 +354,7 @@ func TestSealAhead(t *testing.T) {
 	dir := t.TempDir()
 	l := mustOpen(t, dir, o)
 	const n = 20000
-	for i := 0; i < n; i++ {
-		appendN(t, l, 1)
-		if i%5000 == 4999 {
-			if err := l.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	appendSyncing(t, l, n, 5000)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
