@@ -689,7 +689,7 @@ func (l *Log) flushOnce(force bool) bool {
 	l.free = append(l.free, b)
 	l.cond.Broadcast()
 	l.mu.Unlock()
-	l.poke() // a buffer is free: the sealer may take the fill buffer
+	l.pokeSealer() // a buffer is free: the sealer may take the fill buffer
 	return true
 }
 
