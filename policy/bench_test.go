@@ -221,6 +221,18 @@ func BenchmarkDecide(b *testing.B) {
 				benchSink += int(d.Reason)
 			})
 		})
+		// The machine's floor for a decision that needs the index from memory: one random
+		// dependent load over an array as large as this set's index.
+		b.Run(s.name+"/ref-memory-load", func(b *testing.B) {
+			chase := chaseRing(s.p.Summary().IndexBytes)
+			k := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				k = chase[k]
+			}
+			benchSink += k
+		})
 		b.Run(s.name+"/orb-bruteforce", func(b *testing.B) {
 			runP50(b, func(i int) {
 				f := &s.fixes[i%benchFixes]
@@ -248,6 +260,19 @@ func BenchmarkDecide(b *testing.B) {
 			})
 		})
 	}
+}
+
+// chaseRing returns an array of size bytes whose first word in each 64-byte cache line
+// links to another line, all in one random cycle: following it makes each load depend on
+// the one before, so the time per step is the memory latency at that size.
+func chaseRing(size int) []int {
+	n := max(size/64, 2)
+	perm := rand.New(rand.NewPCG(7, 8)).Perm(n)
+	ring := make([]int, 8*n)
+	for i, p := range perm {
+		ring[8*p] = 8 * perm[(i+1)%n]
+	}
+	return ring
 }
 
 // BenchmarkCompile measures compiling each zone set (validation included) and reports the

@@ -60,3 +60,43 @@ func sizeName(n int) string {
 	}
 	return fmt.Sprintf("%dB", n)
 }
+
+// BenchmarkSeal is the cipher alone: sealFrames on batches of 64 B records in memory, no
+// Log, no disk, on one goroutine and on one per CPU. It is the floor under the encrypted
+// Append of BenchmarkAppend: per record, one CPU cannot append faster than "one" seals.
+func BenchmarkSeal(b *testing.B) {
+	const records = 1 << 12
+	newBatch := func() (*segment, []byte) {
+		seg := &segment{id: 1, aead: newAESGCM(testKey)}
+		buf := make([]byte, records*(frameOverhead+64))
+		for i := range records {
+			putFrameHeader(buf[i*(frameOverhead+64):], 64, 1, uint64(i+1), 0)
+		}
+		return seg, buf
+	}
+	// Each op seals one record: a batch is sealed whole every records ops.
+	b.Run("one", func(b *testing.B) {
+		seg, buf := newBatch()
+		var s sealScratch
+		b.SetBytes(64)
+		b.ReportAllocs()
+		for i := range b.N {
+			if i%records == records-1 {
+				sealFrames(seg, buf, &s)
+			}
+		}
+	})
+	b.Run("per-cpu", func(b *testing.B) {
+		b.SetBytes(64)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			seg, buf := newBatch()
+			var s sealScratch
+			for i := 0; pb.Next(); i++ {
+				if i%records == records-1 {
+					sealFrames(seg, buf, &s)
+				}
+			}
+		})
+	})
+}

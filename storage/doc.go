@@ -16,15 +16,16 @@
 //
 // Append copies a record into one of three preallocated buffers and returns its sequence
 // number without encrypting or touching the disk, so the caller's loop never waits on
-// either. The buffers form a pipeline: a sealer goroutine encrypts frames in place, in the
-// buffer Append fills (in runs, behind Append) and in the one handed off before it, while
-// a flusher goroutine writes the buffer before that and calls fdatasync every SyncInterval
-// (group commit), or sooner when SyncBytes are buffered or a caller waits. A payload is in
-// the clear only in process memory, and only until it is sealed: no byte reaches a file
-// before that. Durable reports the highest sequence number on disk; WaitDurable and Sync
-// wait for it. Segments are preallocated with fallocate,
-// created under a temporary name and renamed, and the directory is fsynced on every
-// create, rename and delete.
+// either. The buffers form a pipeline: sealer goroutines encrypt frames in place, in runs
+// of about 64 KiB: the first sealer in the buffer Append fills (behind Append), and, when it
+// falls behind, the others (one per CPU, up to four) in the buffer handed off before it;
+// meanwhile a flusher goroutine writes the buffer before that and calls fdatasync every
+// SyncInterval (group commit), or sooner when SyncBytes are buffered or a caller waits. A
+// payload is in the clear only in process memory, and only until it is sealed: no byte
+// reaches a file before that. Durable reports the highest sequence number on disk;
+// WaitDurable and Sync wait for it. Segments are preallocated with fallocate, created under
+// a temporary name and renamed, and the directory is fsynced on every create, rename and
+// delete.
 //
 // # Recovery
 //

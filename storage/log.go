@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,7 +35,7 @@ type Log struct {
 	segs    []*segment // every segment, oldest first; guarded by mu
 	fill    *batch     // Append fills it
 	free    []*batch   // idle buffers
-	pending []*batch   // handed off, oldest first: encrypted by the sealer, written by the flusher
+	pending []*batch   // handed off, oldest first: encrypted by the sealers, written by the flusher
 	handed  uint64     // last seq handed off (in pending or durable)
 	nextSeq uint64
 	nextID  uint64
@@ -46,15 +47,17 @@ type Log struct {
 	stalls    atomic.Uint64
 	erased    atomic.Uint64
 	syncs     atomic.Uint64
-	ahead     atomic.Uint64 // runs of fill-buffer frames the sealer encrypted before hand-off
+	ahead     atomic.Uint64 // runs of fill-buffer frames encrypted before hand-off
+	helped    atomic.Uint64 // runs encrypted by sealers other than the first
 	kick      chan struct{} // wakes the flusher
-	sealKick  chan struct{} // wakes the sealer (nil for the plain baseline)
+	sealKick  chan struct{} // wakes the first sealer (nil for the plain baseline)
+	helpKick  chan struct{} // wakes one of the other sealers (nil if there are none)
 	stop      chan struct{}
 	sealStop  chan struct{} // closed by the flusher when it ends
 	done      chan struct{}
-	sealDone  chan struct{}
-	ageDue    bool      // flusher only: check ages now (after a seal)
-	lastAgeAt time.Time // flusher only
+	sealDone  chan struct{} // closed when every sealer has ended
+	ageDue    bool          // flusher only: check ages now (after a seal)
+	lastAgeAt time.Time     // flusher only
 }
 
 // segment is one segment file of an open Log.
@@ -80,26 +83,44 @@ type segment struct {
 
 // batch is an append buffer: frames for one segment, in seq order.
 type batch struct {
-	buf    []byte
-	seg    *segment
-	last   uint64 // last seq in buf, 0 if none
-	seal   bool   // seal seg after writing buf
-	state  batchState
-	sealed int // bytes of buf, from the start, already encrypted (whole frames)
+	buf   []byte
+	seg   *segment
+	last  uint64 // last seq in buf, 0 if none
+	seal  bool   // seal seg after writing buf
+	state batchState
+	// The frames to encrypt, cut into runs of whole frames: buf[:marks[0]],
+	// buf[marks[0]:marks[1]], ... Append closes a run when sealChunk bytes follow the last
+	// mark, the hand-off closes the last one. Sealers take runs in order.
+	marks []int
+	next  int // runs taken by a sealer
+	busy  int // runs being encrypted
 }
 
-// batchState is where a handed-off batch is in the pipeline.
+// batchState is where a batch is in the pipeline.
 type batchState uint8
 
 const (
-	batchClear   batchState = iota // payloads still in the clear: the sealer's to take
-	batchSealing                   // the sealer is encrypting it in place
+	batchFilling batchState = iota // the fill buffer: Append adds frames (sealers may take runs)
+	batchClear                     // handed off, runs still in the clear: the sealers' to finish
 	batchReady                     // encrypted (or nothing to encrypt): the flusher's to write
 )
+
+// markEnd is the end of the last closed run: bytes after it are in no run yet.
+func (b *batch) markEnd() int {
+	if len(b.marks) == 0 {
+		return 0
+	}
+	return b.marks[len(b.marks)-1]
+}
 
 // numBuffers is the number of append buffers: one filling, one being encrypted, one being
 // written and synced, so the three overlap.
 const numBuffers = 3
+
+// maxSealers bounds the sealer goroutines (one per CPU up to this): encrypting small
+// records costs more CPU than writing them, so on a fast disk one core would be the
+// bottleneck.
+const maxSealers = 4
 
 // Recovery reports what Open found and repaired.
 type Recovery struct {
@@ -162,7 +183,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.seg = seg
 	l.cond.L = &l.mu
 	for range numBuffers {
-		l.free = append(l.free, &batch{buf: make([]byte, 0, l.opts.BufferSize)})
+		// A run holds at least sealChunk bytes, except the last: the marks never grow.
+		marks := make([]int, 0, l.opts.BufferSize/sealChunk+1)
+		l.free = append(l.free, &batch{buf: make([]byte, 0, l.opts.BufferSize), marks: marks})
 	}
 	l.pending = make([]*batch, 0, numBuffers)
 	l.fill, l.free = l.free[0], l.free[1:]
@@ -177,8 +200,20 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.ageDue = true
 	l.retention()
 	if seg.aead != nil {
+		n := min(runtime.GOMAXPROCS(0), maxSealers)
 		l.sealKick = make(chan struct{}, 1)
-		go l.sealer()
+		if n > 1 {
+			l.helpKick = make(chan struct{}, n-1)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { l.sealer(l.sealKick, true) })
+		for range n - 1 {
+			wg.Go(func() { l.sealer(l.helpKick, false) })
+		}
+		go func() {
+			wg.Wait()
+			close(l.sealDone)
+		}()
 	} else {
 		close(l.sealDone)
 	}
@@ -392,7 +427,7 @@ func (l *Log) newSegment() (*segment, error) {
 
 // Append adds a record of type typ with timestamp at and returns its sequence number. It
 // copies payload into the log's buffer, so the caller may reuse payload at once; the
-// sealer encrypts it there before anything is written. It does not allocate and waits
+// sealers encrypt it there before anything is written. It does not allocate and waits
 // neither for the cipher nor for the disk: the record is durable once Durable() >= seq,
 // within about SyncInterval; WaitDurable waits for that. Append only waits when every
 // buffer is in use, i.e. sealing or the disk is slower than the producers (counted in
@@ -447,7 +482,7 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	frame := b.buf[off:]
 	putFrameHeader(frame, len(payload), typ, seq, ts)
 	copy(frame[frameHeaderSize:], payload)
-	clear(frame[frameHeaderSize+len(payload):]) // the tag, until the sealer writes it
+	clear(frame[frameHeaderSize+len(payload):]) // the tag, until a sealer writes it
 	b.last = seq
 	if seg.stats.count == 0 {
 		seg.firstAt = ts
@@ -455,13 +490,16 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	seg.appendOff += int64(n)
 	seg.stats.add(typ, seq, ts)
 	full := len(b.buf) >= l.opts.SyncBytes
-	// Wake the sealer when a chunk's worth of frames waits in the clear: it encrypts the
-	// fill buffer behind Append, so little is left to do when the buffer is handed off.
-	chunk := seg.aead != nil && len(b.buf)-b.sealed >= sealChunk && len(b.buf)-n-b.sealed < sealChunk
+	// Close a run once a chunk's worth of frames waits in the clear and wake a sealer: the
+	// sealers encrypt the fill buffer behind Append, so little is left when it is handed off.
+	run := seg.aead != nil && len(b.buf)-b.markEnd() >= sealChunk
+	if run {
+		b.marks = append(b.marks, len(b.buf))
+	}
 	l.mu.Unlock()
 	if full {
 		l.poke()
-	} else if chunk {
+	} else if run {
 		l.pokeSealer()
 	}
 	return seq, nil
@@ -486,15 +524,20 @@ func (l *Log) waitLocked() {
 	l.cond.Wait()
 }
 
-// handOffLocked queues the fill buffer for the sealer (or, with nothing to encrypt, the
+// handOffLocked queues the fill buffer for the sealers (or, with nothing to encrypt, the
 // flusher) and fills a free one. The caller has checked that a buffer is free.
 func (l *Log) handOffLocked() {
 	b := l.fill
 	l.fill, l.free = l.free[len(l.free)-1], l.free[:len(l.free)-1]
 	l.fill.seg = b.seg
 	b.state = batchReady
-	if b.seg.aead != nil && len(b.buf) > b.sealed {
-		b.state = batchClear
+	if b.seg.aead != nil {
+		if len(b.buf) > b.markEnd() {
+			b.marks = append(b.marks, len(b.buf))
+		}
+		if b.next < len(b.marks) || b.busy > 0 {
+			b.state = batchClear
+		}
 	}
 	if b.last > 0 {
 		l.handed = b.last
@@ -531,7 +574,7 @@ func (l *Log) rollLocked() error {
 	return nil
 }
 
-// poke wakes the flusher and the sealer; it never blocks.
+// poke wakes the flusher and the first sealer; it never blocks.
 func (l *Log) poke() {
 	select {
 	case l.kick <- struct{}{}:
@@ -540,11 +583,14 @@ func (l *Log) poke() {
 	l.pokeSealer()
 }
 
-// pokeSealer wakes the sealer, if there is one; it never blocks.
-func (l *Log) pokeSealer() {
-	if l.sealKick != nil {
+// pokeSealer wakes the first sealer, if there is one; it never blocks.
+func (l *Log) pokeSealer() { wake(l.sealKick) }
+
+// wake sends a wake-up on c unless one is pending or c is nil; it never blocks.
+func wake(c chan struct{}) {
+	if c != nil {
 		select {
-		case l.sealKick <- struct{}{}:
+		case c <- struct{}{}:
 		default:
 		}
 	}
@@ -684,80 +730,101 @@ func (l *Log) flushOnce(force bool) bool {
 	if err == nil && b.last > 0 {
 		l.durable.Store(b.last)
 	}
-	b.buf, b.last, b.seal, b.seg, b.sealed = b.buf[:0], 0, false, nil, 0
+	b.buf, b.last, b.seal, b.seg, b.state = b.buf[:0], 0, false, nil, batchFilling
+	b.marks, b.next = b.marks[:0], 0
 	l.pending = append(l.pending[:0], l.pending[1:]...)
 	l.free = append(l.free, b)
 	l.cond.Broadcast()
 	l.mu.Unlock()
-	l.pokeSealer() // a buffer is free: the sealer may take the fill buffer
+	l.pokeSealer() // a buffer is free: the first sealer may hand off the fill buffer
 	return true
 }
 
-// sealer encrypts frames in place on its own goroutine: handed-off batches, oldest first,
-// and runs of the fill buffer behind Append, so that encrypting overlaps appending and
-// writing. Payloads are in the clear only in these in-memory buffers, until sealed;
-// nothing reaches the disk before that. It ends when the flusher does.
-func (l *Log) sealer() {
-	defer close(l.sealDone)
+// sealer encrypts frames in place, one of up to maxSealers goroutines, each woken by kick:
+// runs of handed-off batches, oldest first, and, for the first sealer (fill set), runs of
+// the fill buffer behind Append, so that encrypting overlaps appending and writing. The
+// others help only when handed-off batches still hold clear runs, i.e. when one CPU cannot
+// keep up; otherwise they would only take CPU from the flusher. Payloads are in the clear
+// only in these in-memory buffers, until sealed; nothing reaches the disk before that. A
+// sealer ends when the flusher does.
+func (l *Log) sealer(kick <-chan struct{}, fill bool) {
 	var s sealScratch
 	for {
-		for l.sealOnce(&s) {
+		for l.sealOnce(&s, fill) {
+			runtime.Gosched() // a run is done: let the flusher, back from a syscall, have the CPU
 		}
 		select {
-		case <-l.sealKick:
+		case <-kick:
 		case <-l.sealStop:
 			return
 		}
 	}
 }
 
-// sealScratch is the sealer's nonce and associated data buffers.
+// sealScratch is a sealer's nonce and associated data buffers.
 type sealScratch struct {
 	nonce [24]byte
 	ad    [adSize]byte
 }
 
-// sealChunk is how many bytes of clear frames in the fill buffer wake the sealer.
+// sealChunk is the size of the runs of frames that sealers take.
 const sealChunk = 64 << 10
 
-// sealOnce encrypts the rest of the oldest handed-off batch still in the clear, handing
-// off the fill buffer first if it is due; or else, when a chunk of frames waits there, the
-// frames of the fill buffer itself, while Append goes on adding frames after them. It
-// reports whether it encrypted anything. It is the only code that encrypts, and only one
-// goroutine runs it, so a batch is never encrypted twice, and a batch is not written (nor
-// reused) before it is marked ready.
-func (l *Log) sealOnce(s *sealScratch) bool {
+// sealOnce takes the next run no sealer has taken (of the fill buffer too if fill is set),
+// handing off the fill buffer first if it is due, and encrypts it; it reports whether
+// there was one. Runs are taken under the mutex, each by one sealer, so no frame is
+// encrypted twice; a handed-off batch turns ready (to be written or reused) only when its
+// last run is encrypted.
+func (l *Log) sealOnce(s *sealScratch, fill bool) bool {
 	l.mu.Lock()
 	l.takeFillLocked(false)
-	var b *batch
-	for _, p := range l.pending {
-		if p.state == batchClear {
-			b = p
-			break
-		}
-	}
-	if b != nil {
-		b.state = batchSealing
-	} else if f := l.fill; f.seg.aead != nil && len(f.buf)-f.sealed >= sealChunk {
-		b = f
-	} else {
+	b := l.sealableLocked(fill)
+	if b == nil {
 		l.mu.Unlock()
 		return false
 	}
-	from, to := b.sealed, len(b.buf)
-	seg, buf := b.seg, b.buf[from:to]
+	k := b.next
+	b.next++
+	b.busy++
+	from := 0
+	if k > 0 {
+		from = b.marks[k-1]
+	}
+	seg, buf, ahead := b.seg, b.buf[from:b.marks[k]], b.state == batchFilling
+	more := l.sealableLocked(false) != nil
 	l.mu.Unlock()
-	sealFrames(seg, buf, s) // Append only writes after to
+	if more {
+		wake(l.helpKick) // another sealer can take the next run meanwhile
+	}
+	sealFrames(seg, buf, s) // Append only writes after the last mark
 	l.mu.Lock()
-	b.sealed = to
-	if b.state == batchSealing {
+	b.busy--
+	if b.state == batchClear && b.next == len(b.marks) && b.busy == 0 {
 		b.state = batchReady
 		l.cond.Broadcast()
-	} else {
+	}
+	if ahead {
 		l.ahead.Add(1)
+	}
+	if !fill {
+		l.helped.Add(1)
 	}
 	l.mu.Unlock()
 	return true
+}
+
+// sealableLocked returns the oldest batch with a run no sealer has taken: handed-off
+// batches first, then, if fill is set, the fill buffer; nil if there is none.
+func (l *Log) sealableLocked(fill bool) *batch {
+	for _, p := range l.pending {
+		if p.state == batchClear && p.next < len(p.marks) {
+			return p
+		}
+	}
+	if f := l.fill; fill && f.next < len(f.marks) {
+		return f
+	}
+	return nil
 }
 
 // sealFrames encrypts, in place, the payload of every frame in buf (whole frames written
