@@ -374,7 +374,6 @@ func TestSealers(t *testing.T) {
 
 // TestNoPlaintextOnDisk: nothing of a payload reaches a segment file in the clear, whether
 // the log is closed or cut off with buffered records.
-
 func TestNoPlaintextOnDisk(t *testing.T) {
 	marker := []byte("PLAINTEXT-MARKER-31.2304N-121.4737E")
 	for _, c := range []Cipher{AES256GCM, XChaCha20Poly1305} {
