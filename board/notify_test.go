@@ -12,7 +12,7 @@ import (
 )
 
 // listenNotify is a stand-in for systemd's notify socket.
-func listenNotify(t *testing.T, name string) *net.UnixConn {
+func listenNotify(t testing.TB, name string) *net.UnixConn {
 	t.Helper()
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
 	if err != nil {
@@ -20,6 +20,18 @@ func listenNotify(t *testing.T, name string) *net.UnixConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// drain reads and drops every datagram c receives until c is closed.
+func drain(c *net.UnixConn) {
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
 }
 
 func recvAll(t *testing.T, c *net.UnixConn, n int) []string {
@@ -150,15 +162,7 @@ func TestNotifyNoListener(t *testing.T) {
 
 func TestNotifyKickAllocs(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "notify")
-	srv := listenNotify(t, sock)
-	go func() { // drain
-		buf := make([]byte, 64)
-		for {
-			if _, err := srv.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	drain(listenNotify(t, sock))
 	n, _ := NotifierFromEnv(env(map[string]string{"NOTIFY_SOCKET": sock, "WATCHDOG_USEC": "10000000"}), 1)
 	defer n.Close()
 	n.Kick() // dial
@@ -169,19 +173,7 @@ func TestNotifyKickAllocs(t *testing.T) {
 
 func BenchmarkNotifierKick(b *testing.B) {
 	sock := filepath.Join(b.TempDir(), "notify")
-	srv, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			if _, err := srv.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	drain(listenNotify(b, sock))
 	n, _ := NotifierFromEnv(env(map[string]string{"NOTIFY_SOCKET": sock, "WATCHDOG_USEC": "10000000"}), 1)
 	defer n.Close()
 	b.ReportAllocs()
