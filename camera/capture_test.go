@@ -29,23 +29,8 @@ func TestCaptureReconnect(t *testing.T) {
 		Ring:  ring,
 		Clock: clk,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- c.Run(ctx) }()
 	// Take frames until the second camera delivers; the ring may drop some of the first's.
-	for {
-		f, err := ring.Recv(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := len(f.Data)
-		ring.Release(f)
-		if n == 20 {
-			break
-		}
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := runUntilFrame(t, c, 20); !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
 	s := c.Stats()
@@ -92,6 +77,28 @@ func TestCaptureBackoffCap(t *testing.T) {
 	}
 }
 
+// runUntilFrame runs c and takes frames from its ring until one of n bytes arrives, then
+// stops c and returns what Run returned.
+func runUntilFrame(t *testing.T, c *camera.Capture, n int) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	for {
+		f, err := c.Ring.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := len(f.Data)
+		c.Ring.Release(f)
+		if size == n {
+			break
+		}
+	}
+	cancel()
+	return <-done
+}
+
 // TestCaptureSkipsBadFrames checks that corrupt and oversized frames are counted, not fatal.
 func TestCaptureSkipsBadFrames(t *testing.T) {
 	dev := &cameratest.Device{Offers: uvcOffers, Frames: [][]byte{jpegish(10), {1, 2}, jpegish(100), jpegish(11)}}
@@ -101,22 +108,7 @@ func TestCaptureSkipsBadFrames(t *testing.T) {
 		Open: func() (camera.Source, error) { return camera.OpenV4L2(camera.Config{}, op.Open, nil) },
 		Ring: ring,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- c.Run(ctx) }()
-	for {
-		f, err := ring.Recv(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := len(f.Data)
-		ring.Release(f)
-		if n == 11 {
-			break
-		}
-	}
-	cancel()
-	<-done
+	runUntilFrame(t, c, 11)
 	s := c.Stats()
 	if s.BadFrames == 0 || s.ShortBuffers == 0 || s.ReadErrors != 0 || op.Calls() != 1 {
 		t.Errorf("stats %+v after %d opens, want bad and short frames counted, no reopen", s, op.Calls())
