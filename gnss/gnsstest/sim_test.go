@@ -52,6 +52,25 @@ func openTTY(t *testing.T, path string) *os.File {
 	return f
 }
 
+// receive reads len(want) bytes from the simulator's tty, fails unless they are want, and
+// waits for the simulator to finish.
+func receive(t *testing.T, sim *gnsstest.Sim, want []byte) {
+	t.Helper()
+	f := openTTY(t, sim.Path())
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(f, got); err != nil {
+		t.Fatalf("read %s: %v", sim.Path(), err)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("bytes differ from offset %d: got % x, want % x", i, got[i:min(i+16, len(got))], want[i:min(i+16, len(want))])
+	}
+	<-sim.Done()
+}
+
 // Every byte value, CR LF pairs, bare CRs and a long binary run arrive exactly as sent: the
 // pty is raw (no ICRNL, no echo eating the buffer, no ISIG on ^C, no IXON on ^S).
 func TestSimRawBytes(t *testing.T) {
@@ -64,19 +83,7 @@ func TestSimRawBytes(t *testing.T) {
 		data = append(data, data...)
 	}
 	sim := newSim(t, gnsstest.SimConfig{Data: data})
-	f := openTTY(t, sim.Path())
-	got := make([]byte, len(data))
-	if _, err := io.ReadFull(f, got); err != nil {
-		t.Fatalf("read %s: %v", sim.Path(), err)
-	}
-	if !bytes.Equal(got, data) {
-		i := 0
-		for i < len(got) && got[i] == data[i] {
-			i++
-		}
-		t.Fatalf("bytes differ from offset %d: got % x, want % x", i, got[i:min(i+16, len(got))], data[i:min(i+16, len(data))])
-	}
-	<-sim.Done()
+	receive(t, sim, data)
 	if n := sim.Written(); n != int64(len(data)) {
 		t.Errorf("Written = %d, want %d", n, len(data))
 	}
@@ -96,15 +103,7 @@ func TestSimCaptureLinePaced(t *testing.T) {
 			return nil
 		},
 	})
-	f := openTTY(t, sim.Path())
-	got := make([]byte, len(capture))
-	if _, err := io.ReadFull(f, got); err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if !bytes.Equal(got, capture) {
-		t.Fatal("capture arrived altered")
-	}
-	<-sim.Done()
+	receive(t, sim, capture)
 	if lines := bytes.Count(capture, []byte("\n")); len(slept) != lines {
 		t.Errorf("%d pauses for %d lines", len(slept), lines)
 	}
@@ -206,15 +205,7 @@ func TestSimSource(t *testing.T) {
 	}
 	src := &closeCounter{Reader: iotest.OneByteReader(bytes.NewReader(capture))}
 	sim := newSim(t, gnsstest.SimConfig{Source: src, BytesPerSecond: 1 << 30})
-	f := openTTY(t, sim.Path())
-	got := make([]byte, len(capture))
-	if _, err := io.ReadFull(f, got); err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if !bytes.Equal(got, capture) {
-		t.Fatal("capture arrived altered")
-	}
-	<-sim.Done()
+	receive(t, sim, capture)
 	if err := sim.Close(); err != nil {
 		t.Fatal(err)
 	}
