@@ -19,10 +19,12 @@
 // either. The buffers form a pipeline: sealer goroutines encrypt frames in place, in runs
 // of about 64 KiB: the first sealer in the buffer Append fills (behind Append), and, when it
 // falls behind, the others (one per CPU, up to four) in the buffer handed off before it;
-// meanwhile a flusher goroutine writes the buffer before that and calls fdatasync every
-// SyncInterval (group commit), or sooner when SyncBytes are buffered or a caller waits. A
-// payload is in the clear only in process memory, and only until it is sealed: no byte
-// reaches a file before that. Durable reports the highest sequence number on disk;
+// meanwhile a flusher goroutine writes the buffer before that, every SyncInterval (group
+// commit), or sooner when SyncBytes are buffered or a caller waits, and a syncer goroutine
+// calls fdatasync on what was written, so that the disk flushes one batch while the next is
+// written. Once synced, the written pages are dropped from the page cache (the log never
+// reads them back; a TCU's memory is better spent elsewhere). A payload is in the clear
+// only in process memory, and only until it is sealed: no byte reaches a file before that. Durable reports the highest sequence number on disk;
 // WaitDurable and Sync wait for it. Segments are preallocated with fallocate, created under
 // a temporary name and renamed, and the directory is fsynced on every create, rename and
 // delete.

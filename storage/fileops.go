@@ -28,6 +28,10 @@ type file interface {
 	// Allocate reserves size bytes of zeros and extends the file to size; errUnsupported
 	// when the file system cannot, and the log goes on without preallocation.
 	Allocate(size int64) error
+	// Drop advises that bytes [off, off+n) (n 0: to the end), written and synced, will
+	// not be read soon, so the kernel may free their page-cache pages at once
+	// (posix_fadvise DONTNEED on Linux, nothing elsewhere). Only whole pages go.
+	Drop(off, n int64)
 	// Truncate sets the file size.
 	Truncate(size int64) error
 	// Size returns the file size.

@@ -31,3 +31,7 @@ func (f *osFile) Allocate(size int64) error {
 		return err
 	}
 }
+
+// Drop is posix_fadvise(POSIX_FADV_DONTNEED): the kernel drops the clean pages of the
+// range from its page cache.
+func (f *osFile) Drop(off, n int64) { unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED) }

@@ -7,3 +7,6 @@ func (f *osFile) Datasync() error { return f.Sync() }
 
 // Allocate is not supported off Linux; the log then writes without preallocation.
 func (f *osFile) Allocate(size int64) error { return errUnsupported }
+
+// Drop does nothing off Linux.
+func (f *osFile) Drop(off, n int64) {}

@@ -17,7 +17,9 @@ import (
 )
 
 // Log is an encrypted, crash-safe append-only log of typed records in one directory.
-// Append is safe for concurrent use; one goroutine per Log (the flusher) writes and syncs.
+// Append is safe for concurrent use; one goroutine per Log (the flusher) does the file
+// I/O, but for the fdatasyncs of written batches, which another (the syncer) runs
+// meanwhile.
 type Log struct {
 	dir        string
 	opts       Options
@@ -42,6 +44,8 @@ type Log struct {
 	want    uint64 // a caller waits for this seq to be durable
 	err     error  // sticky: every later Append returns it
 	closing bool
+	sync    syncReq // written, not yet synced: the syncer's next fdatasync
+	syncing bool    // the syncer is in an fdatasync
 
 	durable   atomic.Uint64
 	stalls    atomic.Uint64
@@ -52,12 +56,24 @@ type Log struct {
 	kick      chan struct{} // wakes the flusher
 	sealKick  chan struct{} // wakes the first sealer (nil for the plain baseline)
 	helpKick  chan struct{} // wakes one of the other sealers (nil if there are none)
+	syncKick  chan struct{} // wakes the syncer
+	syncStop  chan struct{} // closed by the flusher when it ends
+	syncDone  chan struct{} // closed when the syncer has ended
 	stop      chan struct{}
 	sealStop  chan struct{} // closed by the flusher when it ends
 	done      chan struct{}
 	sealDone  chan struct{} // closed when every sealer has ended
 	ageDue    bool          // flusher only: check ages now (after a seal)
 	lastAgeAt time.Time     // flusher only
+}
+
+// syncReq asks the syncer to make every record up to last durable by an fdatasync of f,
+// the file they were written to, bytes from to to; f is nil when nothing waits.
+type syncReq struct {
+	f        file
+	id       uint64 // segment id, for errors
+	last     uint64
+	from, to int64
 }
 
 // segment is one segment file of an open Log.
@@ -193,6 +209,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.durable.Store(l.nextSeq - 1)
 	l.handed = l.nextSeq - 1
 	l.kick = make(chan struct{}, 1)
+	l.syncKick = make(chan struct{}, 1)
+	l.syncStop = make(chan struct{})
+	l.syncDone = make(chan struct{})
 	l.stop = make(chan struct{})
 	l.sealStop = make(chan struct{})
 	l.done = make(chan struct{})
@@ -217,6 +236,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	} else {
 		close(l.sealDone)
 	}
+	go l.syncer()
 	go l.run()
 	return l, nil
 }
@@ -678,6 +698,11 @@ func (l *Log) Close() error {
 func (l *Log) run() {
 	defer close(l.done)
 	defer close(l.sealStop)
+	defer func() {
+		l.drainSync()
+		close(l.syncStop)
+		<-l.syncDone
+	}()
 	t := time.NewTicker(l.opts.SyncInterval)
 	defer t.Stop()
 	for {
@@ -728,7 +753,19 @@ func (l *Log) flushOnce(force bool) bool {
 		l.log.Error("storage: log failed; appends are refused", "err", err)
 	}
 	if err == nil && b.last > 0 {
-		l.durable.Store(b.last)
+		if b.seal {
+			l.durable.Store(b.last) // seal's fdatasync covered the batch
+		} else {
+			// The syncer makes it durable while the next batch is written; a request still
+			// waiting is extended, one fdatasync covering both (the flusher drains the
+			// syncer before it moves on to another file).
+			from := b.seg.written - int64(len(b.buf))
+			if l.sync.f != nil {
+				from = l.sync.from
+			}
+			l.sync = syncReq{f: b.seg.f, id: b.seg.id, last: b.last, from: from, to: b.seg.written}
+			wake(l.syncKick)
+		}
 	}
 	b.buf, b.last, b.seal, b.seg, b.state = b.buf[:0], 0, false, nil, batchFilling
 	b.marks, b.next = b.marks[:0], 0
@@ -843,6 +880,69 @@ func sealFrames(seg *segment, buf []byte, s *sealScratch) {
 	}
 }
 
+// syncer runs the fdatasyncs the flusher asks for, so that the disk flushes one batch
+// while the flusher writes the next: writing costs CPU, syncing waits for the disk. It
+// ends when the flusher does, which first waits for the last fdatasync (drainSync).
+func (l *Log) syncer() {
+	defer close(l.syncDone)
+	for {
+		select {
+		case <-l.syncKick:
+		case <-l.syncStop:
+			return
+		}
+		for l.syncOnce() {
+		}
+	}
+}
+
+// syncOnce runs the waiting fdatasync, if any, and reports whether there was one. On
+// success the records it covers are durable; a failure fails the log.
+func (l *Log) syncOnce() bool {
+	l.mu.Lock()
+	r := l.sync
+	if r.f == nil {
+		l.mu.Unlock()
+		return false
+	}
+	l.sync, l.syncing = syncReq{}, true
+	l.mu.Unlock()
+	err := r.f.Datasync()
+	l.mu.Lock()
+	l.syncing = false
+	if err != nil {
+		if l.err == nil {
+			l.err = fmt.Errorf("storage: fdatasync segment %016x: %w: %w", r.id, ErrFailed, err)
+			l.log.Error("storage: log failed; appends are refused", "err", l.err)
+		}
+	} else {
+		l.syncs.Add(1)
+		l.durable.Store(r.last)
+		// The log never reads back what it wrote: free the page cache it took (the page
+		// that the next batch continues stays).
+		start := r.from &^ (pageSize - 1)
+		r.f.Drop(start, r.to-start)
+	}
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	return true
+}
+
+// pageSize is the page-cache granule Drop works in (4 KiB on the platforms geogate runs
+// on; a larger page only means that fewer pages are freed).
+const pageSize = 4096
+
+// drainSync waits until the syncer has no fdatasync running or waiting: the flusher calls
+// it before it seals, truncates or closes a file the syncer may be syncing.
+func (l *Log) drainSync() {
+	l.mu.Lock()
+	for l.sync.f != nil || l.syncing {
+		wake(l.syncKick)
+		l.cond.Wait()
+	}
+	l.mu.Unlock()
+}
+
 // errDropped marks a batch not written because the log had already failed.
 var errDropped = errors.New("storage: batch dropped after a failure")
 
@@ -852,9 +952,14 @@ func (l *Log) errNow() error {
 	return l.err
 }
 
-// write makes one batch durable: create the segment file if new, write, fdatasync, seal.
+// write writes one batch: create the segment file if new, write, and, if the batch ends
+// its segment, seal it. The syncer makes an unsealed batch durable; seal makes the whole
+// segment durable itself, after the syncer is done with the file.
 func (l *Log) write(b *batch) error {
 	seg := b.seg
+	if b.seal {
+		l.drainSync()
+	}
 	if seg.f == nil {
 		if err := l.create(seg); err != nil {
 			return err
@@ -864,16 +969,13 @@ func (l *Log) write(b *batch) error {
 		if err := l.noSpace(func() error { _, err := seg.f.WriteAt(b.buf, seg.written); return err }); err != nil {
 			if errors.Is(err, ErrNoSpace) {
 				// Refuse cleanly: drop what part of the batch landed, keep what was durable.
+				l.drainSync()
 				seg.f.Truncate(seg.written)
 				seg.f.Datasync()
 				return err
 			}
 			return fmt.Errorf("storage: write segment %016x: %w: %w", seg.id, ErrFailed, err)
 		}
-		if err := seg.f.Datasync(); err != nil {
-			return fmt.Errorf("storage: fdatasync segment %016x: %w: %w", seg.id, ErrFailed, err)
-		}
-		l.syncs.Add(1)
 		seg.written += int64(len(b.buf))
 		if !seg.prealloc {
 			l.mu.Lock()
@@ -979,6 +1081,7 @@ func (l *Log) seal(seg *segment) error {
 	if err := seg.f.Datasync(); err != nil {
 		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
+	seg.f.Drop(0, 0)
 	err := seg.f.Close()
 	seg.f = nil
 	l.mu.Lock()

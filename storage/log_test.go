@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -415,5 +417,95 @@ func TestStatsCountGroupCommits(t *testing.T) {
 	st := l.Stats()
 	if st.Syncs == 0 || st.Syncs > 10 || st.Durable != 10 {
 		t.Fatalf("after 10 appends and a Sync: %+v (want 1..10 fdatasyncs, durable 10)", st)
+	}
+}
+
+// holdFS passes everything to the real file system, but, once armed, holds the next
+// fdatasync of a segment file until released, and reports segment writes.
+type holdFS struct {
+	osFS
+	armed   atomic.Bool
+	held    chan struct{} // receives when the held fdatasync starts
+	release chan struct{} // closed to let it finish
+	wrote   chan struct{} // receives after every segment write
+}
+
+type holdFile struct {
+	file
+	fs  *holdFS
+	seg bool
+}
+
+func (h *holdFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
+	f, err := h.osFS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &holdFile{f, h, strings.Contains(name, segExt)}, nil
+}
+
+func (f *holdFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.file.WriteAt(p, off)
+	if f.seg && off > 0 {
+		select {
+		case f.fs.wrote <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+func (f *holdFile) Datasync() error {
+	if f.seg && f.fs.armed.CompareAndSwap(true, false) {
+		f.fs.held <- struct{}{}
+		<-f.fs.release
+	}
+	return f.file.Datasync()
+}
+
+// TestSyncOverlapsWrite: while the disk flushes one batch, the flusher writes the next,
+// and neither is reported durable before its fdatasync returns.
+func TestSyncOverlapsWrite(t *testing.T) {
+	h := &holdFS{held: make(chan struct{}), release: make(chan struct{}), wrote: make(chan struct{}, 1)}
+	o := testOptions()
+	o.fs = h
+	l := mustOpen(t, t.TempDir(), o)
+	wait := func(c chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	h.armed.Store(true)
+	appendN(t, l, 5)
+	first := make(chan error, 1)
+	go func() { first <- l.Sync() }()
+	wait(h.held, "the first fdatasync")
+	<-h.wrote // the first batch's write, before its fdatasync
+	appendN(t, l, 5)
+	second := make(chan error, 1)
+	go func() { second <- l.WaitDurable(10) }()
+	wait(h.wrote, "the second batch to be written during the first fdatasync")
+	if d := l.Durable(); d != 0 {
+		t.Fatalf("Durable = %d while the first fdatasync is held, want 0", d)
+	}
+	close(h.release)
+	for _, c := range []chan error{first, second} {
+		select {
+		case err := <-c:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("timed out waiting for durability")
+		}
+	}
+	if d := l.Durable(); d != 10 {
+		t.Fatalf("Durable = %d, want 10", d)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
