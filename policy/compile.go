@@ -33,6 +33,10 @@ type zoneInfo struct {
 	rule           Rule
 	precisionM     float64
 	maxImagePixels int
+	// denyClearM is a grid size, in metres, below which a position of this zone (inside it
+	// or its buffer) cannot be quantized into any deny zone or its buffer: Decide skips
+	// looking the grid point up again. 0 when that is not known.
+	denyClearM float64
 }
 
 // maxMarginM bounds margins and hysteresis: 100 km is far beyond any legal buffer and keeps
@@ -158,7 +162,57 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 	}
 	p.zoneIx = buildIndex(izones)
 	p.regionIx = buildIndex(regions)
+	setDenyClear(p.zones, izones)
 	return p, nil
+}
+
+// maxDenyClearPairs bounds the (zone, deny zone) pairs setDenyClear compares; beyond it
+// every zone keeps denyClearM 0 (Decide always looks the grid point up again).
+const maxDenyClearPairs = 1 << 24
+
+// setDenyClear sets each non-deny zone's denyClearM from the buffered boxes buildIndex
+// computed (zones[i] is izones[i]). quantize moves a position by at most half a grid step
+// in latitude (precision/mPerDeg degrees per step) and half a step in longitude (the same
+// length at the grid latitude), so a grid size below the larger of a deny box's latitude gap
+// (in metres) and its longitude gap (in metres at the highest latitude either box reaches,
+// plus a degree for the snap itself) cannot carry a position across. Boxes within a degree
+// of the antimeridian (where quantize wraps) or beyond 80 degrees of latitude keep 0.
+func setDenyClear(zones []zoneInfo, izones []izone) {
+	var deny []int
+	for i := range zones {
+		if zones[i].rule == RuleDeny {
+			deny = append(deny, i)
+		}
+	}
+	if len(deny)*(len(zones)-len(deny)) > maxDenyClearPairs {
+		return
+	}
+	box := func(z *izone) (x0, y0, x1, y1 float64) {
+		return z.minX - z.bufX, z.minY - z.bufY, z.maxX + z.bufX, z.maxY + z.bufY
+	}
+	usable := func(x0, y0, x1, y1 float64) bool { return x0 > -179 && x1 < 179 && y0 > -80 && y1 < 80 }
+	for i := range zones {
+		if zones[i].rule == RuleDeny {
+			continue
+		}
+		x0, y0, x1, y1 := box(&izones[i])
+		if !usable(x0, y0, x1, y1) {
+			continue
+		}
+		clear := math.Inf(1)
+		for _, d := range deny {
+			dx0, dy0, dx1, dy1 := box(&izones[d])
+			if !usable(dx0, dy0, dx1, dy1) {
+				clear = 0
+				break
+			}
+			lat := max(math.Abs(y0), math.Abs(y1), math.Abs(dy0), math.Abs(dy1)) + 1
+			gapY := max(dy0-y1, y0-dy1, 0) * mPerDeg
+			gapX := max(dx0-x1, x0-dx1, 0) * mPerDeg * math.Cos(lat*deg2rad)
+			clear = min(clear, max(gapX, gapY))
+		}
+		zones[i].denyClearM = clear
+	}
 }
 
 func countVertices(polys []Polygon) int {

@@ -181,9 +181,12 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 	if precisionM > 0 {
 		action = Coarsen
 		lat, lon = quantize(lat, lon, precisionM)
-		if q := p.zoneIx.lookup(lon, lat, -1, e.mask); q >= 0 && p.zones[q].rule == RuleDeny {
-			d.Reason, d.Zone = ReasonZoneDeny, p.zones[q].id
-			return
+		// The grid point may lie in a deny zone, unless every deny zone is too far away.
+		if z < 0 || !(precisionM < p.zones[z].denyClearM) {
+			if q := p.zoneIx.lookup(lon, lat, -1, e.mask); q >= 0 && p.zones[q].rule == RuleDeny {
+				d.Reason, d.Zone = ReasonZoneDeny, p.zones[q].id
+				return
+			}
 		}
 	}
 	if tier.GCJ02 && p.regionIx.lookup(lon, lat, -1, 0) >= 0 {

@@ -315,3 +315,60 @@ func TestReloadWhileDeciding(t *testing.T) {
 	}
 	<-done
 }
+
+// TestDenyClear: a coarsen zone far from every deny zone skips the second lookup of its
+// grid points, one near a deny zone does not, and its grid points that land in the deny
+// zone's margin are dropped.
+func TestDenyClear(t *testing.T) {
+	box := func(x0, y0, x1, y1 float64) []Polygon {
+		return []Polygon{{Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
+	}
+	// G is a point of the 1 km grid; deny (margin 100 m) ends 20 m east of it, near begins
+	// 250 m east of it: near's positions up to about 500 m east of G snap to G.
+	gLat, gLon := quantize(40.001, 119.93, 1000)
+	kx := mPerDeg * math.Cos(40*deg2rad)
+	spec := testSpec([]Zone{
+		{ID: "deny", Rule: RuleDeny, MarginM: 100, Polygons: box(gLon-0.04, 39.98, gLon+20/kx, 40.02)},
+		{ID: "near", Rule: RuleCoarsen, PrecisionM: 1000, Polygons: box(gLon+250/kx, 39.98, gLon+250/kx+0.04, 40.02)},
+		{ID: "far", Rule: RuleCoarsen, PrecisionM: 1000, Polygons: box(121, 39.95, 121.1, 40.05)},
+		{ID: "antimeridian", Rule: RuleAllow, Polygons: box(179.4, 9.9, 179.6, 10.1)},
+	})
+	p, err := Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearM := func(id string) float64 { return p.zones[p.zoneIndex[id]].denyClearM }
+	if c := clearM("near"); c >= 1000 {
+		t.Errorf("near: denyClearM %v, want below its 1000 m grid", c)
+	}
+	if c := clearM("far"); c < 70e3 {
+		t.Errorf("far: denyClearM %v, want about 80 km", c)
+	}
+	if c := clearM("deny") + clearM("antimeridian"); c != 0 {
+		t.Errorf("deny and antimeridian zones: denyClearM %v, want 0", c)
+	}
+	h := &Holder{}
+	if err := h.Swap(p); err != nil {
+		t.Fatal(err)
+	}
+	e := h.NewEngine("licensed")
+	drops := 0
+	for k := range 400 {
+		lon := gLon + (251+float64(k))/kx
+		d := e.Decide(fixAt(gLat, lon, t0), t0)
+		switch {
+		case d.Reason == ReasonZoneDeny && d.Zone == "deny":
+			drops++
+		case d.Action != Coarsen || d.Zone != "near":
+			t.Fatalf("%v m east of G: %+v, want coarsened in near or dropped for deny", 251+k, d)
+		case p.zoneIx.lookup(d.Lon, d.Lat, -1, ^uint64(0)) == p.zoneIndex["deny"]:
+			t.Fatalf("%v m east of G: coarsened to %v,%v, inside deny's margin", 251+k, d.Lat, d.Lon)
+		}
+	}
+	if drops < 200 {
+		t.Errorf("%d of near's positions dropped, want the ~250 that snap to G", drops)
+	}
+	if d := e.Decide(fixAt(40, 121.05, t0), t0); d.Action != Coarsen || d.Zone != "far" {
+		t.Errorf("far: %+v", d)
+	}
+}

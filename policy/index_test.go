@@ -87,7 +87,7 @@ func TestLookupMatchesOrb(t *testing.T) {
 // precedence order, with the matching action, and keeps the raw position otherwise.
 func TestDecideMatchesOrb(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	checked, skipped, regridded := 0, 0, 0
+	checked, skipped, regridded, coarsened := 0, 0, 0, 0
 	for round := range 10 {
 		spec := testSpec(randomZones(rng, 1+rng.IntN(30), 116+rng.Float64(), 39+rng.Float64()))
 		spec.HysteresisM = 0
@@ -133,10 +133,17 @@ func TestDecideMatchesOrb(t *testing.T) {
 			if d.Action == Keep && (d.Lat != y || d.Lon != x) {
 				t.Fatalf("kept fix moved: %+v", d)
 			}
+			if d.Action == Coarsen {
+				// The stored grid point must not be in a deny zone or its margin either.
+				if q, _ := o.lookup(d.Lon, d.Lat, -1, 0, 0); q >= 0 && p.zones[q].rule == RuleDeny {
+					t.Fatalf("round %d (%v, %v): coarsened to %v,%v inside deny zone %q", round, y, x, d.Lat, d.Lon, p.zones[q].id)
+				}
+				coarsened++
+			}
 			checked++
 		}
 	}
-	t.Logf("%d decisions agree with orb brute force (%d coarsened fixes dropped because the grid point is in a deny zone), %d within 1 mm of a boundary skipped", checked, regridded, skipped)
+	t.Logf("%d decisions agree with orb brute force (%d coarsened, %d coarsened fixes dropped because the grid point is in a deny zone), %d within 1 mm of a boundary skipped", checked, coarsened, regridded, skipped)
 }
 
 // TestHugeMarginStaysBounded: margins far larger than the zone must not multiply edges into
