@@ -32,6 +32,11 @@ const (
 	benchBatch = 64      // decisions per timed batch for the p50
 )
 
+// benchNow stamps the fixes and is the decision time: read from the clock, like the fixes
+// the gate decides (gnss stamps Received with time.Now), so that the freshness check takes
+// its monotonic path as in production, not the slower wall-clock one of a time.Date.
+var benchNow = time.Now()
+
 type benchSet struct {
 	name  string
 	spec  *Spec
@@ -127,7 +132,7 @@ func newBenchSet(name string, spec *Spec, p *Policy) *benchSet {
 			x = ix.pts[2*v] + (rng.Float64()-0.5)*0.05
 			y = ix.pts[2*v+1] + (rng.Float64()-0.5)*0.04
 		}
-		s.fixes = append(s.fixes, *fixAt(y, x, t0))
+		s.fixes = append(s.fixes, *fixAt(y, x, benchNow))
 	}
 	return s
 }
@@ -196,7 +201,7 @@ func BenchmarkDecide(b *testing.B) {
 			b.Run(s.name+"/geogate-"+tier, func(b *testing.B) {
 				e := h.NewEngine(tier)
 				runP50(b, func(i int) {
-					d := e.Decide(&s.fixes[i%benchFixes], t0)
+					d := e.Decide(&s.fixes[i%benchFixes], benchNow)
 					benchSink += int(d.Reason)
 				})
 			})
@@ -207,7 +212,7 @@ func BenchmarkDecide(b *testing.B) {
 			b.Run(s.name+"/geogate-licensed-"+name, func(b *testing.B) {
 				e := h.NewEngine("licensed")
 				runP50(b, func(i int) {
-					d := e.Decide(&s.fixes[(2*i+half)%benchFixes], t0)
+					d := e.Decide(&s.fixes[(2*i+half)%benchFixes], benchNow)
 					benchSink += int(d.Reason)
 				})
 			})
@@ -217,7 +222,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.Run(s.name+"/geogate-licensed-hot256", func(b *testing.B) {
 			e := h.NewEngine("licensed")
 			runP50(b, func(i int) {
-				d := e.Decide(&s.fixes[i%256], t0)
+				d := e.Decide(&s.fixes[i%256], benchNow)
 				benchSink += int(d.Reason)
 			})
 		})

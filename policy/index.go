@@ -609,13 +609,9 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 // entirely beyond limR (slackR of sqrt(lim2)) in x or y skip the distance computation.
 func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool) bool {
 	p := ix.pts[2*v0 : 2*(v0+n)+2]
-	sx0, sx1, sy0, sy1 := min(cx, x), max(cx, x), min(cy, y), max(cy, y)
 	for k := 0; k+3 < len(p); k += 2 {
 		ax, ay, bx, by := p[k], p[k+1], p[k+2], p[k+3]
-		// An edge whose box misses the box of the segment from the reference point cannot
-		// cross it (crosses agrees: see its comment), and most edges of a cell do.
-		if !(max(ax, bx) < sx0 || min(ax, bx) > sx1 || max(ay, by) < sy0 || min(ay, by) > sy1) &&
-			crosses(cx, cy, x, y, ax, ay, bx, by) {
+		if crosses(cx, cy, x, y, ax, ay, bx, by) {
 			*in = !*in
 		}
 		if lim2 > 0 {
