@@ -166,6 +166,10 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 	return p, nil
 }
 
+// maxDenyClearM caps denyClearM: a grid below it moves a position by under half a degree
+// of latitude, well within the degree of slack setDenyClear allows for.
+const maxDenyClearM = 100e3
+
 // maxDenyClearPairs bounds the (zone, deny zone) pairs setDenyClear compares; beyond it
 // every zone keeps denyClearM 0 (Decide always looks the grid point up again).
 const maxDenyClearPairs = 1 << 24
@@ -175,8 +179,9 @@ const maxDenyClearPairs = 1 << 24
 // in latitude (precision/mPerDeg degrees per step) and half a step in longitude (the same
 // length at the grid latitude), so a grid size below the larger of a deny box's latitude gap
 // (in metres) and its longitude gap (in metres at the highest latitude either box reaches,
-// plus a degree for the snap itself) cannot carry a position across. Boxes within a degree
-// of the antimeridian (where quantize wraps) or beyond 80 degrees of latitude keep 0.
+// plus a degree for the snap itself) cannot carry a position across; at most
+// maxDenyClearM. Boxes within a degree of the antimeridian (where quantize wraps) or beyond
+// 80 degrees of latitude keep 0.
 func setDenyClear(zones []zoneInfo, izones []izone) {
 	var deny []int
 	for i := range zones {
@@ -187,28 +192,32 @@ func setDenyClear(zones []zoneInfo, izones []izone) {
 	if len(deny)*(len(zones)-len(deny)) > maxDenyClearPairs {
 		return
 	}
-	box := func(z *izone) (x0, y0, x1, y1 float64) {
-		return z.minX - z.bufX, z.minY - z.bufY, z.maxX + z.bufX, z.maxY + z.bufY
+	// Per zone: the buffered box, and the metres per degree of longitude a degree beyond
+	// its highest latitude (cos falls with latitude: the smaller of two zones' is theirs).
+	type bbox struct{ x0, y0, x1, y1, kx float64 }
+	boxes := make([]bbox, len(izones))
+	for i := range izones {
+		z := &izones[i]
+		b := bbox{x0: z.minX - z.bufX, y0: z.minY - z.bufY, x1: z.maxX + z.bufX, y1: z.maxY + z.bufY}
+		if b.x0 > -179 && b.x1 < 179 && b.y0 > -80 && b.y1 < 80 {
+			b.kx = mPerDeg * math.Cos((max(math.Abs(b.y0), math.Abs(b.y1))+1)*deg2rad)
+		}
+		boxes[i] = b
 	}
-	usable := func(x0, y0, x1, y1 float64) bool { return x0 > -179 && x1 < 179 && y0 > -80 && y1 < 80 }
 	for i := range zones {
-		if zones[i].rule == RuleDeny {
+		z := &boxes[i]
+		if zones[i].rule == RuleDeny || z.kx == 0 {
 			continue
 		}
-		x0, y0, x1, y1 := box(&izones[i])
-		if !usable(x0, y0, x1, y1) {
-			continue
-		}
-		clear := math.Inf(1)
+		clear := maxDenyClearM
 		for _, d := range deny {
-			dx0, dy0, dx1, dy1 := box(&izones[d])
-			if !usable(dx0, dy0, dx1, dy1) {
+			b := &boxes[d]
+			if b.kx == 0 {
 				clear = 0
 				break
 			}
-			lat := max(math.Abs(y0), math.Abs(y1), math.Abs(dy0), math.Abs(dy1)) + 1
-			gapY := max(dy0-y1, y0-dy1, 0) * mPerDeg
-			gapX := max(dx0-x1, x0-dx1, 0) * mPerDeg * math.Cos(lat*deg2rad)
+			gapY := max(b.y0-z.y1, z.y0-b.y1, 0) * mPerDeg
+			gapX := max(b.x0-z.x1, z.x0-b.x1, 0) * min(z.kx, b.kx)
 			clear = min(clear, max(gapX, gapY))
 		}
 		zones[i].denyClearM = clear

@@ -341,7 +341,7 @@ func TestDenyClear(t *testing.T) {
 	if c := clearM("near"); c >= 1000 {
 		t.Errorf("near: denyClearM %v, want below its 1000 m grid", c)
 	}
-	if c := clearM("far"); c < 70e3 {
+	if c := clearM("far"); c < 70e3 || c > maxDenyClearM {
 		t.Errorf("far: denyClearM %v, want about 80 km", c)
 	}
 	if c := clearM("deny") + clearM("antimeridian"); c != 0 {
