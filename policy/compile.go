@@ -209,18 +209,18 @@ func setDenyClear(zones []zoneInfo, izones []izone) {
 		if zones[i].rule == RuleDeny || z.kx == 0 {
 			continue
 		}
-		clear := maxDenyClearM
+		clearM := maxDenyClearM
 		for _, d := range deny {
 			b := &boxes[d]
 			if b.kx == 0 {
-				clear = 0
+				clearM = 0
 				break
 			}
 			gapY := max(b.y0-z.y1, z.y0-b.y1, 0) * mPerDeg
 			gapX := max(b.x0-z.x1, z.x0-b.x1, 0) * min(z.kx, b.kx)
-			clear = min(clear, max(gapX, gapY))
+			clearM = min(clearM, max(gapX, gapY))
 		}
-		zones[i].denyClearM = clear
+		zones[i].denyClearM = clearM
 	}
 }
 
