@@ -908,20 +908,20 @@ func (l *Log) syncOnce() bool {
 	l.sync, l.syncing = syncReq{}, true
 	l.mu.Unlock()
 	err := r.f.Datasync()
-	l.mu.Lock()
-	l.syncing = false
-	if err != nil {
-		if l.err == nil {
-			l.err = fmt.Errorf("storage: fdatasync segment %016x: %w: %w", r.id, ErrFailed, err)
-			l.log.Error("storage: log failed; appends are refused", "err", l.err)
-		}
-	} else {
-		l.syncs.Add(1)
+	if err == nil {
 		l.durable.Store(r.last)
+		l.syncs.Add(1)
 		// The log never reads back what it wrote: free the page cache it took (the page
-		// that the next batch continues stays).
+		// that the next batch continues stays). Outside the mutex, so that Append does not
+		// wait for it; the flusher does not close f while syncing is set.
 		start := r.from &^ (pageSize - 1)
 		r.f.Drop(start, r.to-start)
+	}
+	l.mu.Lock()
+	l.syncing = false
+	if err != nil && l.err == nil {
+		l.err = fmt.Errorf("storage: fdatasync segment %016x: %w: %w", r.id, ErrFailed, err)
+		l.log.Error("storage: log failed; appends are refused", "err", l.err)
 	}
 	l.cond.Broadcast()
 	l.mu.Unlock()
