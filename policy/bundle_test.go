@@ -161,7 +161,8 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		// A bundle that loads must decide without panicking anywhere in its box.
+		// A bundle that loads must decide without panicking anywhere in its box, and never
+		// output a WGS-84 position inside a deny zone or its margin.
 		h := &Holder{}
 		if err := h.Swap(p); err != nil {
 			t.Fatal(err)
@@ -169,7 +170,13 @@ func FuzzLoad(f *testing.F) {
 		for _, tier := range p.tiers {
 			e := h.NewEngine(tier.Name)
 			for _, pt := range [][2]float64{{39.05, 119.05}, {39, 119}, {0, 0}, {-90, -180}, {90, 180}} {
-				e.Decide(fixAt(pt[0], pt[1], t0), t0)
+				d := e.Decide(fixAt(pt[0], pt[1], t0), t0)
+				if d.Action == Drop || d.Datum != WGS84 {
+					continue
+				}
+				if q := p.zoneIx.lookup(d.Lon, d.Lat, -1, e.mask); q >= 0 && p.zones[q].rule == RuleDeny {
+					t.Fatalf("tier %s, fix %v: output %v,%v lies in deny zone %q", tier.Name, pt, d.Lat, d.Lon, p.zones[q].id)
+				}
 			}
 		}
 	})
