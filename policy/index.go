@@ -25,7 +25,7 @@ type index struct {
 	nx, ny       int
 	occupied     bitRank   // bit per top cell: set unless the cell is empty (small: stays in cache)
 	top          []entry   // per occupied top cell: its only entry, or a cellList/cellSub header
-	subOccupied  bitRank   // bit per sub cell of all subgrids: set unless the sub cell is empty
+	subOccupied  bitRank   // bit per sub cell of the subgrids over 8 x 8: set unless the sub cell is empty
 	subCells     []entry   // the occupied leaf cells of all subgrids, same encoding
 	nsubs        int       // number of subgrids (statistics)
 	entries      []entry   // entry lists of cells with several zones
@@ -104,8 +104,16 @@ const (
 	// Cell headers: a cell with exactly one zone stores that zone's entry in place.
 	cellEmpty // no zone comes near the cell (built only: empty cells are not stored)
 	cellList  // the cell's entries are entries[a : a+b]
-	cellSub   // the cell is split into a b x b subgrid whose cells are at subOccupied positions a ...
+	cellSub   // the cell is split into an n x n subgrid, n = flags>>subShift; see cellSubBits
+	// cellSubBits, with cellSub, marks a subgrid of at most 8 x 8 (nearly all are) whose
+	// occupancy is in the header itself, bit k of uint32(zone) | uint32(b)<<32 for sub cell k:
+	// its occupied cells are subCells[a], subCells[a+1], ... in order, so finding one takes
+	// no further load. Without it, the sub cells are at subOccupied positions a, a+1, ...
+	cellSubBits
 )
+
+// subShift is where a cellSub header keeps its n in flags.
+const subShift = 8
 
 // entry is one zone in one leaf cell. Its edges are runs of consecutive ring edges (edge v
 // joins vertex v to v+1): the run a, a+1, ..., a+b-1, or, with entryRuns, the runs listed
@@ -331,7 +339,6 @@ func buildIndex(zones []izone) *index {
 			ix.top = append(ix.top, emit(es))
 			continue
 		}
-		ix.top = append(ix.top, entry{zone: -1, flags: cellSub, a: int32(nsubPos), b: int32(n)})
 		ix.nsubs++
 		cx, cy := cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
 		sub := make([][]bentry, n*n)
@@ -393,6 +400,20 @@ func buildIndex(zones []izone) *index {
 				}
 			}
 		}
+		if n*n <= 64 {
+			var occ uint64
+			first := len(ix.subCells)
+			for k, ses := range sub {
+				if len(ses) > 0 {
+					occ |= 1 << k
+					ix.subCells = append(ix.subCells, emit(ses))
+				}
+			}
+			ix.top = append(ix.top, entry{zone: int32(uint32(occ)), flags: cellSub | cellSubBits | int32(n)<<subShift,
+				a: int32(first), b: int32(uint32(occ >> 32))})
+			continue
+		}
+		ix.top = append(ix.top, entry{zone: -1, flags: cellSub | int32(n)<<subShift, a: int32(nsubPos)})
 		for _, ses := range sub {
 			if len(ses) > 0 {
 				ix.subOccupied.set(nsubPos)
@@ -544,10 +565,17 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 	if cell.flags&cellSub == 0 {
 		cx, cy = cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
 	} else {
-		s := ix.subgrid(i, j, int(cell.b))
+		s := ix.subgrid(i, j, int(cell.flags>>subShift))
 		si := min(max(int((x-s.minX)*s.invW), 0), s.n-1)
 		sj := min(max(int((y-s.minY)*s.invH), 0), s.n-1)
-		if r, ok = ix.subOccupied.get(int(cell.a) + sj*s.n + si); !ok {
+		if cell.flags&cellSubBits != 0 {
+			occ := uint64(uint32(cell.zone)) | uint64(uint32(cell.b))<<32
+			bit := uint64(1) << uint(sj*s.n+si)
+			if occ&bit == 0 {
+				return -1
+			}
+			r = int(cell.a) + bits.OnesCount64(occ&(bit-1))
+		} else if r, ok = ix.subOccupied.get(int(cell.a) + sj*s.n + si); !ok {
 			return -1
 		}
 		cell = &ix.subCells[r]

@@ -82,6 +82,45 @@ func TestLookupMatchesOrb(t *testing.T) {
 	}
 }
 
+// TestLookupLargeSubgrids: one detailed outline in a coarse grid puts hundreds of edges in
+// a few top cells, which split into subgrids over 8 x 8 (their occupancy is a bit-rank
+// array, not header bits); lookups there agree with orb too.
+func TestLookupLargeSubgrids(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	spec := testSpec([]Zone{
+		{ID: "wide", Rule: RuleAllow, Polygons: []Polygon{{starRing(rng, 120, 40, 60e3, 4)}}},
+		{ID: "detailed", Rule: RuleDeny, MarginM: 20, Polygons: []Polygon{{starRing(rng, 120.1, 40.1, 300, 3000)}}},
+	})
+	p, err := Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newOracle(p, spec)
+	ix := p.zoneIx
+	large, checked := 0, 0
+	for range 5000 {
+		v := rng.IntN(len(ix.pts) / 2)
+		x := ix.pts[2*v] + (rng.Float64()-0.5)*0.01
+		y := ix.pts[2*v+1] + (rng.Float64()-0.5)*0.0075
+		i, j := int((x-ix.minX)*ix.invW), int((y-ix.minY)*ix.invH)
+		if r, ok := ix.occupied.get(j*ix.nx + i); ok && ix.top[r].flags&(cellSub|cellSubBits) == cellSub {
+			large++
+		}
+		want, robust := o.lookup(x, y, -1, 0, 1e-3)
+		if !robust {
+			continue
+		}
+		if got := ix.lookup(x, y, -1, ^uint64(0)); int(got) != want {
+			t.Fatalf("lookup(%v, %v) = %d, orb says %d", x, y, got, want)
+		}
+		checked++
+	}
+	t.Logf("%d points agree with orb, %d of them in subgrids over 8 x 8", checked, large)
+	if large < 1000 {
+		t.Errorf("only %d points fell in a large subgrid", large)
+	}
+}
+
 // TestDecideMatchesOrb is the property test at the level of Decide: with no hysteresis and
 // full precision, every decision names the zone orb's brute force finds first in
 // precedence order, with the matching action, and keeps the raw position otherwise.
