@@ -24,10 +24,10 @@
 // calls fdatasync on what was written, so that the disk flushes one batch while the next is
 // written. Once synced, the written pages are dropped from the page cache (the log never
 // reads them back; a TCU's memory is better spent elsewhere). A payload is in the clear
-// only in process memory, and only until it is sealed: no byte reaches a file before that. Durable reports the highest sequence number on disk;
-// WaitDurable and Sync wait for it. Segments are preallocated with fallocate, created under
-// a temporary name and renamed, and the directory is fsynced on every create, rename and
-// delete.
+// only in process memory, and only until it is sealed: no byte reaches a file before that.
+// Durable reports the highest sequence number on disk; WaitDurable and Sync wait for it.
+// Segments are preallocated with fallocate, created under a temporary name and renamed, and
+// the directory is fsynced on every create, rename and delete.
 //
 // # Recovery
 //
