@@ -427,7 +427,7 @@ type holdFS struct {
 	armed   atomic.Bool
 	held    chan struct{} // receives when the held fdatasync starts
 	release chan struct{} // closed to let it finish
-	wrote   chan struct{} // receives after every segment write
+	wrote   chan struct{} // signalled (one pending at most) after each segment write past the header
 }
 
 type holdFile struct {
