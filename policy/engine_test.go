@@ -148,9 +148,7 @@ func TestDecideWindows(t *testing.T) {
 }
 
 func TestPrecedence(t *testing.T) {
-	sq := func(lon, lat, half float64) []Polygon {
-		return []Polygon{{Ring{{lon - half, lat - half}, {lon + half, lat - half}, {lon + half, lat + half}, {lon - half, lat + half}, {lon - half, lat - half}}}}
-	}
+	sq := func(lon, lat, half float64) []Polygon { return rect(lon-half, lat-half, lon+half, lat+half) }
 	spec := testSpec([]Zone{
 		{ID: "allow-big", Rule: RuleAllow, Polygons: sq(120, 40, 0.5)},
 		{ID: "coarse-200", Rule: RuleCoarsen, PrecisionM: 200, Polygons: sq(120, 40, 0.2)},
@@ -320,18 +318,15 @@ func TestReloadWhileDeciding(t *testing.T) {
 // grid points, one near a deny zone does not, and its grid points that land in the deny
 // zone's margin are dropped.
 func TestDenyClear(t *testing.T) {
-	box := func(x0, y0, x1, y1 float64) []Polygon {
-		return []Polygon{{Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
-	}
 	// G is a point of the 1 km grid; deny (margin 100 m) ends 20 m east of it, near begins
 	// 250 m east of it: near's positions up to about 500 m east of G snap to G.
 	gLat, gLon := quantize(40.001, 119.93, 1000)
 	kx := mPerDeg * math.Cos(40*deg2rad)
 	spec := testSpec([]Zone{
-		{ID: "deny", Rule: RuleDeny, MarginM: 100, Polygons: box(gLon-0.04, 39.98, gLon+20/kx, 40.02)},
-		{ID: "near", Rule: RuleCoarsen, PrecisionM: 1000, Polygons: box(gLon+250/kx, 39.98, gLon+250/kx+0.04, 40.02)},
-		{ID: "far", Rule: RuleCoarsen, PrecisionM: 1000, Polygons: box(121, 39.95, 121.1, 40.05)},
-		{ID: "antimeridian", Rule: RuleAllow, Polygons: box(179.4, 9.9, 179.6, 10.1)},
+		{ID: "deny", Rule: RuleDeny, MarginM: 100, Polygons: rect(gLon-0.04, 39.98, gLon+20/kx, 40.02)},
+		{ID: "near", Rule: RuleCoarsen, PrecisionM: 1000, Polygons: rect(gLon+250/kx, 39.98, gLon+250/kx+0.04, 40.02)},
+		{ID: "far", Rule: RuleCoarsen, PrecisionM: 1000, Polygons: rect(121, 39.95, 121.1, 40.05)},
+		{ID: "antimeridian", Rule: RuleAllow, Polygons: rect(179.4, 9.9, 179.6, 10.1)},
 	})
 	p, err := Compile(spec)
 	if err != nil {

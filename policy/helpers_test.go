@@ -22,6 +22,11 @@ func starRing(rng *rand.Rand, lon, lat, r float64, n int) Ring {
 	return append(ring, ring[0])
 }
 
+// rect is the axis-aligned rectangle [x0, x1] x [y0, y1] as a one-polygon zone geometry.
+func rect(x0, y0, x1, y1 float64) []Polygon {
+	return []Polygon{{Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}
+}
+
 // scaledRing shrinks ring toward (lon, lat) by f (a hole inside a star ring for f < 0.6).
 func scaledRing(r Ring, lon, lat, f float64) Ring {
 	out := make(Ring, len(r))

@@ -748,9 +748,8 @@ func (l *Log) flushOnce(force bool) bool {
 		err = l.write(b)
 	}
 	l.mu.Lock()
-	if err != nil && err != errDropped && l.err == nil {
-		l.err = err
-		l.log.Error("storage: log failed; appends are refused", "err", err)
+	if err != nil && err != errDropped {
+		l.failLocked(err)
 	}
 	if err == nil && b.last > 0 {
 		if b.seal {
@@ -919,9 +918,8 @@ func (l *Log) syncOnce() bool {
 	}
 	l.mu.Lock()
 	l.syncing = false
-	if err != nil && l.err == nil {
-		l.err = fmt.Errorf("storage: fdatasync segment %016x: %w: %w", r.id, ErrFailed, err)
-		l.log.Error("storage: log failed; appends are refused", "err", l.err)
+	if err != nil {
+		l.failLocked(fmt.Errorf("storage: fdatasync segment %016x: %w: %w", r.id, ErrFailed, err))
 	}
 	l.cond.Broadcast()
 	l.mu.Unlock()
@@ -941,6 +939,15 @@ func (l *Log) drainSync() {
 		l.cond.Wait()
 	}
 	l.mu.Unlock()
+}
+
+// failLocked records err as the log's failure, unless it failed already, and says so
+// loudly: every later Append returns it. The caller holds mu.
+func (l *Log) failLocked(err error) {
+	if l.err == nil {
+		l.err = err
+		l.log.Error("storage: log failed; appends are refused", "err", err)
+	}
 }
 
 // errDropped marks a batch not written because the log had already failed.
