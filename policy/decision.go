@@ -1,7 +1,5 @@
 package policy
 
-import "sync/atomic"
-
 // Action is what may be stored for a fix or frame.
 type Action uint8
 
@@ -23,7 +21,8 @@ func (a Action) String() string {
 	return "action(?)"
 }
 
-// Reason says why a Decision came out as it did. Counters count decisions by Reason.
+// Reason says why a Decision came out as it did. The caller counts decisions by Reason if it
+// wants to (the gate does, see gate.Counters): Decide itself writes no shared memory.
 type Reason uint8
 
 // Reasons. The failure reasons (NoFix .. NoTier) always come with Drop.
@@ -100,28 +99,4 @@ type Decision struct {
 	MaxImagePixels int
 	// Version is the version of the policy that decided, 0 when none was loaded.
 	Version uint64
-}
-
-// Counters count decisions by Reason. They are updated atomically on the hot path without
-// allocating and may be read from any goroutine. The zero value is ready to use.
-type Counters struct {
-	n [numReasons]atomic.Uint64
-}
-
-func (c *Counters) add(r Reason) { c.n[r].Add(1) }
-
-// Get returns the number of decisions made for reason r so far.
-func (c *Counters) Get(r Reason) uint64 {
-	if int(r) >= len(c.n) {
-		return 0
-	}
-	return c.n[r].Load()
-}
-
-// Each calls fn for every reason, in Reason order, with its current count. It is meant for
-// periodic logging and metrics export (not for the hot path).
-func (c *Counters) Each(fn func(r Reason, n uint64)) {
-	for i := range c.n {
-		fn(Reason(i), c.n[i].Load())
-	}
 }

@@ -17,8 +17,6 @@ import (
 type Holder struct {
 	cur      atomic.Pointer[Policy]
 	reloadMu sync.Mutex
-	// Counters counts every decision of every Engine made from this Holder.
-	Counters Counters
 }
 
 // Policy returns the running policy, or nil.
@@ -107,11 +105,11 @@ func (e *Engine) adopt(p *Policy) {
 // coarsened position is checked again after quantization and dropped if the grid point
 // falls inside a deny zone or its margin, so no stored position is ever in one.
 //
-// Decide does not allocate and takes no locks; fix is only read.
+// Decide does not allocate, takes no locks and writes no memory shared with other
+// goroutines (no counters: the caller counts by d.Reason if it wants to); fix is only read.
 func (e *Engine) Decide(fix *gnss.Fix, now time.Time) Decision {
 	var d Decision
 	e.decide(&d, fix, now)
-	e.h.Counters.add(d.Reason)
 	return d
 }
 

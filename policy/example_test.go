@@ -17,16 +17,20 @@ func Example() {
 	}
 	e := h.NewEngine("public")
 	now := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	denied := 0
 	for _, p := range [][2]float64{{39.911954, 116.377817}, {39.85, 119.45}} {
 		fix := gnss.Fix{Received: now, Lat: p[0], Lon: p[1], Has: gnss.HasPos, Valid: true}
 		d := e.Decide(&fix, now)
+		if d.Reason == policy.ReasonZoneDeny {
+			denied++
+		}
 		if d.Action == policy.Drop {
 			fmt.Printf("%v (%v %s)\n", d.Action, d.Reason, d.Zone)
 			continue
 		}
 		fmt.Printf("%v %.4f,%.4f %v, grid %g m\n", d.Action, d.Lat, d.Lon, d.Datum, d.PrecisionM)
 	}
-	fmt.Println("zone-deny decisions:", h.Counters.Get(policy.ReasonZoneDeny))
+	fmt.Println("zone-deny decisions:", denied)
 	// Output:
 	// coarsen 39.9132,116.3841 GCJ-02, grid 50 m
 	// drop (zone-deny beidaihe)

@@ -637,6 +637,22 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 // entirely beyond limR (slackR of sqrt(lim2)) in x or y skip the distance computation.
 func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool) bool {
 	p := ix.pts[2*v0 : 2*(v0+n)+2]
+	if lim2 == 0 {
+		// Parity only: the same crosses tests, without branches (a boundary near the query
+		// makes their outcomes unpredictable), and orient(c, q, v) once per vertex.
+		ax, ay := p[0], p[1]
+		sa := orient(cx, cy, x, y, ax, ay) > 0
+		odd := false
+		for k := 2; k+1 < len(p); k += 2 {
+			bx, by := p[k], p[k+1]
+			sb := orient(cx, cy, x, y, bx, by) > 0
+			straddles := (orient(ax, ay, bx, by, cx, cy) > 0) != (orient(ax, ay, bx, by, x, y) > 0)
+			odd = odd != (sa != sb && straddles)
+			ax, ay, sa = bx, by, sb
+		}
+		*in = *in != odd
+		return false
+	}
 	for k := 0; k+3 < len(p); k += 2 {
 		ax, ay, bx, by := p[k], p[k+1], p[k+2], p[k+3]
 		if crosses(cx, cy, x, y, ax, ay, bx, by) {
