@@ -129,8 +129,9 @@ func newBenchSet(name string, spec *Spec, p *Policy) *benchSet {
 		y := ix.minY + rng.Float64()*float64(ix.ny)*ix.cellH
 		if i%2 == 1 {
 			v := rng.IntN(len(ix.pts) / 2)
-			x = ix.pts[2*v] + (rng.Float64()-0.5)*0.05
-			y = ix.pts[2*v+1] + (rng.Float64()-0.5)*0.04
+			vx, vy := ix.vertex(v)
+			x = vx + (rng.Float64()-0.5)*0.05
+			y = vy + (rng.Float64()-0.5)*0.04
 		}
 		s.fixes = append(s.fixes, *fixAt(y, x, benchNow))
 	}

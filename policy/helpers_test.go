@@ -63,6 +63,8 @@ func newOracle(p *Policy, spec *Spec) *oracle {
 	return o
 }
 
+// toOrb converts polys to orb's types, with the vertices snapped as the index stores them
+// (vertexScale), so that the oracle decides on the same polygon as the index.
 func toOrb(polys []Polygon) orb.MultiPolygon {
 	var mp orb.MultiPolygon
 	for _, poly := range polys {
@@ -70,7 +72,7 @@ func toOrb(polys []Polygon) orb.MultiPolygon {
 		for _, r := range poly {
 			or := make(orb.Ring, len(r))
 			for i, pt := range r {
-				or[i] = orb.Point{pt[0], pt[1]}
+				or[i] = orb.Point{snap(pt[0]), snap(pt[1])}
 			}
 			op = append(op, or)
 		}

@@ -30,7 +30,7 @@ type index struct {
 	nsubs        int       // number of subgrids (statistics)
 	entries      []entry   // entry lists of cells with several zones
 	runs         []int32   // (first edge, edge count) pairs for entries with several runs
-	pts          []float64 // lon, lat interleaved, rings stored closed one after another
+	pts          []int32   // lon, lat interleaved in vertex units, rings stored closed one after another
 	margin2      []float64 // per zone: margin^2, metres^2
 	buffer2      []float64 // per zone: (margin+hysteresis)^2, metres^2
 	marginR      []float64 // per zone: margin plus rounding slack, metres (see run)
@@ -169,7 +169,7 @@ func buildIndex(zones []izone) *index {
 			}
 		}
 	}
-	ix.pts = make([]float64, 0, 2*nv)
+	ix.pts = make([]int32, 0, 2*nv)
 	edges := make([]int32, 0, nv)
 	gMinX, gMinY, gMaxX, gMaxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for zi := range zones {
@@ -180,9 +180,11 @@ func buildIndex(zones []izone) *index {
 			for _, r := range poly {
 				base := int32(len(ix.pts) / 2)
 				for k, p := range r {
-					ix.pts = append(ix.pts, p[0], p[1])
-					z.minX, z.maxX = min(z.minX, p[0]), max(z.maxX, p[0])
-					z.minY, z.maxY = min(z.minY, p[1]), max(z.maxY, p[1])
+					ux, uy := toUnits(p[0]), toUnits(p[1])
+					ix.pts = append(ix.pts, ux, uy)
+					x, y := fromUnits(ux), fromUnits(uy)
+					z.minX, z.maxX = min(z.minX, x), max(z.maxX, x)
+					z.minY, z.maxY = min(z.minY, y), max(z.maxY, y)
 					if k < len(r)-1 {
 						edges = append(edges, base+int32(k))
 					}
@@ -242,7 +244,7 @@ func buildIndex(zones []izone) *index {
 		// Edges: to every cell their buffered bounding box touches.
 		pairs = pairs[:0]
 		for _, e := range edges[z.edge0:z.edge1] {
-			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+			ax, ay, bx, by := ix.edge(e)
 			i0, i1 := ix.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
 			j0, j1 := ix.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
 			for j := j0; j <= j1; j++ {
@@ -265,7 +267,7 @@ func buildIndex(zones []izone) *index {
 			rowX[k] = rowX[k][:0]
 		}
 		for _, e := range edges[z.edge0:z.edge1] {
-			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+			ax, ay, bx, by := ix.edge(e)
 			r0, r1 := ix.rowRange(min(ay, by), max(ay, by))
 			for j := max(r0, j0); j <= min(r1, j1); j++ {
 				yc := cellCenter(ix.minY, ix.cellH, j)
@@ -333,7 +335,7 @@ func buildIndex(zones []izone) *index {
 		i, j := c%ix.nx, c/ix.nx
 		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
 		s := ix.subgrid(i, j, n)
-		if subPairs(&s, es, zones, ix.pts) > 4*nedges {
+		if ix.subPairs(&s, es, zones) > 4*nedges {
 			// Splitting would copy the edges into most sub cells (margins larger than the
 			// cell): a long list in one cell is cheaper in memory and no slower.
 			ix.top = append(ix.top, emit(es))
@@ -352,7 +354,7 @@ func buildIndex(zones []izone) *index {
 			z := &zones[b.zone]
 			pairs = pairs[:0]
 			for _, e := range b.edges {
-				ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+				ax, ay, bx, by := ix.edge(e)
 				si0, si1 := s.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
 				sj0, sj1 := s.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
 				for sj := sj0; sj <= sj1; sj++ {
@@ -372,7 +374,7 @@ func buildIndex(zones []izone) *index {
 				in0 := b.flags&entryRefIn != 0
 				xs = xs[:0]
 				for _, e := range b.edges {
-					ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+					ax, ay, bx, by := ix.edge(e)
 					if crosses(cx, cy, cx, py, ax, ay, bx, by) {
 						in0 = !in0
 					}
@@ -477,7 +479,7 @@ func (ix *index) pairs(zones []izone, edges []int32) int {
 	for zi := range zones {
 		z := &zones[zi]
 		for _, e := range edges[z.edge0:z.edge1] {
-			ax, ay, bx, by := ix.pts[2*e], ix.pts[2*e+1], ix.pts[2*e+2], ix.pts[2*e+3]
+			ax, ay, bx, by := ix.edge(e)
 			i0, i1 := ix.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
 			j0, j1 := ix.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
 			n += (i1 - i0 + 1) * (j1 - j0 + 1)
@@ -487,12 +489,12 @@ func (ix *index) pairs(zones []izone, edges []int32) int {
 }
 
 // subPairs counts the (sub cell, edge) pairs splitting a cell with entries es would make.
-func subPairs(s *subgrid, es []bentry, zones []izone, pts []float64) int {
+func (ix *index) subPairs(s *subgrid, es []bentry, zones []izone) int {
 	n := 0
 	for _, b := range es {
 		z := &zones[b.zone]
 		for _, e := range b.edges {
-			ax, ay, bx, by := pts[2*e], pts[2*e+1], pts[2*e+2], pts[2*e+3]
+			ax, ay, bx, by := ix.edge(e)
 			i0, i1 := s.colRange(min(ax, bx)-z.bufX, max(ax, bx)+z.bufX)
 			j0, j1 := s.rowRange(min(ay, by)-z.bufY, max(ay, by)+z.bufY)
 			n += (i1 - i0 + 1) * (j1 - j0 + 1)
@@ -636,15 +638,21 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 // an edge is closer than sqrt(lim2) metres (kx: metres per degree of longitude). Edges
 // entirely beyond limR (slackR of sqrt(lim2)) in x or y skip the distance computation.
 func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool) bool {
+	// Work in vertex units: scaling every operand by a power of two scales every rounded
+	// result by the same power, so each orient has the sign, and each distance the value,
+	// it has in degrees (as at build time), and a vertex needs only its int-to-float.
+	const s = vertexScale
+	x, y, cx, cy, kx = x*s, y*s, cx*s, cy*s, kx/s
+	const ky = mPerDeg / s
 	p := ix.pts[2*v0 : 2*(v0+n)+2]
+	ax, ay := float64(p[0]), float64(p[1])
 	if lim2 == 0 {
-		// Parity only: the same crosses tests, without branches (a boundary near the query
-		// makes their outcomes unpredictable), and orient(c, q, v) once per vertex.
-		ax, ay := p[0], p[1]
+		// Parity only: the same tests as crosses, without branches (a boundary near the
+		// query makes their outcomes unpredictable), and orient(c, q, v) once per vertex.
 		sa := orient(cx, cy, x, y, ax, ay) > 0
 		odd := false
 		for k := 2; k+1 < len(p); k += 2 {
-			bx, by := p[k], p[k+1]
+			bx, by := float64(p[k]), float64(p[k+1])
 			sb := orient(cx, cy, x, y, bx, by) > 0
 			straddles := (orient(ax, ay, bx, by, cx, cy) > 0) != (orient(ax, ay, bx, by, x, y) > 0)
 			odd = odd != (sa != sb && straddles)
@@ -653,27 +661,51 @@ func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool
 		*in = *in != odd
 		return false
 	}
-	for k := 0; k+3 < len(p); k += 2 {
-		ax, ay, bx, by := p[k], p[k+1], p[k+2], p[k+3]
+	for k := 2; k+1 < len(p); k += 2 {
+		bx, by := float64(p[k]), float64(p[k+1])
 		if crosses(cx, cy, x, y, ax, ay, bx, by) {
 			*in = !*in
 		}
-		if lim2 > 0 {
-			ax, ay, bx, by = (ax-x)*kx, (ay-y)*mPerDeg, (bx-x)*kx, (by-y)*mPerDeg
-			if (ax > limR && bx > limR) || (ax < -limR && bx < -limR) ||
-				(ay > limR && by > limR) || (ay < -limR && by < -limR) {
-				continue
-			}
-			if segDist2(ax, ay, bx, by) < lim2 {
-				return true
-			}
+		sx, sy, ex, ey := (ax-x)*kx, (ay-y)*ky, (bx-x)*kx, (by-y)*ky
+		ax, ay = bx, by
+		if (sx > limR && ex > limR) || (sx < -limR && ex < -limR) ||
+			(sy > limR && ey > limR) || (sy < -limR && ey < -limR) {
+			continue
+		}
+		if segDist2(sx, sy, ex, ey) < lim2 {
+			return true
 		}
 	}
 	return false
 }
 
+// Vertices are stored as int32 multiples of 1/vertexScale degree (2^-23, about 1.3 cm): half
+// the memory of float64 pairs, and vertices are most of what a decision on a large bundle
+// reads. The conversion back is exact (int32 to float64, then a power-of-two scale), so the
+// build and every query compute on the same snapped polygon; snapping moves a vertex by at
+// most half a unit, 6.6 mm. 180 degrees is 1.5e9 units, within int32.
+const vertexScale = 1 << 23
+
+func toUnits(deg float64) int32 { return int32(math.Round(deg * vertexScale)) }
+
+func fromUnits(u int32) float64 { return float64(u) * (1.0 / vertexScale) }
+
+// snap returns deg as the index stores it.
+func snap(deg float64) float64 { return fromUnits(toUnits(deg)) }
+
+// vertex returns vertex v (lon, lat) as stored.
+func (ix *index) vertex(v int) (float64, float64) {
+	return fromUnits(ix.pts[2*v]), fromUnits(ix.pts[2*v+1])
+}
+
+// edge returns the end points of edge e, which joins vertex e to vertex e+1.
+func (ix *index) edge(e int32) (ax, ay, bx, by float64) {
+	p := ix.pts[2*e : 2*e+4]
+	return fromUnits(p[0]), fromUnits(p[1]), fromUnits(p[2]), fromUnits(p[3])
+}
+
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
 	return 16*len(ix.occupied.w) + 16*len(ix.top) + 16*len(ix.subOccupied.w) + 16*len(ix.subCells) + 16*len(ix.entries) +
-		4*len(ix.runs) + 8*len(ix.pts) + 40*len(ix.margin2)
+		4*len(ix.runs) + 4*len(ix.pts) + 40*len(ix.margin2)
 }

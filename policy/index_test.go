@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -34,6 +35,29 @@ func randomZones(rng *rand.Rand, n int, lon0, lat0 float64) []Zone {
 	return zones
 }
 
+// The index stores vertices in units of 2^-23 degree: snapping moves a coordinate by at most
+// half a unit, keeps the extremes in range, and is exact on values already snapped.
+func TestVertexUnits(t *testing.T) {
+	const half = 0.5 / vertexScale
+	rng := rand.New(rand.NewPCG(3, 4))
+	vals := []float64{0, 180, -180, 90, -90, half, -half, 1.5 / vertexScale, 179.99999999, 119.45, 39.85}
+	for range 10000 {
+		vals = append(vals, rng.Float64()*360-180)
+	}
+	for _, v := range vals {
+		s := snap(v)
+		if math.Abs(s-v) > half {
+			t.Errorf("snap(%v) = %v, moved %v > %v", v, s, math.Abs(s-v), half)
+		}
+		if snap(s) != s {
+			t.Errorf("snap(snap(%v)) = %v != %v", v, snap(s), s)
+		}
+		if u := toUnits(v); (v > 0) != (u > 0) && v != 0 && math.Abs(v) >= half {
+			t.Errorf("toUnits(%v) = %d: sign lost", v, u)
+		}
+	}
+}
+
 func TestLookupMatchesOrb(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	checked, skipped, hits, subs := 0, 0, 0, 0
@@ -51,8 +75,9 @@ func TestLookupMatchesOrb(t *testing.T) {
 			y := ix.minY + rng.Float64()*float64(ix.ny)*ix.cellH
 			if k%2 == 0 && len(ix.pts) > 0 { // near a vertex: margins and edges get tested
 				v := rng.IntN(len(ix.pts) / 2)
-				x = ix.pts[2*v] + (rng.Float64()-0.5)*0.02
-				y = ix.pts[2*v+1] + (rng.Float64()-0.5)*0.015
+				vx, vy := ix.vertex(v)
+				x = vx + (rng.Float64()-0.5)*0.02
+				y = vy + (rng.Float64()-0.5)*0.015
 			}
 			sticky := -1
 			if len(o.mps) > 0 && rng.IntN(4) == 0 {
@@ -100,8 +125,9 @@ func TestLookupLargeSubgrids(t *testing.T) {
 	large, checked := 0, 0
 	for range 5000 {
 		v := rng.IntN(len(ix.pts) / 2)
-		x := ix.pts[2*v] + (rng.Float64()-0.5)*0.01
-		y := ix.pts[2*v+1] + (rng.Float64()-0.5)*0.0075
+		vx, vy := ix.vertex(v)
+		x := vx + (rng.Float64()-0.5)*0.01
+		y := vy + (rng.Float64()-0.5)*0.0075
 		i, j := int((x-ix.minX)*ix.invW), int((y-ix.minY)*ix.invH)
 		if r, ok := ix.occupied.get(j*ix.nx + i); ok && ix.top[r].flags&(cellSub|cellSubBits) == cellSub {
 			large++
@@ -143,8 +169,9 @@ func TestDecideMatchesOrb(t *testing.T) {
 		ix := p.zoneIx
 		for range 2000 {
 			v := rng.IntN(len(ix.pts) / 2)
-			x := ix.pts[2*v] + (rng.Float64()-0.5)*0.03
-			y := ix.pts[2*v+1] + (rng.Float64()-0.5)*0.02
+			vx, vy := ix.vertex(v)
+			x := vx + (rng.Float64()-0.5)*0.03
+			y := vy + (rng.Float64()-0.5)*0.02
 			want, robust := o.lookup(x, y, -1, 0, 1e-3)
 			if !robust {
 				skipped++
