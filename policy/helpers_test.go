@@ -117,3 +117,11 @@ func (o *oracle) lookup(x, y float64, sticky int, extra, eps float64) (int, bool
 	}
 	return -1, robust
 }
+
+// snap returns deg as the index stores it (see vertexScale).
+func snap(deg float64) float64 { return fromUnits(toUnits(deg)) }
+
+// vertex returns vertex v (lon, lat) as the index stores it.
+func (ix *index) vertex(v int) (float64, float64) {
+	return fromUnits(ix.pts[2*v]), fromUnits(ix.pts[2*v+1])
+}

@@ -639,8 +639,9 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 // entirely beyond limR (slackR of sqrt(lim2)) in x or y skip the distance computation.
 func (ix *index) run(v0, n int32, x, y, cx, cy, kx, lim2, limR float64, in *bool) bool {
 	// Work in vertex units: scaling every operand by a power of two scales every rounded
-	// result by the same power, so each orient has the sign, and each distance the value,
-	// it has in degrees (as at build time), and a vertex needs only its int-to-float.
+	// result by the same power (coordinates on Earth come nowhere near underflow or
+	// overflow), so each orient has the sign, and each distance the value, it has in
+	// degrees, as at build time; and a vertex needs only its int-to-float.
 	const s = vertexScale
 	x, y, cx, cy, kx = x*s, y*s, cx*s, cy*s, kx/s
 	const ky = mPerDeg / s
@@ -689,14 +690,6 @@ const vertexScale = 1 << 23
 func toUnits(deg float64) int32 { return int32(math.Round(deg * vertexScale)) }
 
 func fromUnits(u int32) float64 { return float64(u) * (1.0 / vertexScale) }
-
-// snap returns deg as the index stores it.
-func snap(deg float64) float64 { return fromUnits(toUnits(deg)) }
-
-// vertex returns vertex v (lon, lat) as stored.
-func (ix *index) vertex(v int) (float64, float64) {
-	return fromUnits(ix.pts[2*v]), fromUnits(ix.pts[2*v+1])
-}
 
 // edge returns the end points of edge e, which joins vertex e to vertex e+1.
 func (ix *index) edge(e int32) (ax, ay, bx, by float64) {
