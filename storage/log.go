@@ -934,8 +934,7 @@ const pageSize = 4096
 // it before it seals, truncates or closes a file the syncer may be syncing.
 func (l *Log) drainSync() {
 	l.mu.Lock()
-	for l.sync.f != nil || l.syncing {
-		wake(l.syncKick)
+	for l.sync.f != nil || l.syncing { // a waiting request has already woken the syncer
 		l.cond.Wait()
 	}
 	l.mu.Unlock()
