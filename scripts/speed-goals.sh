@@ -13,7 +13,7 @@
 # alternating which goes first, and its ratio is plain ns/op over encrypted ns/op (the
 # throughput ratio).
 #
-# Usage: sh scripts/speed-goals.sh [ROUNDS]    (default 10; about 10 s per round)
+# Usage: sh scripts/speed-goals.sh [ROUNDS]    (default 10; about 4 s per round, plus the build)
 # Needs: go, awk. Run it on an idle machine.
 set -eu
 
@@ -46,8 +46,8 @@ summary() {
 
 : >"$tmp/p50"
 : >"$tmp/ratio"
-# All policy rounds first: the storage rounds leave the kernel writing back and freeing
-# hundreds of megabytes, which slows a Decide measured just after by a third.
+# All policy rounds first, so that no Decide is measured while the kernel still writes back
+# and frees the hundreds of megabytes a storage round wrote.
 for i in $(seq "$ROUNDS"); do
 	(cd policy && "$tmp/policy.test" -test.run '^$' -test.bench 'Decide/c-gen3000x1M/geogate-licensed$' \
 		-test.benchtime 1000000x -test.count 2) | metric p50-ns >>"$tmp/p50"
