@@ -156,7 +156,11 @@ type bentry struct {
 	edges []int32
 }
 
-func cellCenter(min, size float64, i int) float64 { return min + (float64(i)+0.5)*size }
+// cellCenter returns the centre of cell i of a row or column starting at min. Here and in
+// cellOrigin the explicit conversion rounds the product on its own: Go may otherwise fuse
+// a multiply-add (it does on arm64) differently at different call sites, and the build and
+// every query must compute the same bits.
+func cellCenter(min, size float64, i int) float64 { return min + float64((float64(i)+0.5)*size) }
 
 // buildIndex compiles zones (already validated, in precedence order).
 func buildIndex(zones []izone) *index {
@@ -459,8 +463,13 @@ func (ix *index) compact(b bentry) entry {
 // lookup uses the same function, so reference points agree bit for bit.
 func (ix *index) subgrid(i, j, n int) subgrid {
 	sz := &ix.subSize[n]
-	return subgrid{minX: ix.minX + float64(i)*ix.cellW, minY: ix.minY + float64(j)*ix.cellH,
-		cellW: sz.cellW, cellH: sz.cellH, invW: sz.invW, invH: sz.invH, n: n}
+	x0, y0 := ix.cellOrigin(i, j)
+	return subgrid{minX: x0, minY: y0, cellW: sz.cellW, cellH: sz.cellH, invW: sz.invW, invH: sz.invH, n: n}
+}
+
+// cellOrigin returns the lower left corner of top cell (i, j), the origin of its subgrid.
+func (ix *index) cellOrigin(i, j int) (x0, y0 float64) {
+	return ix.minX + float64(float64(i)*ix.cellW), ix.minY + float64(float64(j)*ix.cellH)
 }
 
 // slackR returns a distance a little above m: a segment whose scaled end points are both
@@ -567,21 +576,24 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 	if cell.flags&cellSub == 0 {
 		cx, cy = cellCenter(ix.minX, ix.cellW, i), cellCenter(ix.minY, ix.cellH, j)
 	} else {
-		s := ix.subgrid(i, j, int(cell.flags>>subShift))
-		si := min(max(int((x-s.minX)*s.invW), 0), s.n-1)
-		sj := min(max(int((y-s.minY)*s.invH), 0), s.n-1)
+		// The subgrid of ix.subgrid, in scalars (a subgrid value would go through memory).
+		n := int(cell.flags >> subShift)
+		sz := &ix.subSize[n]
+		sx, sy := ix.cellOrigin(i, j)
+		si := min(max(int((x-sx)*sz.invW), 0), n-1)
+		sj := min(max(int((y-sy)*sz.invH), 0), n-1)
 		if cell.flags&cellSubBits != 0 {
 			occ := uint64(uint32(cell.zone)) | uint64(uint32(cell.b))<<32
-			bit := uint64(1) << uint(sj*s.n+si)
+			bit := uint64(1) << uint(sj*n+si)
 			if occ&bit == 0 {
 				return -1
 			}
 			r = int(cell.a) + bits.OnesCount64(occ&(bit-1))
-		} else if r, ok = ix.subOccupied.get(int(cell.a) + sj*s.n + si); !ok {
+		} else if r, ok = ix.subOccupied.get(int(cell.a) + sj*n + si); !ok {
 			return -1
 		}
 		cell = &ix.subCells[r]
-		cx, cy = cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
+		cx, cy = cellCenter(sx, sz.cellW, si), cellCenter(sy, sz.cellH, sj)
 	}
 	kx := 0.0 // metres per degree of longitude at y, computed by hit when first needed
 	if cell.flags&cellList == 0 {
