@@ -30,7 +30,7 @@ cross:
 deps:
 	@sh scripts/deps.sh
 
-## test: vet, all tests, then the gnss and storage tests once more as arm64 binaries under qemu-user
+## test: vet, all tests, then the gnss, policy and storage tests once more as arm64 binaries under qemu-user
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
@@ -40,7 +40,7 @@ test-arm64:
 ifeq ($(QEMU),)
 	@echo "SKIP arm64 tests: neither qemu-aarch64-static nor qemu-aarch64 is installed (apt-get install qemu-user-static)"
 else
-	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU) ./gnss/... ./storage/...
+	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU) ./gnss/... ./policy/... ./storage/...
 endif
 
 ## bench: every benchmark, with allocations, side by side with the reference libraries; then

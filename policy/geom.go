@@ -17,9 +17,12 @@ const (
 	deg2rad      = math.Pi / 180
 )
 
-// orient is twice the signed area of (a, b, c): > 0 when c is left of a->b.
+// orient is twice the signed area of (a, b, c): > 0 when c is left of a->b. The conversions
+// round each product on its own: without them Go may fuse a multiply-subtract (it does on
+// arm64), differently at different call sites, and the index relies on a query computing
+// the same signs the build did.
 func orient(ax, ay, bx, by, cx, cy float64) float64 {
-	return (bx-ax)*(cy-ay) - (by-ay)*(cx-ax)
+	return float64((bx-ax)*(cy-ay)) - float64((by-ay)*(cx-ax))
 }
 
 // crosses reports whether segment p->q crosses segment a->b. Points exactly on a line count
