@@ -35,6 +35,36 @@ func randomZones(rng *rand.Rand, n int, lon0, lat0 float64) []Zone {
 	return zones
 }
 
+// Build and query must compute the same bits on every architecture, and Go may fuse a
+// multiply-add into one rounding (it does on arm64) differently at different call sites, so
+// orient and cellCenter round each product on their own. These inputs give a different
+// result when any one product is fused (checked with math.FMA), so a fused build fails here;
+// make test runs this package as arm64 too. The inputs come from a slice so that the
+// compiler cannot fold them, and orient is called through orientCall, compiled on its own
+// as its callers in the index are, not inlined into the test.
+var orientCall = orient
+
+func TestProductsRoundedApart(t *testing.T) {
+	const e = 0x1p-30
+	v := []float64{0, 0, 1 + e, 1 - e, 1 + 3*e, 1 + e, -1.5, 1 + 0x1p-52}
+	ax, ay, bx, by, cx, cy := v[0], v[1], v[2], v[3], v[4], v[5]
+	// (1+e)^2 - (1-e)(1+3e) = 4e^2 exactly; each product rounds to 1+2e.
+	if math.FMA(bx-ax, cy-ay, -float64((by-ay)*(cx-ax))) == 0 || math.FMA(-(by-ay), cx-ax, float64((bx-ax)*(cy-ay))) == 0 {
+		t.Fatal("orient case does not tell fused from rounded products")
+	}
+	if got := orientCall(ax, ay, bx, by, cx, cy); got != 0 {
+		t.Errorf("orient = %g, want 0 (each product rounded)", got)
+	}
+	// -1.5 + 1.5(1+2^-52): the product rounds (ties to even) to 1.5+2^-51.
+	min, size := v[6], v[7]
+	if math.FMA(1.5, size, min) == 0x1p-51 {
+		t.Fatal("cellCenter case does not tell fused from rounded products")
+	}
+	if got := cellCenter(min, size, 1); got != 0x1p-51 {
+		t.Errorf("cellCenter = %g, want 2^-51 (product rounded)", got)
+	}
+}
+
 // The index stores vertices in units of 2^-23 degree: snapping moves a coordinate by at most
 // half a unit, keeps the extremes in range, and is exact on values already snapped.
 func TestVertexUnits(t *testing.T) {
