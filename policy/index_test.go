@@ -35,15 +35,16 @@ func randomZones(rng *rand.Rand, n int, lon0, lat0 float64) []Zone {
 	return zones
 }
 
+// orientCall calls orient as compiled on its own, as its callers in the index see it, not
+// inlined into (and perhaps compiled differently in) the test.
+var orientCall = orient
+
 // Build and query must compute the same bits on every architecture, and Go may fuse a
 // multiply-add into one rounding (it does on arm64) differently at different call sites, so
 // orient and cellCenter round each product on their own. These inputs give a different
 // result when any one product is fused (checked with math.FMA), so a fused build fails here;
 // make test runs this package as arm64 too. The inputs come from a slice so that the
-// compiler cannot fold them, and orient is called through orientCall, compiled on its own
-// as its callers in the index are, not inlined into the test.
-var orientCall = orient
-
+// compiler cannot fold them.
 func TestProductsRoundedApart(t *testing.T) {
 	const e = 0x1p-30
 	v := []float64{0, 0, 1 + e, 1 - e, 1 + 3*e, 1 + e, -1.5, 1 + 0x1p-52}
