@@ -108,7 +108,8 @@ const (
 	// cellSubBits, with cellSub, marks a subgrid of at most 8 x 8 (nearly all are) whose
 	// occupancy is in the header itself, bit k of uint32(zone) | uint32(b)<<32 for sub cell k:
 	// its occupied cells are subCells[a], subCells[a+1], ... in order, so finding one takes
-	// no further load. Without it, the sub cells are at subOccupied positions a, a+1, ...
+	// no further load. Without it, the sub cells are at subOccupied positions a, a+1, ...,
+	// and an occupied one is subCells[b + its rank in subOccupied].
 	cellSubBits
 )
 
@@ -322,7 +323,8 @@ func buildIndex(zones []izone) *index {
 		return entry{zone: -1, flags: cellList, a: int32(start), b: int32(len(es))}
 	}
 
-	nsubPos := 0 // sub cell positions used so far, empty ones included
+	nsubPos := 0 // sub cell positions of subgrids over 8 x 8 used so far, empty ones included
+	nlarge := 0  // their leaves so far
 	for c, es := range grid {
 		nedges := 0
 		for _, b := range es {
@@ -419,11 +421,15 @@ func buildIndex(zones []izone) *index {
 				a: int32(first), b: int32(uint32(occ >> 32))})
 			continue
 		}
-		ix.top = append(ix.top, entry{zone: -1, flags: cellSub | int32(n)<<subShift, a: int32(nsubPos)})
+		// Sub cell at position a+k is subCells[b + its rank]: the ranks count the leaves of
+		// larger subgrids only, and subCells holds those of small ones too.
+		ix.top = append(ix.top, entry{zone: -1, flags: cellSub | int32(n)<<subShift, a: int32(nsubPos),
+			b: int32(len(ix.subCells) - nlarge)})
 		for _, ses := range sub {
 			if len(ses) > 0 {
 				ix.subOccupied.set(nsubPos)
 				ix.subCells = append(ix.subCells, emit(ses))
+				nlarge++
 			}
 			nsubPos++
 		}
@@ -591,6 +597,8 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 			r = int(cell.a) + bits.OnesCount64(occ&(bit-1))
 		} else if r, ok = ix.subOccupied.get(int(cell.a) + sj*n + si); !ok {
 			return -1
+		} else {
+			r += int(cell.b)
 		}
 		cell = &ix.subCells[r]
 		cx, cy = cellCenter(sx, sz.cellW, si), cellCenter(sy, sz.cellH, sj)

@@ -178,6 +178,49 @@ func TestLookupLargeSubgrids(t *testing.T) {
 	}
 }
 
+// TestLookupMixedSubgrids: a bundle whose dense cells split into subgrids both up to and over
+// 8 x 8 (the two encodings of a subgrid's cells share subCells) agrees with orb.
+func TestLookupMixedSubgrids(t *testing.T) {
+	spec := generatedSpec(2, 100, 30000)
+	p, err := Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := p.zoneIx
+	small, large := 0, 0
+	for k := range ix.top {
+		switch ix.top[k].flags & (cellSub | cellSubBits) {
+		case cellSub | cellSubBits:
+			small++
+		case cellSub:
+			large++
+		}
+	}
+	if small == 0 || large == 0 {
+		t.Fatalf("%d subgrids up to 8 x 8 and %d over: want both", small, large)
+	}
+	o := newOracle(p, spec)
+	rng := rand.New(rand.NewPCG(1, 2))
+	checked := 0
+	for range 4000 {
+		vx, vy := ix.vertex(rng.IntN(len(ix.pts) / 2))
+		x, y := vx+(rng.Float64()-0.5)*0.02, vy+(rng.Float64()-0.5)*0.015
+		sticky := -1
+		if rng.IntN(3) == 0 {
+			sticky = rng.IntN(len(o.mps))
+		}
+		want, robust := o.lookup(x, y, sticky, spec.HysteresisM, 1e-3)
+		if !robust {
+			continue
+		}
+		if got := ix.lookup(x, y, int32(sticky), ^uint64(0)); int(got) != want {
+			t.Fatalf("lookup(%v, %v, sticky %d) = %d, orb says %d", x, y, sticky, got, want)
+		}
+		checked++
+	}
+	t.Logf("%d points agree with orb; %d subgrids up to 8 x 8, %d over", checked, small, large)
+}
+
 // TestDecideMatchesOrb is the property test at the level of Decide: with no hysteresis and
 // full precision, every decision names the zone orb's brute force finds first in
 // precedence order, with the matching action, and keeps the raw position otherwise.
