@@ -26,7 +26,7 @@ type index struct {
 	occupied     bitRank   // bit per top cell: set unless the cell is empty (small: stays in cache)
 	top          []entry   // per occupied top cell: its only entry, or a cellList/cellSub header
 	subOccupied  bitRank   // bit per sub cell of the subgrids over 8 x 8: set unless the sub cell is empty
-	subCells     []entry   // the occupied leaf cells of all subgrids, same encoding
+	subCells     []leaf    // the occupied leaf cells of all subgrids, same encoding, with parts
 	nsubs        int       // number of subgrids (statistics)
 	entries      []entry   // entry lists of cells with several zones
 	runs         []int32   // (first edge, edge count) pairs for entries with several runs
@@ -39,9 +39,21 @@ type index struct {
 	subSize      [maxSub + 1]subSize
 }
 
-// subSize is the leaf cell size of an n x n subgrid (the same for every top cell), computed
-// once at build time so that lookup does no division.
-type subSize struct{ cellW, cellH, invW, invH float64 }
+// subSize is the leaf cell size of an n x n subgrid (the same for every top cell), and the
+// size of its parts, computed once at build time so that lookup does no division.
+type subSize struct{ cellW, cellH, invW, invH, partW, partH, partInvW, partInvH float64 }
+
+// leaf is a cell of a subgrid. With entryParts its single zone also has a classification of
+// the cell's parts (parts x parts, row-major): a part none of the zone's edges comes within
+// its buffer of (near bit clear) lies wholly inside or wholly outside the zone (in bit), for
+// the margin and the hysteresis alike, so a point in it needs no edge test.
+type leaf struct {
+	entry
+	near, in uint64
+}
+
+// parts is the side of the classification grid of a leaf: 8 x 8 parts, one bit each.
+const parts = 8
 
 // subgrid splits one dense top cell into n x n leaf cells. Its origin is recomputed from
 // the top cell at query time and its cell size comes from index.subSize (same expressions,
@@ -111,6 +123,8 @@ const (
 	// no further load. Without it, the sub cells are at subOccupied positions a, a+1, ...,
 	// and an occupied one is subCells[b + its rank in subOccupied].
 	cellSubBits
+	// entryParts marks a leaf whose near and in bits classify its parts (see leaf).
+	entryParts
 )
 
 // subShift is where a cellSub header keeps its n in flags.
@@ -237,6 +251,8 @@ func buildIndex(zones []izone) *index {
 		sz := &ix.subSize[n]
 		sz.cellW, sz.cellH = ix.cellW/float64(n), ix.cellH/float64(n)
 		sz.invW, sz.invH = 1/sz.cellW, 1/sz.cellH
+		sz.partW, sz.partH = sz.cellW/parts, sz.cellH/parts
+		sz.partInvW, sz.partInvH = 1/sz.partW, 1/sz.partH
 	}
 
 	grid := make([][]bentry, ix.nx*ix.ny)
@@ -376,27 +392,11 @@ func buildIndex(zones []izone) *index {
 			// point to each sub row's centre line, then scan the row (crossings of the
 			// horizontal line, half-open in y as in the top-level scan).
 			for sj := range n {
+				var in0 bool
 				py := cellCenter(s.minY, s.cellH, sj)
-				in0 := b.flags&entryRefIn != 0
-				xs = xs[:0]
-				for _, e := range b.edges {
-					ax, ay, bx, by := ix.edge(e)
-					if crosses(cx, cy, cx, py, ax, ay, bx, by) {
-						in0 = !in0
-					}
-					if (ay > py) != (by > py) {
-						xs = append(xs, ax+(py-ay)*(bx-ax)/(by-ay))
-					}
-				}
+				in0, xs = ix.scanRow(b.edges, cx, cy, py, b.flags&entryRefIn != 0, xs[:0])
 				for si := range n {
-					px := cellCenter(s.minX, s.cellW, si)
-					in := in0
-					for _, x := range xs {
-						if (x > cx) != (x > px) {
-							in = !in
-						}
-					}
-					if !in {
+					if !rowInside(xs, cx, cellCenter(s.minX, s.cellW, si), in0) {
 						continue
 					}
 					sc := &sub[sj*n+si]
@@ -414,7 +414,7 @@ func buildIndex(zones []izone) *index {
 			for k, ses := range sub {
 				if len(ses) > 0 {
 					occ |= 1 << k
-					ix.subCells = append(ix.subCells, emit(ses))
+					ix.subCells = append(ix.subCells, ix.leafOf(emit(ses), ses, zones, &s, k%n, k/n, &xs))
 				}
 			}
 			ix.top = append(ix.top, entry{zone: int32(uint32(occ)), flags: cellSub | cellSubBits | int32(n)<<subShift,
@@ -425,10 +425,10 @@ func buildIndex(zones []izone) *index {
 		// larger subgrids only, and subCells holds those of small ones too.
 		ix.top = append(ix.top, entry{zone: -1, flags: cellSub | int32(n)<<subShift, a: int32(nsubPos),
 			b: int32(len(ix.subCells) - nlarge)})
-		for _, ses := range sub {
+		for k, ses := range sub {
 			if len(ses) > 0 {
 				ix.subOccupied.set(nsubPos)
-				ix.subCells = append(ix.subCells, emit(ses))
+				ix.subCells = append(ix.subCells, ix.leafOf(emit(ses), ses, zones, &s, k%n, k/n, &xs))
 				nlarge++
 			}
 			nsubPos++
@@ -437,6 +437,90 @@ func buildIndex(zones []izone) *index {
 	ix.occupied.finish()
 	ix.subOccupied.finish()
 	return ix
+}
+
+// scanRow steps from the reference point (cx, cy), inside or not as refIn says, vertically to
+// (cx, py) across edges, and returns whether that point is inside, with xs extended by the x
+// of every crossing of edges with the line y = py (half-open in y, as in the top-level scan):
+// rowInside then tells any point of the line.
+func (ix *index) scanRow(edges []int32, cx, cy, py float64, refIn bool, xs []float64) (bool, []float64) {
+	in := refIn
+	for _, e := range edges {
+		ax, ay, bx, by := ix.edge(e)
+		if crosses(cx, cy, cx, py, ax, ay, bx, by) {
+			in = !in
+		}
+		if (ay > py) != (by > py) {
+			xs = append(xs, ax+(py-ay)*(bx-ax)/(by-ay))
+		}
+	}
+	return in, xs
+}
+
+// rowInside reports whether (px, py) is inside, given that (cx, py) is (in0) and xs are the
+// crossings of the line y = py (see scanRow).
+func rowInside(xs []float64, cx, px float64, in0 bool) bool {
+	in := in0
+	for _, x := range xs {
+		if (x > cx) != (x > px) {
+			in = !in
+		}
+	}
+	return in
+}
+
+// leafOf returns the stored form of sub cell (si, sj) of s, whose entries es encode to en: a
+// single zone with edges also gets its parts classified (entryParts). A part is near when
+// the buffered bounding box of one of the edges overlaps it, by the same arithmetic that
+// lookup uses to find a point's part, so a point whose part is not near is farther than the
+// buffer from every edge (in the zone's box metric, which bounds the distance) and no edge
+// crosses the segment from the part's centre to it: the part's centre decides. Centres are
+// classified by a row scan from the cell's reference point, as the sub cells' own are; they
+// are at least half a part from every edge, so rounding cannot mislead the scan.
+func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
+	lf := leaf{entry: en}
+	if len(es) != 1 || len(es[0].edges) == 0 {
+		return lf
+	}
+	b, z, sz := &es[0], &zones[es[0].zone], &ix.subSize[s.n]
+	ox, oy := s.cellOrigin(si, sj)
+	for _, e := range b.edges {
+		ax, ay, bx, by := ix.edge(e)
+		i0, i1 := clampCell((min(ax, bx)-z.bufX-ox)*sz.partInvW, parts), clampCell((max(ax, bx)+z.bufX-ox)*sz.partInvW, parts)
+		j0, j1 := clampCell((min(ay, by)-z.bufY-oy)*sz.partInvH, parts), clampCell((max(ay, by)+z.bufY-oy)*sz.partInvH, parts)
+		for j := j0; j <= j1; j++ {
+			for i := i0; i <= i1; i++ {
+				lf.near |= 1 << (j*parts + i)
+			}
+		}
+	}
+	if ^lf.near == 0 {
+		return lf
+	}
+	cx, cy := cellCenter(s.minX, s.cellW, si), cellCenter(s.minY, s.cellH, sj)
+	for pj := range parts {
+		var in0 bool
+		in0, *xs = ix.scanRow(b.edges, cx, cy, cellCenter(oy, sz.partH, pj), b.flags&entryRefIn != 0, (*xs)[:0])
+		for pi := range parts {
+			k := pj*parts + pi
+			if lf.near&(1<<k) == 0 && rowInside(*xs, cx, cellCenter(ox, sz.partW, pi), in0) {
+				lf.in |= 1 << k
+			}
+		}
+	}
+	lf.flags |= entryParts
+	return lf
+}
+
+// cellOrigin returns the lower left corner of sub cell (si, sj).
+func (s *subgrid) cellOrigin(si, sj int) (x0, y0 float64) {
+	return s.minX + float64(float64(si)*s.cellW), s.minY + float64(float64(sj)*s.cellH)
+}
+
+// part returns the index of the part of the leaf with lower left corner (ox, oy) that holds
+// (x, y), by the arithmetic leafOf uses for edges.
+func (sz *subSize) part(x, y, ox, oy float64) uint {
+	return uint(clampCell((y-oy)*sz.partInvH, parts)*parts + clampCell((x-ox)*sz.partInvW, parts))
 }
 
 // compact turns a built entry into its stored form: one run of edges in place, or runs.
@@ -600,7 +684,17 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		} else {
 			r += int(cell.b)
 		}
-		cell = &ix.subCells[r]
+		lf := &ix.subCells[r]
+		if lf.flags&entryParts != 0 {
+			ox, oy := sx+float64(float64(si)*sz.cellW), sy+float64(float64(sj)*sz.cellH) // subgrid.cellOrigin
+			if k := sz.part(x, y, ox, oy); lf.near&(1<<k) == 0 {
+				if lf.in&(1<<k) != 0 && ix.inForce(lf.zone, active) {
+					return lf.zone
+				}
+				return -1
+			}
+		}
+		cell = &lf.entry
 		cx, cy = cellCenter(sx, sz.cellW, si), cellCenter(sy, sz.cellH, sj)
 	}
 	kx := 0.0 // metres per degree of longitude at y, computed by hit when first needed
@@ -619,12 +713,18 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 	return -1
 }
 
+// inForce reports whether zone z applies with the windows in active open.
+func (ix *index) inForce(z int32, active uint64) bool {
+	m := ix.mask[z]
+	return m == 0 || m&active != 0
+}
+
 // hit reports whether (x, y) is inside e's zone or within its margin (buffer if sticky),
 // with (cx, cy) the cell's reference point. *kx is mPerDeg*cos(y), or 0 until a zone with
 // a margin needs it (then hit computes it, once per lookup).
 func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64, kx *float64) bool {
 	z := e.zone
-	if m := ix.mask[z]; m != 0 && m&active == 0 {
+	if !ix.inForce(z, active) {
 		return false
 	}
 	if e.flags&entryFull != 0 {
@@ -719,6 +819,6 @@ func (ix *index) edge(e int32) (ax, ay, bx, by float64) {
 
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
-	return 16*len(ix.occupied.w) + 16*len(ix.top) + 16*len(ix.subOccupied.w) + 16*len(ix.subCells) + 16*len(ix.entries) +
+	return 16*len(ix.occupied.w) + 16*len(ix.top) + 16*len(ix.subOccupied.w) + 32*len(ix.subCells) + 16*len(ix.entries) +
 		4*len(ix.runs) + 4*len(ix.pts) + 40*len(ix.margin2)
 }

@@ -3,7 +3,9 @@ package policy
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -138,6 +140,82 @@ func TestLookupMatchesOrb(t *testing.T) {
 	}
 }
 
+// TestLeafParts: where a leaf's parts are classified (entryParts), lookup answers from the
+// part's bit for points in a part no edge comes near; the same index with the
+// classification removed, which tests every edge, is the reference. Points near vertices,
+// half of them moved onto a border between parts, with and without hysteresis (sticky is
+// the zone found 150 m away, so that points just outside a zone's margin test its buffer).
+// A third copy with every in bit flipped shows which points the bits decided.
+func TestLeafParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	specs := []*Spec{generatedSpec(2, 100, 30000)}
+	for range 10 {
+		specs = append(specs, testSpec(randomZones(rng, 1+rng.IntN(40), 119.4+rng.Float64(), 39.8+rng.Float64())))
+	}
+	classified, farParts, checked, byParts, onBorder := 0, 0, 0, 0, 0
+	for n, spec := range specs {
+		p, err := Compile(spec)
+		if err != nil {
+			t.Fatalf("set %d: %v", n, err)
+		}
+		ix := p.zoneIx
+		edgesOnly, flipped := *ix, *ix
+		edgesOnly.subCells, flipped.subCells = slices.Clone(ix.subCells), slices.Clone(ix.subCells)
+		for k := range ix.subCells {
+			if ix.subCells[k].flags&entryParts != 0 {
+				classified++
+				farParts += parts*parts - bits.OnesCount64(ix.subCells[k].near)
+				edgesOnly.subCells[k].flags &^= entryParts
+				flipped.subCells[k].in = ^ix.subCells[k].in
+			}
+		}
+		for k := range 20000 {
+			vx, vy := ix.vertex(rng.IntN(len(ix.pts) / 2))
+			x, y := vx+(rng.Float64()-0.5)*0.02, vy+(rng.Float64()-0.5)*0.015
+			if k%2 == 0 {
+				var ok bool
+				if x, y, ok = partCorner(ix, x, y); ok {
+					onBorder++
+				}
+			}
+			sticky := int32(-1)
+			if k%3 > 0 {
+				sticky = edgesOnly.lookup(x+0.0015, y+0.0005, -1, ^uint64(0))
+			}
+			got, want := ix.lookup(x, y, sticky, ^uint64(0)), edgesOnly.lookup(x, y, sticky, ^uint64(0))
+			if got != want {
+				t.Fatalf("set %d: lookup(%v, %v, sticky %d) = %d from the parts, %d from the edges", n, x, y, sticky, got, want)
+			}
+			checked++
+			if flipped.lookup(x, y, sticky, ^uint64(0)) != got {
+				byParts++
+			}
+		}
+	}
+	t.Logf("%d leaves classified (%d parts far from edges); %d points agree (%d on a part's corner), %d decided by a part's bit",
+		classified, farParts, checked, onBorder, byParts)
+	if byParts < checked/20 {
+		t.Errorf("only %d of %d points were decided by a part's bit", byParts, checked)
+	}
+}
+
+// partCorner moves (x, y) to the lower left corner of its part, if it lies in a subgrid.
+func partCorner(ix *index, x, y float64) (float64, float64, bool) {
+	i, j := clampCell((x-ix.minX)*ix.invW, ix.nx), clampCell((y-ix.minY)*ix.invH, ix.ny)
+	r, ok := ix.occupied.get(j*ix.nx + i)
+	if !ok || ix.top[r].flags&cellSub == 0 {
+		return x, y, false
+	}
+	n := int(ix.top[r].flags >> subShift)
+	s := ix.subgrid(i, j, n)
+	si, _ := s.colRange(x, x)
+	sj, _ := s.rowRange(y, y)
+	ox, oy := s.cellOrigin(si, sj)
+	sz := &ix.subSize[n]
+	pi, pj := clampCell((x-ox)*sz.partInvW, parts), clampCell((y-oy)*sz.partInvH, parts)
+	return ox + float64(pi)*sz.partW, oy + float64(pj)*sz.partH, true
+}
+
 // TestLookupLargeSubgrids: one detailed outline in a coarse grid puts hundreds of edges in
 // a few top cells, which split into subgrids over 8 x 8 (their occupancy is a bit-rank
 // array, not header bits); lookups there agree with orb too.
@@ -202,7 +280,7 @@ func TestLookupMixedSubgrids(t *testing.T) {
 	o := newOracle(p, spec)
 	rng := rand.New(rand.NewPCG(1, 2))
 	checked := 0
-	for range 4000 {
+	for range 1000 {
 		vx, vy := ix.vertex(rng.IntN(len(ix.pts) / 2))
 		x, y := vx+(rng.Float64()-0.5)*0.02, vy+(rng.Float64()-0.5)*0.015
 		sticky := -1
