@@ -31,8 +31,9 @@
 //
 // Decide neither allocates nor locks, and writes nothing another goroutine reads: zones are
 // compiled into a two-level uniform grid of flat arrays (int32 indices, runs of edges,
-// per-cell "fully inside" flags, vertices in int32 units of 2^-23 degree), so a decision
-// costs one or two cell lookups and a handful of edge tests whatever the number of zones.
+// per-cell "fully inside" flags, per-part inside/outside bits for the parts of a leaf no
+// edge comes near, vertices in int32 units of 2^-23 degree), so a decision costs one or two
+// cell lookups and at most a handful of edge tests whatever the number of zones.
 //
 // # Geometry
 //
