@@ -45,8 +45,9 @@ type subSize struct{ cellW, cellH, invW, invH, partW, partH, partInvW, partInvH 
 
 // leaf is a cell of a subgrid. With entryParts its single zone also has a classification of
 // the cell's parts (parts x parts, row-major): a part none of the zone's edges comes within
-// its buffer of (near bit clear) lies wholly inside or wholly outside the zone (in bit), for
-// the margin and the hysteresis alike, so a point in it needs no edge test.
+// its margin of (near bit clear) lies wholly inside or wholly outside the zone (in bit), so
+// a point in it needs no edge test, unless the zone is the stream's sticky one (whose wider
+// hysteresis buffer the parts do not cover).
 type leaf struct {
 	entry
 	near, in uint64
@@ -161,6 +162,7 @@ type izone struct {
 	minX, minY    float64
 	maxX, maxY    float64
 	bufX, bufY    float64 // buffer in degrees (bufX conservative for the zone's latitudes)
+	mX, mY        float64 // margin in degrees, the same way
 	edge0, edge1  int     // range in the flat edge list
 }
 
@@ -214,6 +216,7 @@ func buildIndex(zones []izone) *index {
 		z.bufY = z.bufM / mPerDeg
 		lat := min(max(math.Abs(z.minY), math.Abs(z.maxY))+z.bufY, 89.9)
 		z.bufX = z.bufM / (mPerDeg * math.Cos(lat*deg2rad))
+		z.mX, z.mY = z.marginM/(mPerDeg*math.Cos(lat*deg2rad)), z.marginM/mPerDeg
 		ix.margin2 = append(ix.margin2, z.marginM*z.marginM)
 		ix.buffer2 = append(ix.buffer2, z.bufM*z.bufM)
 		ix.marginR = append(ix.marginR, slackR(z.marginM))
@@ -471,10 +474,11 @@ func rowInside(xs []float64, cx, px float64, in0 bool) bool {
 
 // leafOf returns the stored form of sub cell (si, sj) of s, whose entries es encode to en: a
 // single zone with edges also gets its parts classified (entryParts). A part is near when
-// the buffered bounding box of one of the edges overlaps it, by the same arithmetic that
-// lookup uses to find a point's part, so a point whose part is not near is farther than the
-// buffer from every edge (in the zone's box metric, which bounds the distance) and no edge
-// crosses the segment from the part's centre to it: the part's centre decides. Centres are
+// the bounding box of one of the edges, grown by the margin, overlaps it, by the same
+// arithmetic that lookup uses to find a point's part, so a point whose part is not near is
+// farther than the margin from every edge (in the zone's box metric, which bounds the
+// distance) and no edge crosses the segment from the part's centre to it: the part's centre
+// decides. Centres are
 // classified by a row scan from the cell's reference point, as the sub cells' own are; they
 // are at least half a part from every edge, so rounding cannot mislead the scan.
 func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
@@ -486,8 +490,8 @@ func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj
 	ox, oy := s.cellOrigin(si, sj)
 	for _, e := range b.edges {
 		ax, ay, bx, by := ix.edge(e)
-		i0, i1 := clampCell((min(ax, bx)-z.bufX-ox)*sz.partInvW, parts), clampCell((max(ax, bx)+z.bufX-ox)*sz.partInvW, parts)
-		j0, j1 := clampCell((min(ay, by)-z.bufY-oy)*sz.partInvH, parts), clampCell((max(ay, by)+z.bufY-oy)*sz.partInvH, parts)
+		i0, i1 := clampCell((min(ax, bx)-z.mX-ox)*sz.partInvW, parts), clampCell((max(ax, bx)+z.mX-ox)*sz.partInvW, parts)
+		j0, j1 := clampCell((min(ay, by)-z.mY-oy)*sz.partInvH, parts), clampCell((max(ay, by)+z.mY-oy)*sz.partInvH, parts)
 		for j := j0; j <= j1; j++ {
 			for i := i0; i <= i1; i++ {
 				lf.near |= 1 << (j*parts + i)
@@ -685,7 +689,7 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 			r += int(cell.b)
 		}
 		lf := &ix.subCells[r]
-		if lf.flags&entryParts != 0 {
+		if lf.flags&entryParts != 0 && lf.zone != sticky {
 			ox, oy := sx+float64(float64(si)*sz.cellW), sy+float64(float64(sj)*sz.cellH) // subgrid.cellOrigin
 			if k := sz.part(x, y, ox, oy); lf.near&(1<<k) == 0 {
 				if lf.in&(1<<k) != 0 && ix.inForce(lf.zone, active) {
