@@ -167,6 +167,18 @@ func FuzzLoad(f *testing.F) {
 		if err := h.Swap(p); err != nil {
 			t.Fatal(err)
 		}
+		// Around the first vertices, the index's leaf parts agree with its edges.
+		ix := p.zoneIx
+		ref := edgesOnly(ix)
+		for v := range min(len(ix.pts)/2, 64) {
+			vx, vy := ix.vertex(v)
+			for _, d := range [][2]float64{{1e-4, 0}, {0, -3e-4}, {-2e-3, 1e-3}, {5e-3, 4e-3}} {
+				x, y := vx+d[0], vy+d[1]
+				if got, want := ix.lookup(x, y, -1, ^uint64(0)), ref.lookup(x, y, -1, ^uint64(0)); got != want {
+					t.Fatalf("lookup(%v, %v) = %d from the leaf parts, %d from the edges", x, y, got, want)
+				}
+			}
+		}
 		for _, tier := range p.tiers {
 			e := h.NewEngine(tier.Name)
 			for _, pt := range [][2]float64{{39.05, 119.05}, {39, 119}, {0, 0}, {-90, -180}, {90, 180}} {

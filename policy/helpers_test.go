@@ -3,6 +3,7 @@ package policy
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -124,4 +125,15 @@ func snap(deg float64) float64 { return fromUnits(toUnits(deg)) }
 // vertex returns vertex v (lon, lat) as the index stores it.
 func (ix *index) vertex(v int) (float64, float64) {
 	return fromUnits(ix.pts[2*v]), fromUnits(ix.pts[2*v+1])
+}
+
+// edgesOnly returns a copy of ix whose leaves have no part classification, so that every
+// lookup tests edges: the reference for the parts.
+func edgesOnly(ix *index) *index {
+	c := *ix
+	c.subCells = slices.Clone(ix.subCells)
+	for k := range c.subCells {
+		c.subCells[k].flags &^= entryParts
+	}
+	return &c
 }
