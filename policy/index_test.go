@@ -144,8 +144,9 @@ func TestLookupMatchesOrb(t *testing.T) {
 // part's bit for points in a part no edge comes near; the same index with the
 // classification removed, which tests every edge, is the reference. Points near vertices,
 // half of them moved onto a border between parts, with and without hysteresis (sticky is
-// the zone found 150 m away, so that points just outside a zone's margin test its buffer).
-// A third copy with every in bit flipped shows which points the bits decided.
+// the zone found 150 m away, so that points just outside a zone's margin test its buffer),
+// and with every third zone's time window closed for a quarter of them. A third copy with
+// every in bit flipped shows which points the bits decided.
 func TestLeafParts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	specs := []*Spec{generatedSpec(2, 100, 30000)}
@@ -159,6 +160,11 @@ func TestLeafParts(t *testing.T) {
 			t.Fatalf("set %d: %v", n, err)
 		}
 		ix := p.zoneIx
+		for z := range ix.mask { // shared by the copies below
+			if z%3 == 0 {
+				ix.mask[z] = 1 << 1
+			}
+		}
 		ref, flipped := edgesOnly(ix), *ix
 		flipped.subCells = slices.Clone(ix.subCells)
 		for k := range ix.subCells {
@@ -181,12 +187,16 @@ func TestLeafParts(t *testing.T) {
 			if k%3 > 0 {
 				sticky = ref.lookup(x+0.0015, y+0.0005, -1, ^uint64(0))
 			}
-			got, want := ix.lookup(x, y, sticky, ^uint64(0)), ref.lookup(x, y, sticky, ^uint64(0))
+			active := ^uint64(0)
+			if k%4 == 3 {
+				active = 1 // window 1 closed
+			}
+			got, want := ix.lookup(x, y, sticky, active), ref.lookup(x, y, sticky, active)
 			if got != want {
-				t.Fatalf("set %d: lookup(%v, %v, sticky %d) = %d from the parts, %d from the edges", n, x, y, sticky, got, want)
+				t.Fatalf("set %d: lookup(%v, %v, sticky %d, windows %b) = %d from the parts, %d from the edges", n, x, y, sticky, active, got, want)
 			}
 			checked++
-			if flipped.lookup(x, y, sticky, ^uint64(0)) != got {
+			if flipped.lookup(x, y, sticky, active) != got {
 				byParts++
 			}
 		}
