@@ -478,9 +478,9 @@ func rowInside(xs []float64, cx, px float64, in0 bool) bool {
 // arithmetic that lookup uses to find a point's part, so a point whose part is not near is
 // farther than the margin from every edge (in the zone's box metric, which bounds the
 // distance) and no edge crosses the segment from the part's centre to it: the part's centre
-// decides. Centres are
-// classified by a row scan from the cell's reference point, as the sub cells' own are; they
-// are at least half a part from every edge, so rounding cannot mislead the scan.
+// decides. Centres are classified by a row scan from the cell's reference point, as the sub
+// cells' own are; they are at least half a part from every edge, so rounding cannot mislead
+// the scan.
 func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
 	lf := leaf{entry: en}
 	if len(es) != 1 || len(es[0].edges) == 0 {
@@ -490,8 +490,8 @@ func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj
 	ox, oy := s.cellOrigin(si, sj)
 	for _, e := range b.edges {
 		ax, ay, bx, by := ix.edge(e)
-		i0, i1 := clampCell((min(ax, bx)-z.mX-ox)*sz.partInvW, parts), clampCell((max(ax, bx)+z.mX-ox)*sz.partInvW, parts)
-		j0, j1 := clampCell((min(ay, by)-z.mY-oy)*sz.partInvH, parts), clampCell((max(ay, by)+z.mY-oy)*sz.partInvH, parts)
+		i0, i1 := sz.partCol(min(ax, bx)-z.mX, ox), sz.partCol(max(ax, bx)+z.mX, ox)
+		j0, j1 := sz.partRow(min(ay, by)-z.mY, oy), sz.partRow(max(ay, by)+z.mY, oy)
 		for j := j0; j <= j1; j++ {
 			for i := i0; i <= i1; i++ {
 				lf.near |= 1 << (j*parts + i)
@@ -522,10 +522,17 @@ func (s *subgrid) cellOrigin(si, sj int) (x0, y0 float64) {
 }
 
 // part returns the index of the part of the leaf with lower left corner (ox, oy) that holds
-// (x, y), by the arithmetic leafOf uses for edges.
+// (x, y). leafOf finds the parts an edge's box spans with the same partCol and partRow, which
+// are monotonic: a point inside the box is in a part the box spans.
 func (sz *subSize) part(x, y, ox, oy float64) uint {
-	return uint(clampCell((y-oy)*sz.partInvH, parts)*parts + clampCell((x-ox)*sz.partInvW, parts))
+	return uint(sz.partRow(y, oy)*parts + sz.partCol(x, ox))
 }
+
+// partCol returns the column of the parts of a leaf starting at ox that holds x, clamped.
+func (sz *subSize) partCol(x, ox float64) int { return clampCell((x-ox)*sz.partInvW, parts) }
+
+// partRow returns the row of the parts of a leaf starting at oy that holds y, clamped.
+func (sz *subSize) partRow(y, oy float64) int { return clampCell((y-oy)*sz.partInvH, parts) }
 
 // compact turns a built entry into its stored form: one run of edges in place, or runs.
 func (ix *index) compact(b bentry) entry {

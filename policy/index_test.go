@@ -221,7 +221,7 @@ func partCorner(ix *index, x, y float64) (float64, float64, bool) {
 	sj, _ := s.rowRange(y, y)
 	ox, oy := s.cellOrigin(si, sj)
 	sz := &ix.subSize[n]
-	pi, pj := clampCell((x-ox)*sz.partInvW, parts), clampCell((y-oy)*sz.partInvH, parts)
+	pi, pj := sz.partCol(x, ox), sz.partRow(y, oy)
 	return ox + float64(pi)*sz.partW, oy + float64(pj)*sz.partH, true
 }
 
