@@ -173,11 +173,13 @@ type bentry struct {
 	edges []int32
 }
 
-// cellCenter returns the centre of cell i of a row or column starting at min. Here and in
-// cellOrigin the explicit conversion rounds the product on its own: Go may otherwise fuse
-// a multiply-add (it does on arm64) differently at different call sites, and the build and
-// every query must compute the same bits.
+// cellCenter returns the centre of cell i of a row or column starting at min, and cellStart
+// its lower end. The explicit conversions round each product on its own: Go may otherwise
+// fuse a multiply-add (it does on arm64) differently at different call sites, and the build
+// and every query must compute the same bits.
 func cellCenter(min, size float64, i int) float64 { return min + float64((float64(i)+0.5)*size) }
+
+func cellStart(min, size float64, i int) float64 { return min + float64(float64(i)*size) }
 
 // buildIndex compiles zones (already validated, in precedence order).
 func buildIndex(zones []izone) *index {
@@ -518,7 +520,7 @@ func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj
 
 // cellOrigin returns the lower left corner of sub cell (si, sj).
 func (s *subgrid) cellOrigin(si, sj int) (x0, y0 float64) {
-	return s.minX + float64(float64(si)*s.cellW), s.minY + float64(float64(sj)*s.cellH)
+	return cellStart(s.minX, s.cellW, si), cellStart(s.minY, s.cellH, sj)
 }
 
 // part returns the index of the part of the leaf with lower left corner (ox, oy) that holds
@@ -570,7 +572,7 @@ func (ix *index) subgrid(i, j, n int) subgrid {
 
 // cellOrigin returns the lower left corner of top cell (i, j), the origin of its subgrid.
 func (ix *index) cellOrigin(i, j int) (x0, y0 float64) {
-	return ix.minX + float64(float64(i)*ix.cellW), ix.minY + float64(float64(j)*ix.cellH)
+	return cellStart(ix.minX, ix.cellW, i), cellStart(ix.minY, ix.cellH, j)
 }
 
 // slackR returns a distance a little above m: a segment whose scaled end points are both
@@ -697,8 +699,7 @@ func (ix *index) lookup(x, y float64, sticky int32, active uint64) int32 {
 		}
 		lf := &ix.subCells[r]
 		if lf.flags&entryParts != 0 && lf.zone != sticky {
-			ox, oy := sx+float64(float64(si)*sz.cellW), sy+float64(float64(sj)*sz.cellH) // subgrid.cellOrigin
-			if k := sz.part(x, y, ox, oy); lf.near&(1<<k) == 0 {
+			if k := sz.part(x, y, cellStart(sx, sz.cellW, si), cellStart(sy, sz.cellH, sj)); lf.near&(1<<k) == 0 {
 				if lf.in&(1<<k) != 0 && ix.inForce(lf.zone, active) {
 					return lf.zone
 				}

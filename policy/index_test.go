@@ -43,10 +43,10 @@ var orientCall = orient
 
 // Build and query must compute the same bits on every architecture, and Go may fuse a
 // multiply-add into one rounding (it does on arm64) differently at different call sites, so
-// orient and cellCenter round each product on their own. These inputs give a different
-// result when any one product is fused (checked with math.FMA), so a fused build fails here;
-// make test runs this package as arm64 too. The inputs come from a slice so that the
-// compiler cannot fold them.
+// orient, cellCenter and cellStart round each product on their own. These inputs give a
+// different result when any one product is fused (checked with math.FMA), so a fused build
+// fails here; make test runs this package as arm64 too. The inputs come from a slice so that
+// the compiler cannot fold them.
 func TestProductsRoundedApart(t *testing.T) {
 	const e = 0x1p-30
 	v := []float64{0, 0, 1 + e, 1 - e, 1 + 3*e, 1 + e, -1.5, 1 + 0x1p-52}
@@ -65,6 +65,13 @@ func TestProductsRoundedApart(t *testing.T) {
 	}
 	if got := cellCenter(min, size, 1); got != 0x1p-51 {
 		t.Errorf("cellCenter = %g, want 2^-51 (product rounded)", got)
+	}
+	// -3 + 3(1+2^-52): the product rounds (ties to even) to 3+2^-50.
+	if math.FMA(3, size, 2*min) == 0x1p-50 {
+		t.Fatal("cellStart case does not tell fused from rounded products")
+	}
+	if got := cellStart(2*min, size, 3); got != 0x1p-50 {
+		t.Errorf("cellStart = %g, want 2^-50 (product rounded)", got)
 	}
 }
 
