@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -61,14 +61,14 @@ files = []`), 1)
 
 func TestPolicyEval(t *testing.T) {
 	start := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
-	samples := []gnsstest.Sample{
-		{Time: start, Point: gnsstest.Point{Lat: 39.911954, Lon: 116.377817}},                  // Beijing
-		{Time: start.Add(time.Second), Point: gnsstest.Point{Lat: 39.85, Lon: 119.45}},         // Beidaihe
-		{Time: start.Add(2 * time.Second), NoFix: true},                                        // no fix
-		{Time: start.Add(3 * time.Second), Point: gnsstest.Point{Lat: 37.5665, Lon: 126.978}},  // Seoul
-		{Time: start.Add(4 * time.Second), Point: gnsstest.Point{Lat: 39.9201, Lon: 119.6302}}, // port coarsen zone
+	samples := []sim.Sample{
+		{Time: start, Point: sim.Point{Lat: 39.911954, Lon: 116.377817}},                  // Beijing
+		{Time: start.Add(time.Second), Point: sim.Point{Lat: 39.85, Lon: 119.45}},         // Beidaihe
+		{Time: start.Add(2 * time.Second), NoFix: true},                                   // no fix
+		{Time: start.Add(3 * time.Second), Point: sim.Point{Lat: 37.5665, Lon: 126.978}},  // Seoul
+		{Time: start.Add(4 * time.Second), Point: sim.Point{Lat: 39.9201, Lon: 119.6302}}, // port coarsen zone
 	}
-	policyStdin = bytes.NewReader(gnsstest.Generator{}.Bytes(samples))
+	policyStdin = bytes.NewReader(sim.Generator{}.Bytes(samples))
 	t.Cleanup(func() { policyStdin = os.Stdin })
 	var out, errOut bytes.Buffer
 	if err := policyMain([]string{"eval", "-policy", "examples/policy", "-"}, &out, &errOut); err != nil {

@@ -23,7 +23,7 @@ import (
 	"github.com/geogate/geogate/config"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/storage"
 )
@@ -106,7 +106,7 @@ type run struct {
 	store  *storage.Log
 	noKey  error // why nothing is stored, nil when storing
 	serial *gnss.Serial
-	sim    *gnsstest.Sim
+	sim    *sim.Receiver
 	reader *gate.GNSSReader
 	ring   *camera.Ring
 	cap    *camera.Capture
@@ -425,12 +425,12 @@ func (r *run) openGNSS() error {
 		}
 		src = rp
 	case "sim":
-		sim, err := r.startSim()
+		rx, err := r.startSim()
 		if err != nil {
 			return err
 		}
-		r.sim = sim
-		g.Device = sim.Path()
+		r.sim = rx
+		g.Device = rx.Path()
 		fallthrough
 	case "serial":
 		s, err := gnss.NewSerial(gnss.SerialConfig{Device: g.Device, Baud: g.Baud, Logger: r.log})
@@ -445,7 +445,7 @@ func (r *run) openGNSS() error {
 
 // startSim starts the pseudo-terminal receiver: a capture file, or the built-in drive past
 // Beidaihe, played in real time (times Speedup) forever.
-func (r *run) startSim() (*gnsstest.Sim, error) {
+func (r *run) startSim() (*sim.Receiver, error) {
 	var rp *gnss.Replay
 	var err error
 	cfg := gnss.ReplayConfig{Pace: true, Loop: true, Speed: r.cfg.GNSS.Speedup}
@@ -457,12 +457,12 @@ func (r *run) startSim() (*gnsstest.Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Source: rp})
+	rx, err := sim.New(sim.Config{Source: rp})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: gnss simulator: %w", err)
 	}
-	r.log.Info("gnss simulator on a pseudo-terminal", "device", sim.Path(), "speedup", r.cfg.GNSS.Speedup)
-	return sim, nil
+	r.log.Info("gnss simulator on a pseudo-terminal", "device", rx.Path(), "speedup", r.cfg.GNSS.Speedup)
+	return rx, nil
 }
 
 func (r *run) closeGNSS() {

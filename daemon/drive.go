@@ -5,13 +5,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 // Drive waypoints: from the coast road east of Beidaihe District, west straight through it,
 // then north out of it, and back the same way, so a looping replay is one continuous drive.
 // About 48 km at 30 m/s: 27 minutes of real time per loop (less with gnss.speedup).
-var driveWaypoints = []gnsstest.Point{
+var driveWaypoints = []sim.Point{
 	{Lat: 39.86, Lon: 119.58, Alt: 12},
 	{Lat: 39.86, Lon: 119.42, Alt: 20},
 	{Lat: 39.95, Lon: 119.42, Alt: 35},
@@ -23,7 +23,7 @@ var driveWaypoints = []gnsstest.Point{
 // 10 Hz for a car at 30 m/s (108 km/h) on the drive above, starting at start (UTC; the
 // daemon passes the current time, so records are dated like a real drive's).
 func BeidaiheDrive(start time.Time) []byte {
-	return gnsstest.Generator{}.Bytes(gnsstest.Route(start, 10, 30, driveWaypoints...))
+	return sim.Generator{}.Bytes(sim.Route(start, 10, 30, driveWaypoints...))
 }
 
 // driveReader generates the built-in drive on first use, in the simulator's goroutine rather

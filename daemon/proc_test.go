@@ -23,7 +23,7 @@ import (
 
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/gate"
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -75,7 +75,7 @@ func geogateBin(t *testing.T) string {
 // needPTY skips tests that need the pseudo-terminal GNSS simulator where there is none.
 func needPTY(t *testing.T) {
 	t.Helper()
-	if err := gnsstest.PTYAvailable(); err != nil {
+	if err := sim.PTYAvailable(); err != nil {
 		t.Skipf("the daemon's GNSS simulator needs a pseudo-terminal: %v", err)
 	}
 }

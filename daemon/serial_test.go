@@ -9,7 +9,7 @@ import (
 
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 // TestRunSerialReconnect is issue 6's serial proof: the daemon reads gnss.source "serial" from
@@ -25,21 +25,21 @@ func TestRunSerialReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Dir: t.TempDir(), Source: rp})
+	rx, err := sim.New(sim.Config{Dir: t.TempDir(), Source: rp})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sim.Close() })
+	t.Cleanup(func() { rx.Close() })
 
 	dir := t.TempDir()
 	key := newKey(t, dir)
 	cfg := writeConfig(t, dir, runConfig{DataDir: filepath.Join(dir, "data"), KeyFile: key,
-		GNSS: fmt.Sprintf("source = \"serial\"\ndevice = %q\n", sim.Path())})
+		GNSS: fmt.Sprintf("source = \"serial\"\ndevice = %q\n", rx.Path())})
 	p := startDaemon(t, "geogate run (serial)", cfg)
 	p.waitReady()
 	before := p.waitStatus("fixes from the serial device", func(s status) bool { return s.fixes >= 50 })
 
-	if err := sim.Unplug(); err != nil {
+	if err := rx.Unplug(); err != nil {
 		t.Fatal(err)
 	}
 	prev := int64(-1)
@@ -48,7 +48,7 @@ func TestRunSerialReconnect(t *testing.T) {
 		prev = s.fixes
 		return same
 	})
-	if err := sim.Replug(); err != nil {
+	if err := rx.Replug(); err != nil {
 		t.Fatal(err)
 	}
 	back := p.waitStatus("fixes again after the replug", func(s status) bool { return s.fixes >= gone.fixes+50 })

@@ -9,7 +9,7 @@ import (
 
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/policy/policytest"
 	"github.com/geogate/geogate/storage"
@@ -49,7 +49,7 @@ type drive struct {
 	dec   *gnss.Decoder
 	ring  *camera.Ring
 	loop  *Loop
-	gen   gnsstest.Generator
+	gen   sim.Generator
 	nmea  []byte
 	frame []byte
 	w, h  int
@@ -71,7 +71,7 @@ func newDrive(t testing.TB, store Store, tier string) *drive {
 
 // epoch plays one 100 ms receiver epoch: three frames captured during it, then the
 // epoch's sentences arriving at its end.
-func (d *drive) epoch(s *gnsstest.Sample) {
+func (d *drive) epoch(s *sim.Sample) {
 	for i := 0; i < 3; i++ {
 		d.commitFrame(d.now)
 		d.now = d.now.Add(100 * time.Millisecond / 3)
@@ -93,7 +93,7 @@ func (d *drive) commitFrame(t time.Time) {
 
 // decode feeds the epoch's sentences through the real decoder at d.now and hands over every
 // fix they complete.
-func (d *drive) decode(s *gnsstest.Sample, fn func(*gnss.Fix)) {
+func (d *drive) decode(s *sim.Sample, fn func(*gnss.Fix)) {
 	d.nmea = d.gen.AppendEpoch(d.nmea[:0], s)
 	for p := d.nmea; len(p) > 0; {
 		n, ready := d.dec.Feed(p, d.now)
@@ -109,10 +109,10 @@ func (d *drive) decode(s *gnsstest.Sample, fn func(*gnss.Fix)) {
 }
 
 // route is a drive from east of Beidaihe, west through the district, then north out of it.
-func route() []gnsstest.Sample {
+func route() []sim.Sample {
 	start := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	return gnsstest.Route(start, 10, 30,
-		gnsstest.Point{Lat: 39.86, Lon: 119.58}, gnsstest.Point{Lat: 39.86, Lon: 119.42}, gnsstest.Point{Lat: 39.95, Lon: 119.42})
+	return sim.Route(start, 10, 30,
+		sim.Point{Lat: 39.86, Lon: 119.58}, sim.Point{Lat: 39.86, Lon: 119.42}, sim.Point{Lat: 39.95, Lon: 119.42})
 }
 
 // TestDriveThroughBeidaihe is the proof of the issue: with the camera at 30 fps and the

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/gnss"
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 // fakeClock is a clock whose Sleep advances it at once and records the wait.
@@ -42,16 +42,16 @@ func (c *fakeClock) paced(cfg gnss.ReplayConfig) gnss.ReplayConfig {
 // MaxGap and a midnight.
 var timedCapture = strings.Join([]string{
 	"# a gpsd-style comment line",
-	gnsstest.Sentence("GPGGA,235958.00,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"),
-	gnsstest.Sentence("GPGSA,A,3,01,02,03,04,05,06,07,08,,,,,1.60,0.90,1.30"),
-	gnsstest.Sentence("GPRMC,235958.00,A,3954.252000,N,11624.444000,E,1.000,0.00,251126,,,A"),
-	gnsstest.Sentence("GNGNS,235959.00,3954.252000,N,11624.444000,E,AA,08,0.9,44.0,0.0,,"),      // +1 s
-	gnsstest.Sentence("GPGSV,1,1,01,01,40,083,46"),                                              // no time
-	gnsstest.Sentence("GPGLL,3954.252000,N,11624.444000,E,235959.50,A,A"),                       // +0.5 s
-	gnsstest.Sentence("GPZDA,000001.25,26,11,2026,00,00"),                                       // +1.75 s over midnight
-	gnsstest.Sentence("GPGGA,000101.25,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"), // +60 s: capped
-	gnsstest.Sentence("GPGGA,000101.00,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"), // backwards: no wait
-	gnsstest.Sentence("GPGGA,000102.00,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"), // +1 s
+	sim.Sentence("GPGGA,235958.00,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"),
+	sim.Sentence("GPGSA,A,3,01,02,03,04,05,06,07,08,,,,,1.60,0.90,1.30"),
+	sim.Sentence("GPRMC,235958.00,A,3954.252000,N,11624.444000,E,1.000,0.00,251126,,,A"),
+	sim.Sentence("GNGNS,235959.00,3954.252000,N,11624.444000,E,AA,08,0.9,44.0,0.0,,"),      // +1 s
+	sim.Sentence("GPGSV,1,1,01,01,40,083,46"),                                              // no time
+	sim.Sentence("GPGLL,3954.252000,N,11624.444000,E,235959.50,A,A"),                       // +0.5 s
+	sim.Sentence("GPZDA,000001.25,26,11,2026,00,00"),                                       // +1.75 s over midnight
+	sim.Sentence("GPGGA,000101.25,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"), // +60 s: capped
+	sim.Sentence("GPGGA,000101.00,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"), // backwards: no wait
+	sim.Sentence("GPGGA,000102.00,3954.252000,N,11624.444000,E,1,08,0.90,44.00,M,0.0,M,,"), // +1 s
 }, "\r\n") + "\r\n"
 
 func TestReplayPaced(t *testing.T) {
@@ -102,7 +102,7 @@ func TestReplayPacedNoDrift(t *testing.T) {
 	clock := newFakeClock()
 	capture := ""
 	for s := range 5 {
-		capture += gnsstest.Sentence("GPGGA,12000" + string(rune('0'+s)) + ".00,,,,,0,00,,,M,,M,,")
+		capture += sim.Sentence("GPGGA,12000" + string(rune('0'+s)) + ".00,,,,,0,00,,,M,,M,,")
 	}
 	r, err := gnss.NewReplay(strings.NewReader(capture), clock.paced(gnss.ReplayConfig{}))
 	if err != nil {
@@ -124,9 +124,9 @@ func TestReplayPacedNoDrift(t *testing.T) {
 }
 
 func TestReplayLoop(t *testing.T) {
-	capture := gnsstest.Sentence("GPGGA,120000.00,,,,,0,00,,,M,,M,,") +
-		gnsstest.Sentence("GPGSA,A,1,,,,,,,,,,,,,,,") +
-		gnsstest.Sentence("GPGGA,120000.20,,,,,0,00,,,M,,M,,")
+	capture := sim.Sentence("GPGGA,120000.00,,,,,0,00,,,M,,M,,") +
+		sim.Sentence("GPGSA,A,1,,,,,,,,,,,,,,,") +
+		sim.Sentence("GPGGA,120000.20,,,,,0,00,,,M,,M,,")
 	clock := newFakeClock()
 	r, err := gnss.NewReplay(strings.NewReader(capture), clock.paced(gnss.ReplayConfig{Loop: true}))
 	if err != nil {
@@ -184,7 +184,7 @@ func TestReplayErrors(t *testing.T) {
 
 // Close ends a paced wait at once.
 func TestReplayCloseDuringPacing(t *testing.T) {
-	capture := gnsstest.Sentence("GPGGA,120000.00,,,,,0,00,,,M,,M,,") + gnsstest.Sentence("GPGGA,120004.00,,,,,0,00,,,M,,M,,")
+	capture := sim.Sentence("GPGGA,120000.00,,,,,0,00,,,M,,M,,") + sim.Sentence("GPGGA,120004.00,,,,,0,00,,,M,,M,,")
 	waiting := make(chan struct{})
 	r, err := gnss.NewReplay(strings.NewReader(capture), gnss.ReplayConfig{Pace: true, Sleep: func(ctx context.Context, d time.Duration) error {
 		close(waiting)

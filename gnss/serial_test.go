@@ -18,6 +18,7 @@ import (
 
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 var _ gnss.Source = (*gnss.Serial)(nil)
@@ -34,21 +35,21 @@ const (
 	ptyBackoffMax = 20 * time.Millisecond
 )
 
-func startSim(t *testing.T, cfg gnsstest.SimConfig) *gnsstest.Sim {
+func startSim(t *testing.T, cfg sim.Config) *sim.Receiver {
 	t.Helper()
-	if err := gnsstest.PTYAvailable(); err != nil {
+	if err := sim.PTYAvailable(); err != nil {
 		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
 	}
-	sim, err := gnsstest.NewSim(cfg)
+	rx, err := sim.New(cfg)
 	if err != nil {
-		t.Fatalf("NewSim: %v", err)
+		t.Fatalf("sim.New: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := sim.Close(); err != nil {
-			t.Errorf("Sim.Close: %v", err)
+		if err := rx.Close(); err != nil {
+			t.Errorf("Receiver.Close: %v", err)
 		}
 	})
-	return sim
+	return rx
 }
 
 func newSerial(t *testing.T, cfg gnss.SerialConfig) *gnss.Serial {
@@ -88,8 +89,8 @@ func TestSerialOnPTYBytesIntact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := startSim(t, gnsstest.SimConfig{Data: capture})
-	s := newSerial(t, gnss.SerialConfig{Device: sim.Path(), Baud: 115200})
+	rx := startSim(t, sim.Config{Data: capture})
+	s := newSerial(t, gnss.SerialConfig{Device: rx.Path(), Baud: 115200})
 	got := readFull(t, s, len(capture))
 	if !bytes.Equal(got, capture) {
 		t.Fatalf("capture arrived altered")
@@ -97,7 +98,7 @@ func TestSerialOnPTYBytesIntact(t *testing.T) {
 	if st := s.Stats(); st != (gnss.SerialStats{Opens: 1}) {
 		t.Errorf("Stats = %+v, want one open and nothing else", st)
 	}
-	t.Logf("%d bytes of %s through %s -> %s", len(got), "beidou-bd.log", sim.Path(), sim.Slave())
+	t.Logf("%d bytes of %s through %s -> %s", len(got), "beidou-bd.log", rx.Path(), rx.Slave())
 }
 
 // logRecorder keeps the messages logged through it.
@@ -142,11 +143,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Unplug the simulated receiver: the source notices the hang-up, keeps retrying while the
 // device is absent, and delivers data again after Replug, having counted and logged it once.
 func TestSerialOnPTYUnplugReplug(t *testing.T) {
-	line := gnsstest.Sentence("GPGSA,A,3,01,02,03,04,05,06,07,08,,,,,1.60,0.90,1.30")
-	sim := startSim(t, gnsstest.SimConfig{Data: []byte(line), Loop: true, LineDelay: time.Millisecond})
+	line := sim.Sentence("GPGSA,A,3,01,02,03,04,05,06,07,08,,,,,1.60,0.90,1.30")
+	rx := startSim(t, sim.Config{Data: []byte(line), Loop: true, LineDelay: time.Millisecond})
 	var log logRecorder
 	s := newSerial(t, gnss.SerialConfig{
-		Device: sim.Path(), BackoffMin: ptyBackoffMin, BackoffMax: ptyBackoffMax, Logger: slog.New(&log),
+		Device: rx.Path(), BackoffMin: ptyBackoffMin, BackoffMax: ptyBackoffMax, Logger: slog.New(&log),
 	})
 
 	chunks := make(chan []byte, 1024)
@@ -181,7 +182,7 @@ func TestSerialOnPTYUnplugReplug(t *testing.T) {
 	}
 	next()
 
-	if err := sim.Unplug(); err != nil {
+	if err := rx.Unplug(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the disconnect", func() bool { return s.Stats().Disconnects == 1 })
@@ -193,7 +194,7 @@ func TestSerialOnPTYUnplugReplug(t *testing.T) {
 		<-chunks
 	}
 
-	if err := sim.Replug(); err != nil {
+	if err := rx.Replug(); err != nil {
 		t.Fatal(err)
 	}
 	var after []byte
@@ -225,8 +226,8 @@ func TestSerialOnPTYUnplugReplug(t *testing.T) {
 
 // Close returns a Read that is waiting on an idle line (inside a VTIME read) promptly.
 func TestSerialOnPTYCloseUnblocksRead(t *testing.T) {
-	sim := startSim(t, gnsstest.SimConfig{}) // plugged in, silent
-	s := newSerial(t, gnss.SerialConfig{Device: sim.Path()})
+	rx := startSim(t, sim.Config{}) // plugged in, silent
+	s := newSerial(t, gnss.SerialConfig{Device: rx.Path()})
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Read(make([]byte, 64))
@@ -354,8 +355,8 @@ func TestSerialOnPTYFromPacedReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := startSim(t, gnsstest.SimConfig{Source: replay})
-	s := newSerial(t, gnss.SerialConfig{Device: sim.Path()})
+	rx := startSim(t, sim.Config{Source: replay})
+	s := newSerial(t, gnss.SerialConfig{Device: rx.Path()})
 	got := readFull(t, s, 2*len(capture))
 	if want := bytes.Repeat(capture, 2); !bytes.Equal(got, want) {
 		t.Fatal("looped capture arrived altered")
@@ -369,19 +370,19 @@ func TestSerialOnPTYFromPacedReplay(t *testing.T) {
 
 // Throughput of the real path: pty line discipline, tarm/serial VTIME reads, Serial.Read.
 func BenchmarkSerialOnPTY(b *testing.B) {
-	if err := gnsstest.PTYAvailable(); err != nil {
+	if err := sim.PTYAvailable(); err != nil {
 		b.Skipf("SKIP: no pty: %v", err)
 	}
 	capture, err := os.ReadFile(filepath.Join("testdata", "gpsd", "beidou-bd.log"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Data: capture, Loop: true})
+	rx, err := sim.New(sim.Config{Data: capture, Loop: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sim.Close()
-	s, err := gnss.NewSerial(gnss.SerialConfig{Device: sim.Path()})
+	defer rx.Close()
+	s, err := gnss.NewSerial(gnss.SerialConfig{Device: rx.Path()})
 	if err != nil {
 		b.Fatal(err)
 	}

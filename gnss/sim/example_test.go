@@ -1,4 +1,4 @@
-package gnsstest_test
+package sim_test
 
 import (
 	"bytes"
@@ -6,17 +6,17 @@ import (
 	"os"
 	"time"
 
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 // A 1 Hz drive north at 50 km/h, as NMEA a receiver would send it.
 func ExampleRoute() {
 	start := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
-	samples := gnsstest.Route(start, 1, 50/3.6,
-		gnsstest.Point{Lat: 39.9042, Lon: 116.4074, Alt: 44},
-		gnsstest.Point{Lat: 39.9062, Lon: 116.4074, Alt: 44})
+	samples := sim.Route(start, 1, 50/3.6,
+		sim.Point{Lat: 39.9042, Lon: 116.4074, Alt: 44},
+		sim.Point{Lat: 39.9062, Lon: 116.4074, Alt: 44})
 	fmt.Println(len(samples), "epochs")
-	nmea := gnsstest.Generator{VTG: true}.Bytes(samples[:1])
+	nmea := sim.Generator{VTG: true}.Bytes(samples[:1])
 	os.Stdout.Write(bytes.ReplaceAll(nmea, []byte("\r\n"), []byte("\n"))) // CRLF as LF for the example's output check
 	// Output:
 	// 17 epochs
@@ -27,17 +27,17 @@ func ExampleRoute() {
 }
 
 // A drive through the pty simulator, so the code under test reads it from a serial device.
-func ExampleSim() {
-	samples := gnsstest.Route(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), 10, 13.9,
-		gnsstest.Point{Lat: 31.2304, Lon: 121.4737}, gnsstest.Point{Lat: 31.2404, Lon: 121.4737})
-	sim, err := gnsstest.NewSim(gnsstest.SimConfig{
-		Data:      gnsstest.Generator{Talker: "GN"}.Bytes(samples),
+func ExampleReceiver() {
+	samples := sim.Route(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), 10, 13.9,
+		sim.Point{Lat: 31.2304, Lon: 121.4737}, sim.Point{Lat: 31.2404, Lon: 121.4737})
+	rx, err := sim.New(sim.Config{
+		Data:      sim.Generator{Talker: "GN"}.Bytes(samples),
 		LineDelay: 25 * time.Millisecond, // 4 sentences per 100 ms epoch
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer sim.Close()
-	fmt.Println("open", sim.Path(), "as the receiver's serial port")
+	defer rx.Close()
+	fmt.Println("open", rx.Path(), "as the receiver's serial port")
 }

@@ -1,4 +1,4 @@
-package gnsstest_test
+package sim_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	nmea "github.com/adrianmo/go-nmea"
 
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 func TestChecksum(t *testing.T) {
@@ -23,10 +23,10 @@ func TestChecksum(t *testing.T) {
 	} {
 		t.Run(s, func(t *testing.T) {
 			body, want, _ := strings.Cut(s, "*")
-			if got := gnsstest.Checksum([]byte(s)); got != mustHex(t, want) {
+			if got := sim.Checksum([]byte(s)); got != mustHex(t, want) {
 				t.Errorf("Checksum(%q) = %02X, want %s", s, got, want)
 			}
-			if got := gnsstest.Sentence(body[1:]); got != s+"\r\n" {
+			if got := sim.Sentence(body[1:]); got != s+"\r\n" {
 				t.Errorf("Sentence(%q) = %q, want %q", body[1:], got, s+"\r\n")
 			}
 		})
@@ -55,23 +55,23 @@ func TestGeneratorRoundTripGoNMEA(t *testing.T) {
 	start := time.Date(2026, 11, 25, 23, 59, 58, 0, time.UTC) // crosses midnight and the date
 	tests := []struct {
 		name  string
-		gen   gnsstest.Generator
+		gen   sim.Generator
 		rate  float64
 		speed float64
-		wps   []gnsstest.Point
+		wps   []sim.Point
 	}{
-		{"beijing 10Hz GN VTG", gnsstest.Generator{Talker: "GN", VTG: true, Sats: 14}, 10, 13.9,
-			[]gnsstest.Point{{Lat: 39.9042, Lon: 116.4074, Alt: 44}, {Lat: 39.9142, Lon: 116.4074, Alt: 50}, {Lat: 39.9142, Lon: 116.4274, Alt: 48}}},
-		{"south west 1Hz GP", gnsstest.Generator{}, 1, 30,
-			[]gnsstest.Point{{Lat: -33.8688, Lon: -70.6693, Alt: -12.5}, {Lat: -33.9, Lon: -70.7}}},
-		{"near poles and 180", gnsstest.Generator{Talker: "GL", VTG: true}, 5, 100,
-			[]gnsstest.Point{{Lat: 89.99999, Lon: 179.99999}, {Lat: 89.9, Lon: 179.9}}},
-		{"equator and greenwich", gnsstest.Generator{Talker: "BD"}, 2, 5,
-			[]gnsstest.Point{{Lat: -0.0001, Lon: -0.0001}, {Lat: 0.0001, Lon: 0.0001}}},
+		{"beijing 10Hz GN VTG", sim.Generator{Talker: "GN", VTG: true, Sats: 14}, 10, 13.9,
+			[]sim.Point{{Lat: 39.9042, Lon: 116.4074, Alt: 44}, {Lat: 39.9142, Lon: 116.4074, Alt: 50}, {Lat: 39.9142, Lon: 116.4274, Alt: 48}}},
+		{"south west 1Hz GP", sim.Generator{}, 1, 30,
+			[]sim.Point{{Lat: -33.8688, Lon: -70.6693, Alt: -12.5}, {Lat: -33.9, Lon: -70.7}}},
+		{"near poles and 180", sim.Generator{Talker: "GL", VTG: true}, 5, 100,
+			[]sim.Point{{Lat: 89.99999, Lon: 179.99999}, {Lat: 89.9, Lon: 179.9}}},
+		{"equator and greenwich", sim.Generator{Talker: "BD"}, 2, 5,
+			[]sim.Point{{Lat: -0.0001, Lon: -0.0001}, {Lat: 0.0001, Lon: 0.0001}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			samples := gnsstest.Route(start, tt.rate, tt.speed, tt.wps...)
+			samples := sim.Route(start, tt.rate, tt.speed, tt.wps...)
 			if len(samples) < 3 {
 				t.Fatalf("Route gave %d samples", len(samples))
 			}
@@ -108,7 +108,7 @@ func talkerOr(s string) string {
 	return s
 }
 
-func checkSentence(t *testing.T, line string, m nmea.Sentence, s gnsstest.Sample, g gnsstest.Generator) {
+func checkSentence(t *testing.T, line string, m nmea.Sentence, s sim.Sample, g sim.Generator) {
 	t.Helper()
 	const degTol = 1e-6
 	closeTo := func(what string, got, want, tol float64) {
@@ -181,8 +181,8 @@ func splitLines(t *testing.T, b []byte) []string {
 }
 
 func TestGeneratorNoFix(t *testing.T) {
-	g := gnsstest.Generator{VTG: true}
-	s := gnsstest.Sample{Time: time.Date(2026, 1, 2, 3, 4, 5, 670e6, time.UTC), NoFix: true}
+	g := sim.Generator{VTG: true}
+	s := sim.Sample{Time: time.Date(2026, 1, 2, 3, 4, 5, 670e6, time.UTC), NoFix: true}
 	for _, line := range splitLines(t, g.AppendEpoch(nil, &s)) {
 		m, err := nmea.Parse(line)
 		if err != nil {
@@ -207,8 +207,8 @@ func TestGeneratorNoFix(t *testing.T) {
 
 func TestDegreesMinutesRounding(t *testing.T) {
 	// 10.99999999999 degrees is 10 deg 59.9999999994 min: it must print as 11 deg 0 min.
-	s := gnsstest.Sample{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Point: gnsstest.Point{Lat: 10.99999999999, Lon: -100.99999999999}}
-	got := string(new(gnsstest.Generator).AppendGGA(nil, &s))
+	s := sim.Sample{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Point: sim.Point{Lat: 10.99999999999, Lon: -100.99999999999}}
+	got := string(new(sim.Generator).AppendGGA(nil, &s))
 	if !strings.Contains(got, ",1100.000000,N,10100.000000,W,") {
 		t.Errorf("GGA = %q, want 1100.000000,N,10100.000000,W", got)
 	}
@@ -216,12 +216,12 @@ func TestDegreesMinutesRounding(t *testing.T) {
 
 func TestRoute(t *testing.T) {
 	start := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	a := gnsstest.Point{Lat: 31.2304, Lon: 121.4737}
-	b := gnsstest.Point{Lat: 31.2404, Lon: 121.4737}
-	c := gnsstest.Point{Lat: 31.2404, Lon: 121.4837}
+	a := sim.Point{Lat: 31.2304, Lon: 121.4737}
+	b := sim.Point{Lat: 31.2404, Lon: 121.4737}
+	c := sim.Point{Lat: 31.2404, Lon: 121.4837}
 	const speed, rate = 10.0, 10.0
-	samples := gnsstest.Route(start, rate, speed, a, b, c)
-	total := gnsstest.Distance(a, b) + gnsstest.Distance(b, c)
+	samples := sim.Route(start, rate, speed, a, b, c)
+	total := sim.Distance(a, b) + sim.Distance(b, c)
 	if want := int(total/speed*rate) + 1; len(samples) != want {
 		t.Fatalf("%d samples over %.1f m at %v m/s and %v Hz, want %d", len(samples), total, speed, rate, want)
 	}
@@ -234,7 +234,7 @@ func TestRoute(t *testing.T) {
 			t.Fatalf("sample %d: step %v", i, dt)
 		}
 		// Straight legs: a step is speed/rate long, shorter only where it cuts the corner at b.
-		if d := gnsstest.Distance(p.Point, q.Point); d > speed/rate*1.005 || d < speed/rate*0.7 {
+		if d := sim.Distance(p.Point, q.Point); d > speed/rate*1.005 || d < speed/rate*0.7 {
 			t.Errorf("sample %d: moved %.3f m, want about %.3f", i, d, speed/rate)
 		}
 	}
@@ -244,10 +244,10 @@ func TestRoute(t *testing.T) {
 	if tr := samples[len(samples)-1].Track; math.Abs(tr-90) > 0.01 {
 		t.Errorf("track of the eastbound leg = %v, want 90", tr)
 	}
-	if got := gnsstest.Route(start, 1, 0, a, b); len(got) != 1 {
+	if got := sim.Route(start, 1, 0, a, b); len(got) != 1 {
 		t.Errorf("Route with zero speed gave %d samples, want 1", len(got))
 	}
-	if got := gnsstest.Route(start, 1, 10); got != nil {
+	if got := sim.Route(start, 1, 10); got != nil {
 		t.Errorf("Route without waypoints = %v, want nil", got)
 	}
 }
@@ -255,20 +255,20 @@ func TestRoute(t *testing.T) {
 func TestBearingDistance(t *testing.T) {
 	tests := []struct {
 		name    string
-		a, b    gnsstest.Point
+		a, b    sim.Point
 		bearing float64
 		metres  float64
 	}{
-		{"east on equator", gnsstest.Point{}, gnsstest.Point{Lon: 1}, 90, 111195.08},
-		{"south", gnsstest.Point{Lat: 1}, gnsstest.Point{}, 180, 111195.08},
-		{"west", gnsstest.Point{Lon: 1}, gnsstest.Point{}, 270, 111195.08},
+		{"east on equator", sim.Point{}, sim.Point{Lon: 1}, 90, 111195.08},
+		{"south", sim.Point{Lat: 1}, sim.Point{}, 180, 111195.08},
+		{"west", sim.Point{Lon: 1}, sim.Point{}, 270, 111195.08},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := gnsstest.Bearing(tt.a, tt.b); math.Abs(got-tt.bearing) > 1e-9 {
+			if got := sim.Bearing(tt.a, tt.b); math.Abs(got-tt.bearing) > 1e-9 {
 				t.Errorf("Bearing = %v, want %v", got, tt.bearing)
 			}
-			if got := gnsstest.Distance(tt.a, tt.b); math.Abs(got-tt.metres) > 0.01 {
+			if got := sim.Distance(tt.a, tt.b); math.Abs(got-tt.metres) > 0.01 {
 				t.Errorf("Distance = %.2f, want %.2f", got, tt.metres)
 			}
 		})
@@ -276,8 +276,8 @@ func TestBearingDistance(t *testing.T) {
 }
 
 func BenchmarkGeneratorEpoch(b *testing.B) {
-	g := gnsstest.Generator{VTG: true}
-	s := gnsstest.Sample{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Point: gnsstest.Point{Lat: 39.9, Lon: 116.4}, Speed: 10}
+	g := sim.Generator{VTG: true}
+	s := sim.Sample{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Point: sim.Point{Lat: 39.9, Lon: 116.4}, Speed: 10}
 	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package gnsstest
+package sim
 
 import (
 	"math"

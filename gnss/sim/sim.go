@@ -1,4 +1,4 @@
-package gnsstest
+package sim
 
 import (
 	"bytes"
@@ -11,11 +11,11 @@ import (
 	"time"
 )
 
-// DefaultSimName is the name of the simulator's device link when SimConfig.Name is empty.
+// DefaultSimName is the name of the simulator's device link when Config.Name is empty.
 const DefaultSimName = "gnss0"
 
-// SimConfig configures a [Sim]. The zero value plays nothing; set Data or Source.
-type SimConfig struct {
+// Config configures a [Receiver]. The zero value plays nothing; set Data or Source.
+type Config struct {
 	// Dir is the directory holding the stable device link. Empty means a new temporary
 	// directory, removed by Close.
 	Dir string
@@ -41,12 +41,12 @@ type SimConfig struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Sim is a GNSS receiver simulated on a pseudo-terminal. Readers open [Sim.Path], a symbolic
+// Receiver is a GNSS receiver simulated on a pseudo-terminal. Readers open [Receiver.Path], a symbolic
 // link to the current slave /dev/pts/N (the number changes with every Replug). The pty is in
 // raw mode, so bytes arrive exactly as in Data: no echo, no CR/LF translation, NUL and
 // control bytes intact.
-type Sim struct {
-	cfg    SimConfig
+type Receiver struct {
+	cfg    Config
 	dir    string
 	ownDir bool
 	link   string
@@ -69,10 +69,10 @@ type Sim struct {
 }
 
 // Path returns the stable device path: the link that points to the current pty slave.
-func (s *Sim) Path() string { return s.link }
+func (s *Receiver) Path() string { return s.link }
 
 // Slave returns the pty slave the link points to now, e.g. /dev/pts/3, or "" while unplugged.
-func (s *Sim) Slave() string {
+func (s *Receiver) Slave() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pts
@@ -80,25 +80,25 @@ func (s *Sim) Slave() string {
 
 // Written returns how many bytes of Data went into the pty so far, counting repeats when
 // looping. Bytes written just before an Unplug may never reach a reader, as on a real line.
-func (s *Sim) Written() int64 { return s.written.Load() }
+func (s *Receiver) Written() int64 { return s.written.Load() }
 
 // Done is closed when playback stopped by itself: a non-looping simulator wrote all of Data,
 // Source ended, or an error stopped it (Close returns that error).
-func (s *Sim) Done() <-chan struct{} { return s.done }
+func (s *Receiver) Done() <-chan struct{} { return s.done }
 
 // Unplugs returns how many times Unplug succeeded.
-func (s *Sim) Unplugs() int {
+func (s *Receiver) Unplugs() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.unplugs
 }
 
-// simReadSize is how much of SimConfig.Source the simulator takes per read: a few epochs of
+// simReadSize is how much of Config.Source the simulator takes per read: a few epochs of
 // a chatty receiver.
 const simReadSize = 4096
 
 // play writes Data or Source into the current master, pacing it, until the end or Close.
-func (s *Sim) play() {
+func (s *Receiver) play() {
 	defer s.wg.Done()
 	sleep := s.cfg.Sleep
 	if sleep == nil {
@@ -169,7 +169,7 @@ func (s *Sim) play() {
 // refill returns the next bytes to play: the next read of Source, or Data again. It returns
 // false, closing Done, at the end of a non-looping playback and on a Source error (kept for
 // Close); it returns false without closing Done after Close.
-func (s *Sim) refill(buf []byte, passes int) ([]byte, bool) {
+func (s *Receiver) refill(buf []byte, passes int) ([]byte, bool) {
 	if s.cfg.Source == nil {
 		if len(s.cfg.Data) == 0 || passes > 0 && !s.cfg.Loop {
 			close(s.done)
@@ -200,7 +200,7 @@ func (s *Sim) refill(buf []byte, passes int) ([]byte, bool) {
 }
 
 // waitPlugged returns the current master, waiting while unplugged; nil after Close.
-func (s *Sim) waitPlugged() *os.File {
+func (s *Receiver) waitPlugged() *os.File {
 	for {
 		s.mu.Lock()
 		m, ch := s.master, s.replug

@@ -1,4 +1,4 @@
-package gnsstest
+package sim
 
 import (
 	"context"
@@ -12,17 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NewSim opens a pty, puts it in raw mode, links Path to its slave and starts playing
+// New opens a pty, puts it in raw mode, links Path to its slave and starts playing
 // cfg.Data into it. Close stops it.
-func NewSim(cfg SimConfig) (*Sim, error) {
+func New(cfg Config) (*Receiver, error) {
 	if cfg.BytesPerSecond < 0 || cfg.LineDelay < 0 {
-		return nil, errors.New("gnsstest: sim: negative rate or line delay")
+		return nil, errors.New("sim: negative rate or line delay")
 	}
-	s := &Sim{cfg: cfg, dir: cfg.Dir, done: make(chan struct{}), replug: make(chan struct{})}
+	s := &Receiver{cfg: cfg, dir: cfg.Dir, done: make(chan struct{}), replug: make(chan struct{})}
 	if s.dir == "" {
-		d, err := os.MkdirTemp("", "gnsstest-sim-")
+		d, err := os.MkdirTemp("", "geogate-sim-")
 		if err != nil {
-			return nil, fmt.Errorf("gnsstest: sim: %w", err)
+			return nil, fmt.Errorf("sim: %w", err)
 		}
 		s.dir, s.ownDir = d, true
 	}
@@ -46,11 +46,11 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 // Unplug imitates pulling the receiver's cable: it closes the pty, so a reader's next read
 // sees a hung-up line (end of file, EIO on write), and removes the link, so reopening fails
 // with ENOENT until Replug.
-func (s *Sim) Unplug() error {
+func (s *Receiver) Unplug() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.master == nil {
-		return errors.New("gnsstest: sim: unplug: not plugged in")
+		return errors.New("sim: unplug: not plugged in")
 	}
 	err := errors.Join(s.master.Close(), s.slave.Close())
 	if rerr := os.Remove(s.link); rerr != nil {
@@ -60,39 +60,40 @@ func (s *Sim) Unplug() error {
 	s.replug = make(chan struct{})
 	s.unplugs++
 	if err != nil {
-		return fmt.Errorf("gnsstest: sim: unplug: %w", err)
+		return fmt.Errorf("sim: unplug: %w", err)
 	}
 	return nil
 }
 
 // Replug imitates plugging the receiver back in: a new pty (with a new /dev/pts number)
 // behind the same Path. Playback continues where it stopped.
-func (s *Sim) Replug() error {
+func (s *Receiver) Replug() error {
 	s.mu.Lock()
 	plugged := s.closed || s.master != nil
 	s.mu.Unlock()
 	if plugged {
-		return errors.New("gnsstest: sim: replug: not unplugged")
+		return errors.New("sim: replug: not unplugged")
 	}
 	return s.plug()
 }
 
 // plug opens a new pty pair and points the link at its slave.
-func (s *Sim) plug() error {
+func (s *Receiver) plug() error {
 	master, slave, err := simOpenPTY()
 	if err != nil {
-		return fmt.Errorf("gnsstest: sim: %w", err)
+		return fmt.Errorf("sim: %w", err)
 	}
 	// Replace the link atomically, so a reader never sees it missing or stale mid-way.
 	tmp := s.link + ".new"
 	os.Remove(tmp)
-	if err := os.Symlink(slave.Name(), tmp); err == nil {
+	err = os.Symlink(slave.Name(), tmp)
+	if err == nil {
 		err = os.Rename(tmp, s.link)
 	}
 	if err != nil {
 		master.Close()
 		slave.Close()
-		return fmt.Errorf("gnsstest: sim: link %s: %w", s.link, err)
+		return fmt.Errorf("sim: link %s: %w", s.link, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,7 +101,7 @@ func (s *Sim) plug() error {
 		master.Close()
 		slave.Close()
 		os.Remove(s.link)
-		return errors.New("gnsstest: sim: closed")
+		return errors.New("sim: closed")
 	}
 	s.master, s.slave, s.pts = master, slave, slave.Name()
 	close(s.replug)
@@ -108,8 +109,8 @@ func (s *Sim) plug() error {
 }
 
 // Close stops playback, closes the pty and Source (if an io.Closer), removes the link (and
-// the directory if NewSim made it). It returns an error that stopped playback early, if any.
-func (s *Sim) Close() error {
+// the directory if New made it). It returns an error that stopped playback early, if any.
+func (s *Receiver) Close() error {
 	s.cancel()
 	s.mu.Lock()
 	if s.closed {
@@ -136,7 +137,7 @@ func (s *Sim) Close() error {
 	}
 	err = errors.Join(err, s.writeErr, srcErr)
 	if err != nil {
-		return fmt.Errorf("gnsstest: sim: close: %w", err)
+		return fmt.Errorf("sim: close: %w", err)
 	}
 	return nil
 }
@@ -200,13 +201,13 @@ func simRaw(f *os.File) error {
 	return ioErr
 }
 
-// PTYAvailable reports whether this system can run a Sim: it opens a pty pair, sets raw mode
+// PTYAvailable reports whether this system can run a Receiver: it opens a pty pair, sets raw mode
 // and closes it. Tests skip with its error where ptys are missing (no /dev/ptmx in a
 // container) or an emulator lacks the ioctls.
 func PTYAvailable() error {
 	m, s, err := simOpenPTY()
 	if err != nil {
-		return fmt.Errorf("gnsstest: no usable pty: %w", err)
+		return fmt.Errorf("sim: no usable pty: %w", err)
 	}
 	return errors.Join(m.Close(), s.Close())
 }

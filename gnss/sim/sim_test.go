@@ -1,4 +1,4 @@
-package gnsstest_test
+package sim_test
 
 import (
 	"bytes"
@@ -14,27 +14,27 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/gnss/sim"
 )
 
 // hang guards the blocking reads of these tests; it is never a pass/fail timing condition.
 const hang = 20 * time.Second
 
-func newSim(t *testing.T, cfg gnsstest.SimConfig) *gnsstest.Sim {
+func newSim(t *testing.T, cfg sim.Config) *sim.Receiver {
 	t.Helper()
-	if err := gnsstest.PTYAvailable(); err != nil {
+	if err := sim.PTYAvailable(); err != nil {
 		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
 	}
-	sim, err := gnsstest.NewSim(cfg)
+	rx, err := sim.New(cfg)
 	if err != nil {
-		t.Fatalf("NewSim: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := sim.Close(); err != nil {
-			t.Errorf("Sim.Close: %v", err)
+		if err := rx.Close(); err != nil {
+			t.Errorf("Receiver.Close: %v", err)
 		}
 	})
-	return sim
+	return rx
 }
 
 // openTTY opens the simulator's device without changing its termios, so the bytes pass
@@ -54,12 +54,12 @@ func openTTY(t *testing.T, path string) *os.File {
 
 // receive reads len(want) bytes from the simulator's tty, fails unless they are want, and
 // waits for the simulator to finish.
-func receive(t *testing.T, sim *gnsstest.Sim, want []byte) {
+func receive(t *testing.T, rx *sim.Receiver, want []byte) {
 	t.Helper()
-	f := openTTY(t, sim.Path())
+	f := openTTY(t, rx.Path())
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(f, got); err != nil {
-		t.Fatalf("read %s: %v", sim.Path(), err)
+		t.Fatalf("read %s: %v", rx.Path(), err)
 	}
 	if !bytes.Equal(got, want) {
 		i := 0
@@ -68,7 +68,7 @@ func receive(t *testing.T, sim *gnsstest.Sim, want []byte) {
 		}
 		t.Fatalf("bytes differ from offset %d: got % x, want % x", i, got[i:min(i+16, len(got))], want[i:min(i+16, len(want))])
 	}
-	<-sim.Done()
+	<-rx.Done()
 }
 
 // Every byte value, CR LF pairs, bare CRs and a long binary run arrive exactly as sent: the
@@ -82,9 +82,9 @@ func TestSimRawBytes(t *testing.T) {
 	for len(data) < 64<<10 { // more than the pty buffer holds, so writes block and resume
 		data = append(data, data...)
 	}
-	sim := newSim(t, gnsstest.SimConfig{Data: data})
-	receive(t, sim, data)
-	if n := sim.Written(); n != int64(len(data)) {
+	rx := newSim(t, sim.Config{Data: data})
+	receive(t, rx, data)
+	if n := rx.Written(); n != int64(len(data)) {
 		t.Errorf("Written = %d, want %d", n, len(data))
 	}
 }
@@ -95,7 +95,7 @@ func TestSimCaptureLinePaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	var slept []time.Duration
-	sim := newSim(t, gnsstest.SimConfig{
+	rx := newSim(t, sim.Config{
 		Data:      capture,
 		LineDelay: time.Millisecond,
 		Sleep: func(_ context.Context, d time.Duration) error {
@@ -103,24 +103,24 @@ func TestSimCaptureLinePaced(t *testing.T) {
 			return nil
 		},
 	})
-	receive(t, sim, capture)
+	receive(t, rx, capture)
 	if lines := bytes.Count(capture, []byte("\n")); len(slept) != lines {
 		t.Errorf("%d pauses for %d lines", len(slept), lines)
 	}
 }
 
 func TestSimUnplugReplug(t *testing.T) {
-	sim := newSim(t, gnsstest.SimConfig{Data: []byte("$GPGSA,A,1,,,,,,,,,,,,,,,,*32\r\n"), Loop: true, LineDelay: time.Millisecond})
-	first := sim.Slave()
-	f := openTTY(t, sim.Path())
+	rx := newSim(t, sim.Config{Data: []byte("$GPGSA,A,1,,,,,,,,,,,,,,,,*32\r\n"), Loop: true, LineDelay: time.Millisecond})
+	first := rx.Slave()
+	f := openTTY(t, rx.Path())
 	buf := make([]byte, 64)
 	if _, err := f.Read(buf); err != nil {
 		t.Fatalf("read before unplug: %v", err)
 	}
-	if err := sim.Unplug(); err != nil {
+	if err := rx.Unplug(); err != nil {
 		t.Fatalf("Unplug: %v", err)
 	}
-	if err := sim.Unplug(); err == nil {
+	if err := rx.Unplug(); err == nil {
 		t.Error("second Unplug succeeded")
 	}
 	// A hung-up terminal reads as end of file (after draining) and fails writes with EIO.
@@ -136,57 +136,57 @@ func TestSimUnplugReplug(t *testing.T) {
 	if _, err := f.Write(nil); !errors.Is(err, syscall.EIO) {
 		t.Errorf("write after unplug: %v, want EIO", err)
 	}
-	if _, err := os.Stat(sim.Path()); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Stat(%s) after unplug: %v, want not exist", sim.Path(), err)
+	if _, err := os.Stat(rx.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Stat(%s) after unplug: %v, want not exist", rx.Path(), err)
 	}
-	if sim.Slave() != "" {
-		t.Errorf("Slave() = %q while unplugged", sim.Slave())
+	if rx.Slave() != "" {
+		t.Errorf("Slave() = %q while unplugged", rx.Slave())
 	}
-	if err := sim.Replug(); err != nil {
+	if err := rx.Replug(); err != nil {
 		t.Fatalf("Replug: %v", err)
 	}
-	if err := sim.Replug(); err == nil {
+	if err := rx.Replug(); err == nil {
 		t.Error("second Replug succeeded")
 	}
-	target, err := os.Readlink(sim.Path())
-	if err != nil || target != sim.Slave() {
-		t.Errorf("link -> %q (%v), want %q", target, err, sim.Slave())
+	target, err := os.Readlink(rx.Path())
+	if err != nil || target != rx.Slave() {
+		t.Errorf("link -> %q (%v), want %q", target, err, rx.Slave())
 	}
-	t.Logf("pty %s, after replug %s", first, sim.Slave())
-	g := openTTY(t, sim.Path())
+	t.Logf("pty %s, after replug %s", first, rx.Slave())
+	g := openTTY(t, rx.Path())
 	if n, err := g.Read(buf); err != nil || n == 0 {
 		t.Fatalf("read after replug: %d, %v", n, err)
 	}
-	if sim.Unplugs() != 1 {
-		t.Errorf("Unplugs = %d, want 1", sim.Unplugs())
+	if rx.Unplugs() != 1 {
+		t.Errorf("Unplugs = %d, want 1", rx.Unplugs())
 	}
 }
 
 func TestSimCloseRemovesDir(t *testing.T) {
-	if err := gnsstest.PTYAvailable(); err != nil {
+	if err := sim.PTYAvailable(); err != nil {
 		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
 	}
-	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Data: []byte("x"), Loop: true})
+	rx, err := sim.New(sim.Config{Data: []byte("x"), Loop: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Dir(sim.Path())
-	if err := sim.Close(); err != nil {
+	dir := filepath.Dir(rx.Path())
+	if err := rx.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Stat(%s) after Close: %v, want not exist", dir, err)
 	}
-	if err := sim.Close(); err != nil {
+	if err := rx.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
 }
 
 func TestSimGivenDir(t *testing.T) {
 	dir := t.TempDir()
-	sim := newSim(t, gnsstest.SimConfig{Dir: dir, Name: "ttyGNSS", Data: []byte("x")})
-	if want := filepath.Join(dir, "ttyGNSS"); sim.Path() != want {
-		t.Errorf("Path = %q, want %q", sim.Path(), want)
+	rx := newSim(t, sim.Config{Dir: dir, Name: "ttyGNSS", Data: []byte("x")})
+	if want := filepath.Join(dir, "ttyGNSS"); rx.Path() != want {
+		t.Errorf("Path = %q, want %q", rx.Path(), want)
 	}
 }
 
@@ -204,9 +204,9 @@ func TestSimSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &closeCounter{Reader: iotest.OneByteReader(bytes.NewReader(capture))}
-	sim := newSim(t, gnsstest.SimConfig{Source: src, BytesPerSecond: 1 << 30})
-	receive(t, sim, capture)
-	if err := sim.Close(); err != nil {
+	rx := newSim(t, sim.Config{Source: src, BytesPerSecond: 1 << 30})
+	receive(t, rx, capture)
+	if err := rx.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if src.closes != 1 {
@@ -215,15 +215,15 @@ func TestSimSource(t *testing.T) {
 }
 
 func TestSimSourceError(t *testing.T) {
-	if err := gnsstest.PTYAvailable(); err != nil {
+	if err := sim.PTYAvailable(); err != nil {
 		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
 	}
-	sim, err := gnsstest.NewSim(gnsstest.SimConfig{Source: iotest.ErrReader(errors.New("capture unreadable"))})
+	rx, err := sim.New(sim.Config{Source: iotest.ErrReader(errors.New("capture unreadable"))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-sim.Done()
-	if err := sim.Close(); err == nil || !strings.Contains(err.Error(), "capture unreadable") {
+	<-rx.Done()
+	if err := rx.Close(); err == nil || !strings.Contains(err.Error(), "capture unreadable") {
 		t.Errorf("Close = %v, want the source's error", err)
 	}
 }
