@@ -2,7 +2,7 @@
 
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+LDFLAGS  := -s -w -X github.com/geogate/geogate/internal/cli.version=$(VERSION)
 BIN      := geogate
 PKGS     := ./...
 FUZZTIME ?= 10s

@@ -1,91 +1,12 @@
 // Command geogate is a vehicle-side geodata compliance gate: it reads GNSS fixes and camera
 // frames, decides per fix and per frame what a policy allows to exist, and stores only that,
-// encrypted. See README.md.
-//
-// main only dispatches subcommands; every subcommand lives in its own cmd_*.go file and
-// calls into the packages.
+// encrypted. See README.md; the subcommands live in internal/cli.
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
-	"sort"
+
+	"github.com/geogate/geogate/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-// command is one subcommand: run gets the arguments after its name.
-type command struct {
-	usage string
-	run   func(args []string, stdout, stderr io.Writer) error
-}
-
-// commands is the dispatch table. Each cmd_*.go file adds its entry here.
-var commands = map[string]command{
-	"version": {"print the version and build information", versionMain},
-	"gnss":    {"gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
-	"policy":  {policyUsage, policyMain},
-	"store":   {storeUsage, storeMain},
-	"keygen":  {keygenUsage, keygenMain},
-	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
-	"run":     {runUsage, runMain},
-}
-
-// errUsage means the arguments were wrong; the subcommand has already printed its usage.
-var errUsage = errors.New("usage")
-
-func main() {
-	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
-		usage(stderr)
-		return 2
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "geogate: unknown command %q\n", args[0])
-		usage(stderr)
-		return 2
-	}
-	if err := cmd.run(args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
-			return 2
-		}
-		fmt.Fprintf(stderr, "geogate %s: %v\n", args[0], err)
-		return 1
-	}
-	return 0
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: geogate COMMAND [ARGS]")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].usage)
-	}
-}
-
-func versionMain(args []string, stdout, _ io.Writer) error {
-	rev := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				rev = s.Value
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "geogate %s (%s) %s %s/%s\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return nil
-}
+func main() { os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) }

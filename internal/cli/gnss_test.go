@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func runGnss(t *testing.T, args ...string) (string, string, error) {
 }
 
 func TestGnssDecodeFile(t *testing.T) {
-	out, _, err := runGnss(t, "decode", "-date-floor", "1980-01-06", "gnss/testdata/gpsd/tcp-test.log")
+	out, _, err := runGnss(t, "decode", "-date-floor", "1980-01-06", "../../gnss/testdata/gpsd/tcp-test.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestGnssDecodeFile(t *testing.T) {
 }
 
 func TestGnssDecodeStdinStats(t *testing.T) {
-	data, err := os.ReadFile("gnss/testdata/gpsd/beidou-bd.log")
+	data, err := os.ReadFile("../../gnss/testdata/gpsd/beidou-bd.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestGnssDecodeErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 	var errb bytes.Buffer
-	if code := dispatch([]string{"gnss", "decode", "/nonexistent/gps.log"}, &bytes.Buffer{}, &errb); code != 1 ||
+	if code := Main([]string{"gnss", "decode", "/nonexistent/gps.log"}, &bytes.Buffer{}, &errb); code != 1 ||
 		strings.Count(errb.String(), "\n") != 1 {
 		t.Errorf("exit %d, stderr %q: want 1 and one line", code, errb.String())
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 
 func TestPolicyCheckSample(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := policyMain([]string{"check", "examples/policy"}, &out, &errOut); err != nil {
+	if err := policyMain([]string{"check", "../../examples/policy"}, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
 	for _, want := range []string{`policy "geogate-sample" version 1: OK`, "zones:    3 (deny 1, coarsen 2, allow 0)", "tier:     public: grid 50 m", "GCJ-02"} {
@@ -34,7 +34,7 @@ func TestPolicyCheckSample(t *testing.T) {
 
 func TestPolicyCheckBad(t *testing.T) {
 	dir := t.TempDir()
-	toml, err := os.ReadFile("examples/policy/policy.toml")
+	toml, err := os.ReadFile("../../examples/policy/policy.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestPolicyEval(t *testing.T) {
 	policyStdin = bytes.NewReader(sim.Generator{}.Bytes(samples))
 	t.Cleanup(func() { policyStdin = os.Stdin })
 	var out, errOut bytes.Buffer
-	if err := policyMain([]string{"eval", "-policy", "examples/policy", "-"}, &out, &errOut); err != nil {
+	if err := policyMain([]string{"eval", "-policy", "../../examples/policy", "-"}, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
 	type line struct {
@@ -121,7 +121,7 @@ func TestPolicyEvalErrors(t *testing.T) {
 	if err := policyMain([]string{"eval", "x.nmea"}, &out, &errOut); !errors.Is(err, errUsage) {
 		t.Errorf("no -policy: %v", err)
 	}
-	if err := policyMain([]string{"eval", "-policy", "examples/policy", "-tier", "secret", "-"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "secret") {
+	if err := policyMain([]string{"eval", "-policy", "../../examples/policy", "-tier", "secret", "-"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Errorf("unknown tier: %v", err)
 	}
 	if err := policyMain([]string{"eval", "-policy", "nonexistent-dir", "-"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "policy.toml") {
@@ -136,7 +136,7 @@ func TestPolicyEvalErrors(t *testing.T) {
 // every line must be JSON, and only kept or coarsened fixes may carry a position.
 func TestPolicyEvalRealCapture(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := policyMain([]string{"eval", "-policy", "examples/policy", "gnss/testdata/gpsd/beidou-bd.log"}, &out, &errOut); err != nil {
+	if err := policyMain([]string{"eval", "-policy", "../../examples/policy", "../../gnss/testdata/gpsd/beidou-bd.log"}, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
 	counts := map[string]int{}
@@ -162,13 +162,13 @@ func TestPolicyEvalRealCapture(t *testing.T) {
 func smallBundle(t *testing.T, zoneFiles string) string {
 	t.Helper()
 	dir := t.TempDir()
-	toml, err := os.ReadFile("examples/policy/policy.toml")
+	toml, err := os.ReadFile("../../examples/policy/policy.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	toml = bytes.Replace(toml, []byte(`files = ["china_100000_full.json"]`), []byte(`files = []`), 1)
 	toml = bytes.Replace(toml, []byte(`zone_files = ["zones.geojson"]`), []byte(`zone_files = `+zoneFiles), 1)
-	zones, err := os.ReadFile("examples/policy/zones.geojson")
+	zones, err := os.ReadFile("../../examples/policy/zones.geojson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestPolicySignCheckRoundTrip(t *testing.T) {
 		files     int
 	}{
 		{"small bundle", smallBundle(t, `["zones.geojson"]`), 2},
-		{"sample bundle", copyDir(t, "examples/policy"), 4},
+		{"sample bundle", copyDir(t, "../../examples/policy"), 4},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 2 { // signing again replaces the manifest

@@ -1,8 +1,7 @@
-package main
+package cli
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,14 +15,10 @@ import (
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/config"
 	"github.com/geogate/geogate/daemon"
+	"github.com/geogate/geogate/examples"
 )
 
 const runUsage = "run -config FILE | run -dev [-data DIR]: the daemon (-dev: built-in simulation, no hardware)"
-
-// samplePolicy is examples/policy, compiled in for -dev and for a config without policy.dir.
-//
-//go:embed examples/policy/policy.toml examples/policy/*.geojson examples/policy/*.json
-var samplePolicy embed.FS
 
 // runMain implements "geogate run".
 func runMain(args []string, stdout, stderr io.Writer) error {
@@ -57,11 +52,7 @@ func runMain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := newLogger(cfg.Log, stderr)
-	policyFS, err := fs.Sub(samplePolicy, "examples/policy")
-	if err != nil {
-		return err
-	}
-	opts := daemon.Options{Config: cfg, BuiltinPolicy: policyFS, Log: logger}
+	opts := daemon.Options{Config: cfg, BuiltinPolicy: examples.SamplePolicy(), Log: logger}
 	if isTerminal(stdout) {
 		opts.Status = stdout
 	}
