@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -299,38 +297,11 @@ func (r *run) policyOptions() (*policy.LoadOptions, string, error) {
 	if len(files) == 0 {
 		return nil, "not checked (no policy.trusted_keys: development only)", nil
 	}
-	keys, err := ReadTrustedKeys(files)
+	keys, err := policy.ReadTrustedKeys(files)
 	if err != nil {
 		return nil, "", err
 	}
 	return &policy.LoadOptions{Verify: policy.SignedBy(keys...)}, fmt.Sprintf("ed25519, %d trusted keys", len(keys)), nil
-}
-
-// ReadTrustedKeys reads the ed25519 public keys policy bundles must be signed with, one per
-// file: the base64 of the 32-byte key and an optional newline, as "geogate policy signkey"
-// writes PREFIX.pub. A key file that is missing, malformed, or writable by group or others
-// (anyone who can write it can replace the trust anchor) is an error naming the file.
-func ReadTrustedKeys(files []string) ([]ed25519.PublicKey, error) {
-	keys := make([]ed25519.PublicKey, 0, len(files))
-	for _, name := range files {
-		info, err := os.Stat(name)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: trusted policy key: %w", err)
-		}
-		if perm := info.Mode().Perm(); perm&0o022 != 0 {
-			return nil, fmt.Errorf("daemon: trusted policy key %s: writable by group or others (mode %04o); chmod 644 %s", name, perm, name)
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: trusted policy key: %w", err)
-		}
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(k) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("daemon: trusted policy key %s: want the base64 of a %d-byte ed25519 public key (geogate policy signkey writes one as PREFIX.pub)", name, ed25519.PublicKeySize)
-		}
-		keys = append(keys, ed25519.PublicKey(k))
-	}
-	return keys, nil
 }
 
 func (r *run) policyFS() (fs.FS, string) {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
-	"errors"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,73 +28,6 @@ func writePub(t *testing.T, dir, name string, k ed25519.PrivateKey) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestReadTrustedKeys(t *testing.T) {
-	dir := t.TempDir()
-	a, b := testKey('a'), testKey('b')
-	good := writePub(t, dir, "a.pub", a)
-	other := writePub(t, dir, "b.pub", b)
-	write := func(name, content string, mode os.FileMode) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil { // past the umask
-			t.Fatal(err)
-		}
-		return p
-	}
-	bare := write("bare.pub", base64.StdEncoding.EncodeToString(a.Public().(ed25519.PublicKey)), 0o444)
-	notBase64 := write("garbage.pub", "ssh-ed25519 AAAA...\n", 0o644)
-	short := write("short.pub", base64.StdEncoding.EncodeToString([]byte("sixteen bytes!!!"))+"\n", 0o644)
-	private := write("k.key", base64.StdEncoding.EncodeToString(a)+"\n", 0o644) // 64-byte private key
-	writable := write("writable.pub", base64.StdEncoding.EncodeToString(a.Public().(ed25519.PublicKey))+"\n", 0o666)
-
-	tests := []struct {
-		name  string
-		files []string
-		want  []ed25519.PrivateKey // keys whose public halves come back, in order
-		err   string               // in the error; "" = no error
-		is    error                // errors.Is target, if any
-	}{
-		{"good key", []string{good}, []ed25519.PrivateKey{a}, "", nil},
-		{"two keys", []string{good, other}, []ed25519.PrivateKey{a, b}, "", nil},
-		{"no trailing newline, read-only", []string{bare}, []ed25519.PrivateKey{a}, "", nil},
-		{"missing key file", []string{good, filepath.Join(dir, "absent.pub")}, nil, "absent.pub", fs.ErrNotExist},
-		{"malformed key", []string{notBase64}, nil, notBase64 + ": want the base64 of a 32-byte ed25519 public key", nil},
-		{"wrong length", []string{short}, nil, short + ": want the base64", nil},
-		{"private key", []string{private}, nil, private + ": want the base64", nil},
-		{"writable by others", []string{writable}, nil, writable + ": writable by group or others (mode 0666); chmod 644", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			keys, err := ReadTrustedKeys(tt.files)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.HasPrefix(err.Error(), "daemon: ") {
-					t.Fatalf("got %v, want an error with %q", err, tt.err)
-				}
-				if tt.is != nil && !errors.Is(err, tt.is) {
-					t.Errorf("got %v, want errors.Is %v", err, tt.is)
-				}
-				if keys != nil {
-					t.Errorf("keys returned along with the error: %d", len(keys))
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(keys) != len(tt.want) {
-				t.Fatalf("%d keys, want %d", len(keys), len(tt.want))
-			}
-			for i, k := range tt.want {
-				if !keys[i].Equal(k.Public()) {
-					t.Errorf("key %d differs", i)
-				}
-			}
-		})
-	}
 }
 
 // tinyBundle is a valid bundle with no zones and no GCJ-02 region, so it compiles at once.

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/internal/atomicfile"
 	"github.com/geogate/geogate/policy"
@@ -97,7 +96,7 @@ func policyCheck(args []string, stdout, stderr io.Writer) error {
 	var keys []ed25519.PublicKey
 	if len(trusted) > 0 {
 		var err error
-		if keys, err = daemon.ReadTrustedKeys(trusted); err != nil {
+		if keys, err = policy.ReadTrustedKeys(trusted); err != nil {
 			return fmt.Errorf("check %s: %w", dir, err)
 		}
 		opts = &policy.LoadOptions{Verify: policy.SignedBy(keys...)}
@@ -201,9 +200,12 @@ func policySign(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	dir := fl.Arg(0)
-	key, err := readSigningKey(*keyFile, stderr)
+	key, perm, err := policy.ReadSigningKey(*keyFile)
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
+	}
+	if perm&0o077 != 0 {
+		fmt.Fprintf(stderr, "geogate policy sign: warning: private key %s is accessible to others (mode %04o); chmod 600 %s\n", *keyFile, perm, *keyFile)
 	}
 	defer clear(key)
 	pub := key.Public().(ed25519.PublicKey)
@@ -248,33 +250,6 @@ func policySign(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// readSigningKey reads a private key file written by "geogate policy signkey": the base64 of
-// the 32-byte ed25519 seed and a newline. A key others can read is used, with a warning.
-func readSigningKey(name string, stderr io.Writer) (ed25519.PrivateKey, error) {
-	if strings.HasSuffix(name, ".pub") {
-		return nil, fmt.Errorf("%s is a public key; -key takes the private PREFIX.key", name)
-	}
-	info, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		fmt.Fprintf(stderr, "geogate policy sign: warning: private key %s is accessible to others (mode %04o); chmod 600 %s\n", name, perm, name)
-	}
-	text, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(text)
-	seed := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	defer clear(seed)
-	n, err := base64.StdEncoding.Decode(seed, bytes.TrimSpace(text))
-	if err != nil || n != ed25519.SeedSize {
-		return nil, fmt.Errorf("%s: want the base64 of a %d-byte ed25519 seed (\"geogate policy signkey\" writes one as PREFIX.key)", name, ed25519.SeedSize)
-	}
-	return ed25519.NewKeyFromSeed(seed[:n]), nil
-}
-
 func policySignKey(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("policy signkey", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -294,28 +269,11 @@ func policySignKey(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	keyFile, pubFile := *prefix+".key", *prefix+".pub"
-	for _, f := range []string{keyFile, pubFile} {
-		if _, err := os.Lstat(f); err == nil {
-			return fmt.Errorf("signkey: %s exists; keeping it (choose another PREFIX for a new key pair)", f)
-		}
-	}
-	pub, key, err := ed25519.GenerateKey(nil) // nil: crypto/rand
+	pub, err := policy.WriteKeyPair(*prefix)
 	if err != nil {
 		return fmt.Errorf("signkey: %w", err)
 	}
-	keyText := append(base64.StdEncoding.AppendEncode(nil, key.Seed()), '\n')
-	clear(key)
-	err = atomicfile.Write(keyFile, keyText, 0o600, false)
-	clear(keyText)
-	if err != nil {
-		return fmt.Errorf("signkey: %w", err)
-	}
-	pubText := append(base64.StdEncoding.AppendEncode(nil, pub), '\n')
-	if err := atomicfile.Write(pubFile, pubText, 0o644, false); err != nil {
-		os.Remove(keyFile) // a private key without its public half is of no use
-		return fmt.Errorf("signkey: %w", err)
-	}
-	fmt.Fprintf(stdout, "wrote %s (private, mode 0600: keep it off the vehicles) and %s (public key %s)\n", keyFile, pubFile, strings.TrimSpace(string(pubText)))
+	fmt.Fprintf(stdout, "wrote %s (private, mode 0600: keep it off the vehicles) and %s (public key %s)\n", keyFile, pubFile, base64.StdEncoding.EncodeToString(pub))
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -389,7 +388,7 @@ func TestPolicyCheckTrusted(t *testing.T) {
 		{"unsigned extra file", func(t *testing.T) string {
 			// policy.toml (signed) names extra.geojson, which is added after signing.
 			d := smallBundle(t, `["zones.geojson", "extra.geojson"]`)
-			key, err := readSigningKey(good+".key", io.Discard)
+			key, _, err := policy.ReadSigningKey(good + ".key")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -485,7 +484,7 @@ func TestPolicySignErrors(t *testing.T) {
 	}{
 		{"no key", []string{good}, "usage", ""},
 		{"no dir", []string{"-key", k + ".key"}, "usage", ""},
-		{"public key as key", []string{"-key", k + ".pub", good}, "is a public key; -key takes the private PREFIX.key", ""},
+		{"public key as key", []string{"-key", k + ".pub", good}, "is a public key; signing takes the private PREFIX.key", ""},
 		{"missing key", []string{"-key", filepath.Join(keys, "absent.key"), good}, "absent.key: no such file", ""},
 		{"malformed key", []string{"-key", garbage, good}, "garbage.key: want the base64 of a 32-byte ed25519 seed", ""},
 		{"bundle does not load", []string{"-key", k + ".key", broken}, "not signing a bundle that does not load: policy: absent.geojson", ""},
