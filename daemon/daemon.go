@@ -23,6 +23,7 @@ import (
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -340,8 +341,8 @@ func (r *run) openStorage() {
 		Quota:        r.cfg.Storage.QuotaMB << 20,
 		SyncInterval: r.cfg.Storage.SyncWindow.Duration,
 		MaxAge: map[storage.Type]time.Duration{
-			gate.TypeFix:   r.cfg.Storage.MaxAgeFix.Duration,
-			gate.TypeFrame: r.cfg.Storage.MaxAgeFrame.Duration,
+			record.TypeFix:   r.cfg.Storage.MaxAgeFix.Duration,
+			record.TypeFrame: r.cfg.Storage.MaxAgeFrame.Duration,
 		},
 		// Each of the three append buffers holds a 100 ms window: a few 1080p frames, or a
 		// thousand fixes.

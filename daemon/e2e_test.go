@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/geogate/geogate/camera"
-	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/policy/policytest"
+	"github.com/geogate/geogate/record"
 )
 
 // TestRunEndToEnd is issue 6's end-to-end proof. The daemon runs the built-in drive past
@@ -119,7 +119,7 @@ const summerCoarsenM = 1000
 // the grid is made: only 1 m for arithmetic. It also checks each record's datum and
 // precision against the tier, that a 50 m grid is one, and that exact positions lie on the
 // drive's roads.
-func checkOutside(t *testing.T, z policytest.Zone, precisionM float64, datum policy.Datum, fixes []gate.FixRecord, frames []gate.FrameHeader) zoneCheck {
+func checkOutside(t *testing.T, z policytest.Zone, precisionM float64, datum policy.Datum, fixes []record.Fix, frames []record.FrameHeader) zoneCheck {
 	t.Helper()
 	c := zoneCheck{closest: math.Inf(1)}
 	check := func(what string, d policy.Datum, prec float32, lat, lon float64) (float64, float64) {
@@ -188,7 +188,7 @@ var asciiCoords = regexp.MustCompile(`(39|119)\.[0-9]{3}|(39|119)[0-5][0-9]\.[0-
 // (SOI followed by a real marker segment, "JFIF\0", "Exif\0\0"), ASCII coordinates, the
 // float64 encodings of every stored latitude and longitude (as stored and in WGS-84), and
 // 8-byte windows of every stored image (its first bytes and one per 4 KiB).
-func newPlaintextScan(fixes []gate.FixRecord, frames []gate.FrameHeader, images [][]byte) *plaintextScan {
+func newPlaintextScan(fixes []record.Fix, frames []record.FrameHeader, images [][]byte) *plaintextScan {
 	s := &plaintextScan{
 		literals: [][]byte{[]byte("JFIF\x00"), []byte("Exif\x00\x00")},
 		ascii:    asciiCoords,
@@ -305,8 +305,8 @@ func (s *plaintextScan) dir(t *testing.T, root string) (files int, size int64) {
 // looks for, and nothing in random bytes the size of a run's log.
 func TestPlaintextScanFinds(t *testing.T) {
 	img := append([]byte{0xff, 0xd8, 0xff, 0xdb, 0x00, 0x84}, bytes.Repeat([]byte("0123456789abcdef"), 600)...)
-	fixes := []gate.FixRecord{{Datum: policy.GCJ02, Lat: 39.861234567, Lon: 119.571234567}}
-	frames := []gate.FrameHeader{{Datum: policy.WGS84, Lat: 39.9312, Lon: 119.4201}}
+	fixes := []record.Fix{{Datum: policy.GCJ02, Lat: 39.861234567, Lon: 119.571234567}}
+	frames := []record.FrameHeader{{Datum: policy.WGS84, Lat: 39.9312, Lon: 119.4201}}
 	s := newPlaintextScan(fixes, frames, [][]byte{img})
 	pad := bytes.Repeat([]byte{0}, 100)
 	le := func(v float64) []byte { return binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)) }

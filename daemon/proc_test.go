@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/board"
-	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss/sim"
+	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -541,18 +541,18 @@ func readLog(t *testing.T, dir, keyFile string) []logRecord {
 }
 
 // decodeAll decodes every record as a gate fix or frame and fails on anything else.
-func decodeAll(t *testing.T, recs []logRecord) (fixes []gate.FixRecord, frames []gate.FrameHeader, images [][]byte) {
+func decodeAll(t *testing.T, recs []logRecord) (fixes []record.Fix, frames []record.FrameHeader, images [][]byte) {
 	t.Helper()
 	for _, rec := range recs {
 		switch rec.typ {
-		case gate.TypeFix:
-			f, err := gate.DecodeFix(rec.payload)
+		case record.TypeFix:
+			f, err := record.DecodeFix(rec.payload)
 			if err != nil {
 				t.Fatalf("seq %d: %v", rec.seq, err)
 			}
 			fixes = append(fixes, f)
-		case gate.TypeFrame:
-			h, img, err := gate.DecodeFrame(rec.payload)
+		case record.TypeFrame:
+			h, img, err := record.DecodeFrame(rec.payload)
 			if err != nil {
 				t.Fatalf("seq %d: %v", rec.seq, err)
 			}

@@ -6,7 +6,7 @@
 // # Fixes
 //
 // Every fix is decided by a policy.Engine. A dropped fix leaves no record; a kept or
-// coarsened one becomes a TypeFix record holding only the policy's output position (already
+// coarsened one becomes a record.TypeFix record holding only the policy's output position (already
 // on the tier's grid and in its datum). Speed, course and altitude are kept only at full
 // precision.
 //

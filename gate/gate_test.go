@@ -12,6 +12,7 @@ import (
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/policy/policytest"
+	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -151,8 +152,8 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 		_, err := r.Scan(s.ID, func(rec *storage.Record) error {
 			var lat, lon float64
 			switch rec.Type {
-			case TypeFix:
-				f, err := DecodeFix(rec.Payload)
+			case record.TypeFix:
+				f, err := record.DecodeFix(rec.Payload)
 				if err != nil {
 					t.Fatalf("seq %d: %v", rec.Seq, err)
 				}
@@ -166,8 +167,8 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 				} else if lat > 39.92 {
 					fixAfter++
 				}
-			case TypeFrame:
-				h, img, err := DecodeFrame(rec.Payload)
+			case record.TypeFrame:
+				h, img, err := record.DecodeFrame(rec.Payload)
 				if err != nil {
 					t.Fatalf("seq %d: %v", rec.Seq, err)
 				}
@@ -213,14 +214,14 @@ type memStore struct {
 	mu      sync.Mutex
 	n       int
 	last    []byte
-	lastFix [FixRecordSize]byte
+	lastFix [record.FixSize]byte
 }
 
 func (m *memStore) Append(typ storage.Type, _ time.Time, p []byte) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.n++
-	if typ == TypeFrame {
+	if typ == record.TypeFrame {
 		m.last = append(m.last[:0], p...)
 	} else {
 		copy(m.lastFix[:], p)
@@ -347,7 +348,7 @@ func TestPublicTierCoarsensAndDownscales(t *testing.T) {
 	if d.loop.Counters.FramesDownscaled.Load() == 0 {
 		t.Fatalf("no frame downscaled: %+v", d.loop.Counters.FramesKept.Load())
 	}
-	h, img, err := DecodeFrame(store.last)
+	h, img, err := record.DecodeFrame(store.last)
 	if err != nil {
 		t.Fatalf("last record: %v", err)
 	}
@@ -357,7 +358,7 @@ func TestPublicTierCoarsensAndDownscales(t *testing.T) {
 	if h.Datum != policy.GCJ02 || h.PrecisionM != 50 {
 		t.Errorf("public tier in China: datum %v precision %v", h.Datum, h.PrecisionM)
 	}
-	fix, err := DecodeFix(store.lastFix[:])
+	fix, err := record.DecodeFix(store.lastFix[:])
 	if err != nil {
 		t.Fatal(err)
 	}

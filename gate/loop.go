@@ -11,6 +11,7 @@ import (
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -125,12 +126,12 @@ func New(cfg Config) *Loop {
 		cfg:      cfg,
 		fixEng:   cfg.Policy.NewEngine(cfg.Tier),
 		frameEng: cfg.Policy.NewEngine(cfg.Tier),
-		fixBuf:   make([]byte, 0, FixRecordSize),
+		fixBuf:   make([]byte, 0, record.FixSize),
 	}
 	if cfg.Frames != nil {
-		l.frameBuf = make([]byte, 0, FrameHeaderSize+cfg.MaxFrameBytes)
+		l.frameBuf = make([]byte, 0, record.FrameHeaderSize+cfg.MaxFrameBytes)
 		l.scaleBuf = make([]byte, cfg.MaxFrameBytes)
-		l.scaleRec = make([]byte, 0, FrameHeaderSize+cfg.MaxFrameBytes)
+		l.scaleRec = make([]byte, 0, record.FrameHeaderSize+cfg.MaxFrameBytes)
 	}
 	return l
 }
@@ -216,7 +217,7 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 		c.fixDrops[d.Reason%maxReasons].Add(1)
 		return
 	}
-	rec := FixRecord{
+	rec := record.Fix{
 		Action: d.Action, Datum: d.Datum, Policy: uint32(d.Version),
 		Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
 	}
@@ -237,7 +238,7 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 		}
 	}
 	switch {
-	case !l.store(TypeFix, at, AppendFix(l.fixBuf[:0], &rec)):
+	case !l.store(record.TypeFix, at, record.AppendFix(l.fixBuf[:0], &rec)):
 		c.FixesDropped.Add(1) // no store, power failing or storage refused: counted there too
 	case d.Action == policy.Coarsen:
 		c.FixesCoarsened.Add(1)
@@ -335,7 +336,7 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 		l.dropFrame(d.Reason)
 		return false
 	}
-	h := FrameHeader{
+	h := record.FrameHeader{
 		Action: d.Action, Datum: d.Datum, Format: f.Format, Policy: uint32(d.Version),
 		Time: now.UTC(), Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
 	}
@@ -357,16 +358,16 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 }
 
 // writeFrame stores a frame record made of h and img in buf (the caller's record buffer).
-func (l *Loop) writeFrame(buf []byte, h *FrameHeader, img *camera.Frame, scaled bool) {
-	if len(img.Data) > cap(buf)-FrameHeaderSize {
+func (l *Loop) writeFrame(buf []byte, h *record.FrameHeader, img *camera.Frame, scaled bool) {
+	if len(img.Data) > cap(buf)-record.FrameHeaderSize {
 		l.Counters.TooLarge.Add(1)
 		l.dropFrame(policy.ReasonOK)
 		return
 	}
 	h.Width, h.Height, h.Format = uint16(img.Width), uint16(img.Height), img.Format
-	buf = append(AppendFrameHeader(buf[:0], h), img.Data...)
+	buf = append(record.AppendFrameHeader(buf[:0], h), img.Data...)
 	switch {
-	case !l.store(TypeFrame, h.Time, buf):
+	case !l.store(record.TypeFrame, h.Time, buf):
 		l.Counters.FramesDropped.Add(1)
 	case scaled:
 		l.Counters.FramesDownscaled.Add(1)
@@ -378,7 +379,7 @@ func (l *Loop) writeFrame(buf []byte, h *FrameHeader, img *camera.Frame, scaled 
 // scaleJob is a frame the policy allows only at a smaller size.
 type scaleJob struct {
 	frame     camera.Frame
-	hdr       FrameHeader
+	hdr       record.FrameHeader
 	maxPixels int
 }
 

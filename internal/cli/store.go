@@ -15,7 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/geogate/geogate/board"
-	"github.com/geogate/geogate/gate"
+	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -35,15 +35,15 @@ type storeType struct {
 // storeTypes holds the record types the store tools know: storage gives types no meaning,
 // the gate picks the numbers and the payload layouts (docs/FORMAT.md, "Gate records").
 var storeTypes = map[storage.Type]storeType{
-	gate.TypeFix: {Name: "fix", Decode: func(b []byte) (any, error) {
-		r, err := gate.DecodeFix(b)
+	record.TypeFix: {Name: "fix", Decode: func(b []byte) (any, error) {
+		r, err := record.DecodeFix(b)
 		if err != nil {
 			return nil, err
 		}
 		return fixJSON(&r), nil
 	}},
-	gate.TypeFrame: {Name: "frame", Decode: func(b []byte) (any, error) {
-		h, img, err := gate.DecodeFrame(b)
+	record.TypeFrame: {Name: "frame", Decode: func(b []byte) (any, error) {
+		h, img, err := record.DecodeFrame(b)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +70,7 @@ type fixRecordJSON struct {
 	Alt        *float32  `json:"alt,omitempty"`
 }
 
-func fixJSON(r *gate.FixRecord) fixRecordJSON {
+func fixJSON(r *record.Fix) fixRecordJSON {
 	j := fixRecordJSON{Action: r.Action.String(), Datum: r.Datum.String(), Policy: r.Policy, Time: r.Time,
 		TimeSource: "unit", Lat: r.Lat, Lon: r.Lon, PrecisionM: r.PrecisionM}
 	if r.HasTime {

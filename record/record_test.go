@@ -1,4 +1,4 @@
-package gate
+package record
 
 import (
 	"testing"
@@ -9,11 +9,11 @@ import (
 )
 
 func TestRecordRoundTrip(t *testing.T) {
-	fix := FixRecord{Action: policy.Keep, Datum: policy.GCJ02, Policy: 7, Time: time.Date(2026, 11, 25, 8, 0, 0, 123, time.UTC),
+	fix := Fix{Action: policy.Keep, Datum: policy.GCJ02, Policy: 7, Time: time.Date(2026, 11, 25, 8, 0, 0, 123, time.UTC),
 		HasTime: true, Lat: 39.86, Lon: 119.58, PrecisionM: 50, Speed: 29.5, Track: 270, HasSpeed: true, Alt: 12.5, HasAlt: true}
 	b := AppendFix(nil, &fix)
-	if len(b) != FixRecordSize {
-		t.Fatalf("fix record is %d bytes, want %d", len(b), FixRecordSize)
+	if len(b) != FixSize {
+		t.Fatalf("fix record is %d bytes, want %d", len(b), FixSize)
 	}
 	if got, err := DecodeFix(b); err != nil || got != fix {
 		t.Fatalf("DecodeFix = %+v, %v; want %+v", got, err, fix)
@@ -35,7 +35,7 @@ func TestRecordRoundTrip(t *testing.T) {
 // FuzzRecords: the decoders never panic, and whatever they accept encodes back to the same
 // bytes (modulo the image, which is opaque).
 func FuzzRecords(f *testing.F) {
-	fix := FixRecord{Action: policy.Keep, Time: time.Unix(1, 2).UTC(), Lat: 1, Lon: 2, HasSpeed: true}
+	fix := Fix{Action: policy.Keep, Time: time.Unix(1, 2).UTC(), Lat: 1, Lon: 2, HasSpeed: true}
 	f.Add(AppendFix(nil, &fix))
 	f.Add(AppendFrameHeader(nil, &FrameHeader{Format: camera.MJPEG, Time: time.Unix(3, 4).UTC(), Width: 1, Height: 1}))
 	f.Fuzz(func(t *testing.T, b []byte) {

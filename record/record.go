@@ -1,4 +1,4 @@
-package gate
+package record
 
 import (
 	"encoding/binary"
@@ -14,7 +14,7 @@ import (
 // Record types the gate writes to the storage log. Their payloads are documented byte by byte
 // in docs/FORMAT.md ("Gate records").
 const (
-	TypeFix   storage.Type = 1 // a kept or coarsened position, FixRecordSize bytes
+	TypeFix   storage.Type = 1 // a kept or coarsened position, FixSize bytes
 	TypeFrame storage.Type = 2 // a kept or downscaled camera frame: FrameHeaderSize bytes, then the image
 )
 
@@ -23,7 +23,7 @@ const recordVersion = 1
 
 // Payload sizes.
 const (
-	FixRecordSize   = 48
+	FixSize         = 48
 	FrameHeaderSize = 40
 )
 
@@ -34,8 +34,8 @@ const (
 	flagAlt   = 1 << 2 // Alt is set (kept fixes only: dropped when coarsening)
 )
 
-// FixRecord is the stored form of one fix: only what the policy let through.
-type FixRecord struct {
+// Fix is the stored form of one fix: only what the policy let through.
+type Fix struct {
 	Action     policy.Action
 	Datum      policy.Datum
 	Policy     uint32    // version of the policy that decided
@@ -51,8 +51,8 @@ type FixRecord struct {
 }
 
 // AppendFix appends the encoding of r to dst and returns it. It does not allocate when dst
-// has room for FixRecordSize more bytes.
-func AppendFix(dst []byte, r *FixRecord) []byte {
+// has room for FixSize more bytes.
+func AppendFix(dst []byte, r *Fix) []byte {
 	var flags byte
 	if r.HasTime {
 		flags |= flagTime
@@ -74,16 +74,16 @@ func AppendFix(dst []byte, r *FixRecord) []byte {
 	return binary.LittleEndian.AppendUint32(dst, math.Float32bits(r.Alt))
 }
 
-// ErrRecord is returned by the record decoders for a payload they cannot read.
-var ErrRecord = errors.New("gate: malformed record")
+// ErrMalformed is returned by the record decoders for a payload they cannot read.
+var ErrMalformed = errors.New("record: malformed record")
 
 // DecodeFix decodes a TypeFix payload.
-func DecodeFix(b []byte) (FixRecord, error) {
-	if len(b) != FixRecordSize || b[0] != recordVersion {
-		return FixRecord{}, ErrRecord
+func DecodeFix(b []byte) (Fix, error) {
+	if len(b) != FixSize || b[0] != recordVersion {
+		return Fix{}, ErrMalformed
 	}
 	le := binary.LittleEndian
-	r := FixRecord{
+	r := Fix{
 		Action:     policy.Action(b[1]),
 		Datum:      policy.Datum(b[2]),
 		HasTime:    b[3]&flagTime != 0,
@@ -139,7 +139,7 @@ func AppendFrameHeader(dst []byte, h *FrameHeader) []byte {
 // DecodeFrame decodes a TypeFrame payload into its header and image bytes (a view into b).
 func DecodeFrame(b []byte) (FrameHeader, []byte, error) {
 	if len(b) < FrameHeaderSize || b[0] != recordVersion || b[3] == 0 || int(b[3]) >= len(frameFormats) {
-		return FrameHeader{}, nil, ErrRecord
+		return FrameHeader{}, nil, ErrMalformed
 	}
 	le := binary.LittleEndian
 	h := FrameHeader{
