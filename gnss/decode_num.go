@@ -110,23 +110,6 @@ func parseUint(b []byte) (uint64, bool) {
 	return v, true
 }
 
-// parseInt parses a decimal integer with an optional sign.
-func parseInt(b []byte) (int64, bool) {
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		b = b[1:]
-	}
-	u, ok := parseUint(b)
-	if !ok {
-		return 0, false
-	}
-	if neg {
-		return -int64(u), true
-	}
-	return int64(u), true
-}
-
 // twoDigits parses exactly two decimal digits.
 func twoDigits(b []byte) (int, bool) {
 	if len(b) != 2 || b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {

@@ -61,7 +61,6 @@ type Receiver struct {
 	pts      string
 	replug   chan struct{} // closed by Replug
 	closed   bool
-	replugs  int
 	unplugs  int
 	writeErr error
 
