@@ -30,6 +30,10 @@ type Config struct {
 	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT, which overrides it):
 	// the garbage collector works harder near it instead of letting the heap double. Zero: 32.
 	MemoryLimitMB int64 `toml:"memory_limit_mb"`
+	// DeviceID names the unit (1 to 64 printable ASCII characters without spaces, e.g. the
+	// VIN); it is logged at start. Zero: derived from /etc/machine-id (or the DMI product
+	// UUID) as board.DeviceID does, so the raw machine ID never leaves the unit.
+	DeviceID string `toml:"device_id"`
 
 	GNSS    GNSS    `toml:"gnss"`
 	Camera  Camera  `toml:"camera"`
