@@ -43,7 +43,7 @@ func cameraMain(args []string, stdout, stderr io.Writer) error {
 		return cameraSnap(args[1:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, cameraUsage)
-	return errUsage
+	return groupUsage(args)
 }
 
 // cameraList prints every V4L2 node with its identity and formats, or says there is none.

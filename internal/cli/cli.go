@@ -37,11 +37,15 @@ var commands = map[string]command{
 var errUsage = errors.New("usage")
 
 // Main runs the subcommand named by args[0] with the rest of args and returns the process's
-// exit code: 0 done, 1 failed (the error is printed to stderr), 2 bad usage.
+// exit code: 0 done (help included), 1 failed (the error is printed to stderr), 2 bad usage.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
 		return 2
+	}
+	if isHelp(args[0]) {
+		usage(stdout)
+		return 0
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -50,13 +54,28 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := cmd.run(args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return 0 // help was asked for and printed
+		case errors.Is(err, errUsage):
 			return 2
 		}
 		fmt.Fprintf(stderr, "geogate %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help" }
+
+// groupUsage ends a command with subcommands whose first argument is not one: help asked for
+// is flag.ErrHelp (exit 0), anything else is errUsage (exit 2); print the usage first.
+func groupUsage(args []string) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		return flag.ErrHelp
+	}
+	return errUsage
 }
 
 func usage(w io.Writer) {

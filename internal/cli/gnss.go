@@ -20,7 +20,7 @@ var gnssStdin io.Reader = os.Stdin
 func gnssMain(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "decode" {
 		fmt.Fprintln(stderr, "usage: geogate gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]")
-		return errUsage
+		return groupUsage(args)
 	}
 	return gnssDecode(args[1:], stdout, stderr)
 }

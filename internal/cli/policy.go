@@ -53,7 +53,7 @@ func policyMain(args []string, stdout, stderr io.Writer) error {
 		return policySignKey(args[1:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, policyUsageText)
-	return errUsage
+	return groupUsage(args)
 }
 
 // fileList is a flag.Value collecting file names from repeated flags and comma lists.

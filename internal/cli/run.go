@@ -35,7 +35,23 @@ func runMain(args []string, stdout, stderr io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	if (*cfgFile == "") == !*dev || fl.NArg() > 0 {
+	var misuse string
+	switch {
+	case *cfgFile == "" && !*dev:
+		misuse = "want -config FILE (a unit) or -dev (the built-in simulation)"
+	case *cfgFile != "" && *dev:
+		misuse = "-config and -dev exclude each other"
+	case fl.NArg() > 0:
+		misuse = fmt.Sprintf("unexpected arguments %q", fl.Args())
+	case !*dev:
+		fl.Visit(func(f *flag.Flag) {
+			if f.Name == "data" || f.Name == "speedup" {
+				misuse = "-" + f.Name + " applies to -dev only; a unit's config sets data_dir and gnss.speedup"
+			}
+		})
+	}
+	if misuse != "" {
+		fmt.Fprintln(stderr, "geogate run: "+misuse)
 		fl.Usage()
 		return errUsage
 	}

@@ -113,10 +113,10 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: geogate "+storeUsage)
 		fmt.Fprintln(stderr, "  ls      segments: size, records, seq and time range, state")
 		fmt.Fprintln(stderr, "  verify  authenticate every record; exit 1 with segment and offset of any damage")
-		fmt.Fprintln(stderr, "  cat     every record as a JSON line (seq, type, time, payload in base64)")
+		fmt.Fprintln(stderr, "  cat     every record as a JSON line (seq, type, time; fixes and frame headers decoded, other payloads in base64)")
 		fmt.Fprintln(stderr, "  stats   totals per record type")
 		fmt.Fprintln(stderr, "  export  -to RECIPIENT -o FILE: records as JSON lines, encrypted to an age X25519 recipient")
-		return errUsage
+		return groupUsage(args)
 	}
 	sub := args[0]
 	fl := flag.NewFlagSet("store "+sub, flag.ContinueOnError)
@@ -138,7 +138,19 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	if err := fl.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *dir == "" || *keyPath == "" || fl.NArg() != 0 {
+	var missing []string
+	if *dir == "" {
+		missing = append(missing, "-dir DIR (the log directory)")
+	}
+	if *keyPath == "" {
+		missing = append(missing, "-key KEYFILE (the device key of the unit that wrote the log)")
+	}
+	if len(missing) > 0 || fl.NArg() != 0 {
+		if len(missing) > 0 {
+			fmt.Fprintf(stderr, "geogate store %s: missing %s\n", sub, strings.Join(missing, " and "))
+		} else {
+			fmt.Fprintf(stderr, "geogate store %s: unexpected arguments %q\n", sub, fl.Args())
+		}
 		fl.Usage()
 		return errUsage
 	}
@@ -153,6 +165,9 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	clear(key)
 	if err != nil {
 		return err
+	}
+	if segs, err := r.Segments(); err == nil && len(segs) == 0 {
+		return fmt.Errorf("%s holds no log (no segment files): is -dir the daemon's data directory?", *dir)
 	}
 	return run(r, fl, stdout, stderr)
 }
