@@ -67,7 +67,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // isHelp reports whether arg asks for help.
-func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help" }
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
 
 // groupUsage ends a command with subcommands whose first argument is not one: help asked for
 // is flag.ErrHelp (exit 0), anything else is errUsage (exit 2); print the usage first.
