@@ -20,6 +20,7 @@ import (
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/internal/atomicfile"
+	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -359,7 +360,7 @@ func policyEval(args []string, stdout, stderr io.Writer) error {
 	w := bufio.NewWriter(stdout)
 	d := gnss.NewDecoder(gnss.Config{})
 	var line []byte
-	err := d.Scan(in, time.Now, func(f *gnss.Fix) error {
+	err := d.Scan(in, clock.Now, func(f *gnss.Fix) error {
 		fix := *f
 		now := fix.Received
 		if fix.Has&gnss.HasTime != 0 {

@@ -24,6 +24,7 @@ import (
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/storage"
 )
@@ -452,7 +453,7 @@ func (r *run) startSim() (*gnsstest.Sim, error) {
 	if f := r.cfg.GNSS.File; f != "" {
 		rp, err = gnss.OpenReplay(f, cfg)
 	} else {
-		rp, err = gnss.NewReplay(&driveReader{start: time.Now().UTC().Truncate(time.Second)}, cfg)
+		rp, err = gnss.NewReplay(&driveReader{start: clock.Now().UTC().Truncate(time.Second)}, cfg)
 	}
 	if err != nil {
 		return nil, err
