@@ -7,10 +7,14 @@ BIN      := geogate
 PKGS     := ./...
 FUZZTIME ?= 10s
 QEMU     := $(shell command -v qemu-aarch64-static 2>/dev/null || command -v qemu-aarch64 2>/dev/null)
+# test-clock: the packages whose code or tests read the wall clock (internal/clock), and how
+# far ahead of the machine's their clock runs there: 43824h is five years (1826 days).
+CLOCK_PKGS  := ./internal/... ./storage/... ./gate/... ./camera/... ./daemon/... ./policy/... ./record/... .
+CLOCK_SHIFT ?= 43824h
 
 export CGO_ENABLED := 0
 
-.PHONY: all build cross test test-arm64 bench fuzz run deps clean
+.PHONY: all build cross test test-clock test-arm64 bench fuzz run deps clean
 
 all: build
 
@@ -30,11 +34,18 @@ cross:
 deps:
 	@sh scripts/deps.sh
 
-## test: vet, all tests, then the gnss, policy and storage tests once more as arm64 binaries under qemu-user
+## test: vet, all tests, the wall-clock tests five years ahead (test-clock), then the gnss,
+## policy and storage tests once more as arm64 binaries under qemu-user
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
+	@$(MAKE) --no-print-directory test-clock
 	@$(MAKE) --no-print-directory test-arm64
+
+## test-clock: the tests of CLOCK_PKGS once more with the process's wall clock CLOCK_SHIFT ahead
+## (linked in: see internal/clock), so a result that depends on today's date fails today
+test-clock:
+	$(GO) test -count=1 -ldflags '-X github.com/geogate/geogate/internal/clock.shift=$(CLOCK_SHIFT)' $(CLOCK_PKGS)
 
 test-arm64:
 ifeq ($(QEMU),)

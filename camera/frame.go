@@ -1,6 +1,10 @@
 package camera
 
-import "time"
+import (
+	"time"
+
+	"github.com/geogate/geogate/internal/clock"
+)
 
 // Frame is one captured image and its metadata. A Frame is a small value; copying it does not
 // copy the pixels. Data is a view into a buffer owned by whoever handed out the Frame: for a
@@ -44,11 +48,12 @@ type Clock interface {
 	Sleep(d time.Duration)
 }
 
-// SystemClock is the real Clock: time.Now (with its monotonic reading) and time.Sleep.
+// SystemClock is the real Clock: the process's wall clock (internal/clock.Now: time.Now, with
+// its monotonic reading, in release builds) and time.Sleep.
 type SystemClock struct{}
 
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
+// Now returns internal/clock.Now().
+func (SystemClock) Now() time.Time { return clock.Now() }
 
 // Sleep calls time.Sleep(d).
 func (SystemClock) Sleep(d time.Duration) { time.Sleep(d) }

@@ -22,6 +22,7 @@ import (
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
+	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
@@ -424,7 +425,7 @@ func (r *run) startSim() (*sim.Receiver, error) {
 	if f := r.cfg.GNSS.File; f != "" {
 		rp, err = gnss.OpenReplay(f, cfg)
 	} else {
-		rp, err = gnss.NewReplay(&driveReader{start: time.Now().UTC().Truncate(time.Second)}, cfg)
+		rp, err = gnss.NewReplay(&driveReader{start: clock.Now().UTC().Truncate(time.Second)}, cfg)
 	}
 	if err != nil {
 		return nil, err

@@ -14,6 +14,13 @@
 //   - Power-fail: storage is flushed and fsynced at once and nothing new is accepted.
 //   - SIGTERM/SIGINT: sources stop, storage is flushed and fsynced, a summary is printed.
 //
+// # Clock
+//
+// Every date and time of day the daemon uses (the simulated drive's start, fixes' Received,
+// frames' Captured, the policy's time windows, record ages for retention) comes from one
+// clock, internal/clock, which the parts' default clocks read: the system clock in release
+// builds, a chosen instant in the daemon tests' binary (linked in with -X).
+//
 // # Example
 //
 //	cfg, _ := config.Load("/etc/geogate/geogate.toml")

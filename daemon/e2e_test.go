@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/policy"
@@ -81,6 +82,14 @@ func TestRunEndToEnd(t *testing.T) {
 				}
 			}
 			fixes, frames, images := decodeAll(t, recs)
+			// The drive starts when the daemon does, so its records carry the pinned date: the
+			// proof that the whole run saw runStart rather than the machine's clock.
+			for i, r := range recs {
+				if r.at.Before(runStart) || r.at.After(runStart.Add(time.Hour)) {
+					t.Fatalf("record %d dated %v: want within the hour after the daemon's start, %v", i, r.at, runStart)
+				}
+			}
+			t.Logf("records dated %v to %v (the daemon's clock started at %v)", recs[0].at.UTC(), recs[len(recs)-1].at.UTC(), runStart)
 			c := checkOutside(t, zone, tc.precisionM, tc.datum, fixes, frames)
 			for i, img := range images {
 				if h := frames[i]; h.Format != camera.MJPEG || h.Width != 320 || h.Height != 240 || !bytes.HasPrefix(img, []byte{0xff, 0xd8}) {
@@ -109,10 +118,6 @@ type zoneCheck struct {
 	east, north int     // fixes stored before the zone (east of it) and after it (north)
 }
 
-// summerCoarsenM is the precision of the sample bundle's summer belt around Beidaihe
-// (June to September), which a run in those months stores at.
-const summerCoarsenM = 1000
-
 // checkOutside asserts every stored position is outside the zone and its margin. Positions
 // are converted back to WGS-84 (exactly: GCJ02ToWGS84 inverts the formula to 1e-12 degree).
 // The policy checks the quantized grid point itself against the margin, so no allowance for
@@ -126,7 +131,7 @@ func checkOutside(t *testing.T, z policytest.Zone, precisionM float64, datum pol
 		if d != datum {
 			t.Fatalf("%s: datum %v, want %v (the drive is in China)", what, d, datum)
 		}
-		if float64(prec) != precisionM && prec != summerCoarsenM {
+		if float64(prec) != precisionM { // not the summer belt's 1000 m: runStart is in November
 			t.Fatalf("%s: precision %v m, want %v m", what, prec, precisionM)
 		}
 		if d == policy.GCJ02 {

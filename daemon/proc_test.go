@@ -23,6 +23,7 @@ import (
 
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/gnss/sim"
+	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
@@ -36,6 +37,12 @@ const (
 	exitTimeout   = 15 * time.Second // SIGTERM/SIGKILL to process exit, before giving up
 	stopBudget    = 2 * time.Second  // issue 6: "exit within 2 s" after SIGTERM
 )
+
+// runStart is the instant every geogate subprocess's clock starts at, linked into the binary
+// with -X (see internal/clock), so no run depends on the machine's date: 25 November, when the
+// sample bundle's summer belt around Beidaihe is not in force. It is moved by the shift this
+// test binary was linked with (make test-clock), so the daemon runs that far ahead too.
+var runStart = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC).Add(clock.Shift())
 
 var (
 	binOnce sync.Once
@@ -52,7 +59,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// geogateBin builds the geogate binary once per test run and returns its path.
+// geogateBin builds the geogate binary once per test run, its clock starting at runStart, and
+// returns its path.
 func geogateBin(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -60,7 +68,9 @@ func geogateBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "geogate")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/geogate/geogate")
+		cmd := exec.Command("go", "build", "-o", binPath,
+			"-ldflags", "-X github.com/geogate/geogate/internal/clock.start="+runStart.Format(time.RFC3339),
+			"github.com/geogate/geogate")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("go build github.com/geogate/geogate: %w\n%s", err, out)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
@@ -20,7 +19,7 @@ import (
 func TestRunSerialReconnect(t *testing.T) {
 	heavy(t)
 	needPTY(t)
-	rp, err := gnss.NewReplay(bytes.NewReader(daemon.BeidaiheDrive(time.Now().UTC().Truncate(time.Second))),
+	rp, err := gnss.NewReplay(bytes.NewReader(daemon.BeidaiheDrive(runStart)),
 		gnss.ReplayConfig{Pace: true, Loop: true, Speed: 10})
 	if err != nil {
 		t.Fatal(err)

@@ -57,8 +57,17 @@ type drive struct {
 	fix   gnss.Fix
 }
 
+// driveStart is when every simulated drive starts: a fixed date, in November, when the sample
+// bundle's summer window is closed.
+var driveStart = time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+
+// fixedClock is a storage.Clock stopped at one instant.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
 func newDrive(t testing.TB, store Store, tier string) *drive {
-	d := &drive{t: t, now: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC), dec: gnss.NewDecoder(gnss.Config{})}
+	d := &drive{t: t, now: driveStart, dec: gnss.NewDecoder(gnss.Config{})}
 	d.frame, d.w, d.h = jpegFrame(t, 64, 48), 64, 48
 	d.ring = camera.NewRing(8, 4096)
 	d.loop = New(Config{
@@ -111,8 +120,7 @@ func (d *drive) decode(s *sim.Sample, fn func(*gnss.Fix)) {
 
 // route is a drive from east of Beidaihe, west through the district, then north out of it.
 func route() []sim.Sample {
-	start := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	return sim.Route(start, 10, 30,
+	return sim.Route(driveStart, 10, 30,
 		sim.Point{Lat: 39.86, Lon: 119.58}, sim.Point{Lat: 39.86, Lon: 119.42}, sim.Point{Lat: 39.95, Lon: 119.42})
 }
 
@@ -122,7 +130,7 @@ func route() []sim.Sample {
 func TestDriveThroughBeidaihe(t *testing.T) {
 	dir := t.TempDir()
 	key := make([]byte, storage.KeySize)
-	log, err := storage.Open(dir, storage.Options{Key: key})
+	log, err := storage.Open(dir, storage.Options{Key: key, Clock: fixedClock(driveStart)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,13 +378,13 @@ func TestPublicTierCoarsensAndDownscales(t *testing.T) {
 func TestRunStopsAndReleases(t *testing.T) {
 	fixes := make(chan gnss.Fix, 1)
 	ring := camera.NewRing(4, 64)
-	l := New(Config{Fixes: fixes, Frames: ring, Policy: samplePolicy(t)})
+	l := New(Config{Fixes: fixes, Frames: ring, Policy: samplePolicy(t), Now: func() time.Time { return driveStart }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- l.Run(ctx) }()
 	buf := ring.Buffer()
-	ring.Commit(camera.Frame{Data: buf[:1], Captured: time.Now()})
-	fixes <- gnss.Fix{Received: time.Now()}
+	ring.Commit(camera.Frame{Data: buf[:1], Captured: driveStart})
+	fixes <- gnss.Fix{Received: driveStart}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/internal/clock"
 )
 
 // GNSSReader runs the receiver side: it reads a gnss.Source, decodes it, and hands each fix to
@@ -17,7 +18,7 @@ type GNSSReader struct {
 	Source  gnss.Source
 	Decoder *gnss.Decoder
 	Out     chan<- gnss.Fix
-	// Now is the local clock. Zero: time.Now.
+	// Now is the local clock. Zero: the system clock (internal/clock.Now).
 	Now func() time.Time
 
 	// Dropped counts fixes the loop was too busy to take.
@@ -33,7 +34,7 @@ func (r *GNSSReader) Run(ctx context.Context) error {
 	defer close(r.Out)
 	now := r.Now
 	if now == nil {
-		now = time.Now
+		now = clock.Now
 	}
 	stop := context.AfterFunc(ctx, func() { r.Source.Close() })
 	defer stop()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
@@ -53,7 +54,8 @@ type Config struct {
 	// that would have been is counted in Counters.NoStore. Fail closed.
 	Store Store
 	// Now is the local clock; it must carry a monotonic reading comparable with
-	// gnss.Fix.Received and camera.Frame.Captured. Zero: time.Now.
+	// gnss.Fix.Received and camera.Frame.Captured. Zero: the system clock (internal/clock.Now),
+	// which GNSSReader and camera.SystemClock default to as well.
 	Now func() time.Time
 	// Tick wakes the loop when no input arrives. Zero: a DefaultTick ticker.
 	Tick <-chan time.Time
@@ -111,7 +113,7 @@ func New(cfg Config) *Loop {
 		panic("BUG: gate.New without a policy holder")
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = clock.Now
 	}
 	if cfg.FrameWait == 0 {
 		cfg.FrameWait = DefaultFrameWait

@@ -14,19 +14,26 @@ import (
 // The caller numbers its record types; storage gives them no meaning.
 const typeFix storage.Type = 1
 
+// fixedClock is a storage.Clock that always reads the same instant, so the examples print the
+// same on every date. On a unit, leave Options.Clock nil: the system clock.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
 func Example() {
 	dir, _ := os.MkdirTemp("", "geogate-log")
 	defer os.RemoveAll(dir)
 	key := bytes.Repeat([]byte{0x5a}, storage.KeySize) // from board.KeyFile in the daemon
 
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	l, err := storage.Open(dir, storage.Options{
 		Key:    key,
 		MaxAge: map[storage.Type]time.Duration{typeFix: 7 * 24 * time.Hour},
+		Clock:  fixedClock(at.Add(time.Hour)), // retention keeps the record: it is an hour old
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	seq, err := l.Append(typeFix, at, []byte(`{"lat":31.2304,"lon":121.4737}`))
 	if err != nil {
 		log.Fatal(err)
@@ -53,8 +60,9 @@ func Example() {
 func ExampleReader_Scan() {
 	dir, _ := os.MkdirTemp("", "geogate-log")
 	defer os.RemoveAll(dir)
-	l, _ := storage.Open(dir, storage.Options{Key: bytes.Repeat([]byte{1}, storage.KeySize)})
-	l.Append(typeFix, time.Now(), []byte("secret"))
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	l, _ := storage.Open(dir, storage.Options{Key: bytes.Repeat([]byte{1}, storage.KeySize), Clock: fixedClock(at)})
+	l.Append(typeFix, at, []byte("secret"))
 	l.Close()
 
 	// Another key reads nothing and says why.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/geogate/geogate/internal/clock"
 )
 
 // Type says what a record holds. The storage package gives types no meaning: the caller
@@ -69,9 +71,10 @@ type Clock interface {
 	Now() time.Time
 }
 
+// systemClock is the process's wall clock (internal/clock: the system clock in release builds).
 type systemClock struct{}
 
-func (systemClock) Now() time.Time { return time.Now() }
+func (systemClock) Now() time.Time { return clock.Now() }
 
 // Default option values. Each carries its reason.
 const (
@@ -125,7 +128,8 @@ type Options struct {
 	// BufferSize is the size of each of the three append buffers and bounds a record's
 	// size. Zero means DefaultBufferSize.
 	BufferSize int
-	// Clock is the time source for ages. Nil means the system clock.
+	// Clock is the time source for ages. Nil means the system clock (internal/clock, which
+	// tests can move at link time).
 	Clock Clock
 	// Logger receives state changes (segment rolls, erasures, recovery). Nil discards.
 	Logger *slog.Logger

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/internal/clock"
 )
 
 // gnssStdin is where "geogate gnss decode -" reads; tests replace it.
@@ -63,7 +64,7 @@ func gnssDecode(args []string, stdout, stderr io.Writer) error {
 	w := bufio.NewWriter(stdout)
 	d := gnss.NewDecoder(gnss.Config{NoChecksumOK: *noSum, DateFloor: df})
 	var line []byte
-	err = d.Scan(in, time.Now, func(f *gnss.Fix) error {
+	err = d.Scan(in, clock.Now, func(f *gnss.Fix) error {
 		line = appendTPV(line[:0], f)
 		_, err := w.Write(line)
 		return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/internal/atomicfile"
+	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -317,7 +318,7 @@ func policyEval(args []string, stdout, stderr io.Writer) error {
 	w := bufio.NewWriter(stdout)
 	d := gnss.NewDecoder(gnss.Config{})
 	var line []byte
-	err := d.Scan(in, time.Now, func(f *gnss.Fix) error {
+	err := d.Scan(in, clock.Now, func(f *gnss.Fix) error {
 		fix := *f
 		now := fix.Received
 		if fix.Has&gnss.HasTime != 0 {
