@@ -5,9 +5,10 @@ import "time"
 // Mode is the fix dimension, numbered as gpsd's TPV "mode" field.
 type Mode uint8
 
-// Fix modes. ModeUnknown means no sentence has said anything about the mode.
+// Fix modes. A Fix from a Decoder has Mode2D or Mode3D when it is Valid and ModeNoFix when it
+// is not, as gpsd's TPV reports an unusable fix; ModeUnknown is the zero Fix's.
 const (
-	ModeUnknown Mode = 0 // nothing seen yet
+	ModeUnknown Mode = 0 // nothing seen yet (zero Fix)
 	ModeNoFix   Mode = 1 // receiver reports no fix
 	Mode2D      Mode = 2 // latitude and longitude only
 	Mode3D      Mode = 3 // latitude, longitude and altitude
