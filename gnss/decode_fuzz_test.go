@@ -63,8 +63,11 @@ func FuzzDecoder(f *testing.F) {
 			if fx.Mode > Mode3D || fx.Quality > 9 {
 				t.Fatalf("mode/quality out of range: %+v", fx)
 			}
-			if fx.Valid && (fx.Has&HasPos == 0 || fx.Mode == ModeNoFix) {
-				t.Fatalf("valid fix without position: %+v", fx)
+			if fx.Valid && (fx.Has&HasPos == 0 || fx.Mode < Mode2D || fx.NavStatus == NavUnsafe) {
+				t.Fatalf("valid fix without position, without 2D/3D mode or unsafe: %+v", fx)
+			}
+			if !fx.Valid && fx.Mode != ModeNoFix {
+				t.Fatalf("a fix that is not valid must have mode 1: %+v", fx)
 			}
 			if fx.Has&HasTime != 0 && (fx.Time.Year() < 1980 || fx.Time.Year() > 2200) {
 				t.Fatalf("time out of range: %v", fx.Time)

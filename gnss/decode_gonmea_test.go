@@ -140,6 +140,10 @@ func todMatches(s *sentence, tm nmea.Time) bool {
 	return tm.Valid && ms == ((tm.Hour*60+tm.Minute)*60+tm.Second)*1000+tm.Millisecond
 }
 
+// goNMEANav maps go-nmea's navigational status letters to geogate's: empty and V ("equipment
+// does not provide navigational status") are both NavNone.
+var goNMEANav = map[string]NavStatus{"": NavNone, "V": NavNone, "S": NavSafe, "C": NavCaution, "U": NavUnsafe}
+
 // compareGoNMEA returns the names of the fields on which s and go-nmea's result disagree.
 func compareGoNMEA(s *sentence, v nmea.Sentence) []string {
 	var bad []string
@@ -165,7 +169,9 @@ func compareGoNMEA(s *sentence, v nmea.Sentence) []string {
 	switch m := v.(type) {
 	case nmea.RMC:
 		check("time", todMatches(s, m.Time))
-		check("status", (s.status == statusValid) == (m.Validity == "A" && m.FFAMode != "N" && m.NavStatus != "V"))
+		// The NMEA 4.10 navigational status V means "not given", so it is no part of validity.
+		check("status", (s.status == statusValid) == (m.Validity == "A" && m.FFAMode != "N"))
+		check("nav status", s.nav == goNMEANav[m.NavStatus])
 		pos(m.Latitude, m.Longitude)
 		opt("speed", HasSpeed, s.speed, m.Speed*msPerKnot, 1e-9)
 		opt("track", HasTrack, s.track, math.Mod(m.Course, 360), 1e-9)
@@ -183,6 +189,7 @@ func compareGoNMEA(s *sentence, v nmea.Sentence) []string {
 		opt("alt", HasAlt, s.alt, m.Altitude, 1e-9)
 	case nmea.GNS:
 		check("time", todMatches(s, m.Time))
+		check("nav status", s.nav == goNMEANav[m.NavStatus])
 		pos(m.Latitude, m.Longitude)
 		opt("sats", HasSats, float64(s.sats), float64(m.SVs), 0)
 		opt("hdop", HasHDOP, s.hdop, m.HDOP, 1e-12)

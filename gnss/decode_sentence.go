@@ -48,6 +48,7 @@ type sentence struct {
 	status status
 
 	hasTOD, hasDate  bool
+	timeless         bool  // the layout has a time field and it was empty (receiver without time)
 	tod              int64 // nanoseconds since midnight UTC
 	year, month, day int
 
@@ -61,6 +62,7 @@ type sentence struct {
 	hasQuality             bool
 	sats                   uint8
 	mode                   Mode // GSA fix type, ModeUnknown when not given
+	nav                    NavStatus
 
 	gsvLast bool // a GSV sentence that is the last of its group
 }
@@ -189,9 +191,11 @@ func decodeSentence(fs *fieldSplit, s *sentence) Reason {
 	return ReasonNone
 }
 
-// time decodes an optional time-of-day field.
+// time decodes an optional time-of-day field. Callers pass only a field the sentence's layout
+// has: an empty one marks the sentence timeless.
 func (s *sentence) time(b []byte) Reason {
 	if len(b) == 0 {
+		s.timeless = true
 		return ReasonNone
 	}
 	tod, r := parseTOD(b)
@@ -406,12 +410,25 @@ func decodeRMC(fs *fieldSplit, s *sentence) Reason {
 	if r := s.faaMode(mode); r != ReasonNone {
 		return r
 	}
-	// NMEA 4.1 navigational status: S safe, C caution, U unsafe, V not valid.
-	switch ns := fs.get(13); {
-	case len(ns) == 0:
-	case len(ns) == 1 && ns[0] == 'V':
-		s.status = statusInvalid
-	case len(ns) == 1 && (ns[0] == 'S' || ns[0] == 'C' || ns[0] == 'U'):
+	return s.navStatus(fs.get(13))
+}
+
+// navStatus decodes the optional NMEA 4.10 navigational status of RMC and GNS: S safe, C
+// caution, U unsafe, V "not valid": the equipment gives no navigational status. V is what
+// u-blox M8/M9/F9, Quectel, Unicore and most 4.10 receivers send in every sentence, valid fix
+// or not, so it says nothing about the fix; validity comes from the other fields.
+func (s *sentence) navStatus(b []byte) Reason {
+	switch {
+	case len(b) == 0:
+	case len(b) != 1:
+		return ReasonBadField
+	case b[0] == 'V':
+	case b[0] == 'S':
+		s.nav = NavSafe
+	case b[0] == 'C':
+		s.nav = NavCaution
+	case b[0] == 'U':
+		s.nav = NavUnsafe
 	default:
 		return ReasonBadField
 	}
@@ -503,15 +520,7 @@ func decodeGNS(fs *fieldSplit, s *sentence) Reason {
 		s.float(fs.get(9), minAlt, maxAlt, &s.alt, HasAlt)); r != ReasonNone {
 		return r
 	}
-	switch ns := fs.get(13); {
-	case len(ns) == 0:
-	case len(ns) == 1 && ns[0] == 'V':
-		s.status = statusInvalid
-	case len(ns) == 1 && (ns[0] == 'S' || ns[0] == 'C' || ns[0] == 'U'):
-	default:
-		return ReasonBadField
-	}
-	return ReasonNone
+	return s.navStatus(fs.get(13))
 }
 
 // decodeGLL: $--GLL,lat,N,lon,E,[time],[status],[mode]  (NMEA 1.x has no time or status)
@@ -519,8 +528,10 @@ func decodeGLL(fs *fieldSplit, s *sentence) Reason {
 	if fs.n < 5 {
 		return ReasonFieldCount
 	}
-	return first(s.position(fs.get(1), fs.get(2), fs.get(3), fs.get(4)), s.time(fs.get(5)),
-		s.statusAV(fs.get(6)), s.faaMode(fs.get(7)))
+	if r := s.position(fs.get(1), fs.get(2), fs.get(3), fs.get(4)); r != ReasonNone || fs.n < 6 {
+		return r // NMEA 1.x: no time field, so not timeless either
+	}
+	return first(s.time(fs.get(5)), s.statusAV(fs.get(6)), s.faaMode(fs.get(7)))
 }
 
 // decodeVTG: $--VTG,track,T,magtrack,M,knots,N,kmh,K,[mode]; NMEA 1.x: $--VTG,track,magtrack,knots,kmh

@@ -25,11 +25,21 @@ func TestDecodeSentence(t *testing.T) {
 		{name: "RMC 2.3 mode N is invalid", line: "$GNRMC,001031.00,A,4404.13993,N,12118.86023,W,0.146,,100117,,,N", check: func(t *testing.T, s *sentence) {
 			want(t, s.status == statusInvalid && s.talker == TalkerGN, "status")
 		}},
-		{name: "RMC 4.1 nav status V", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,V", check: func(t *testing.T, s *sentence) {
-			want(t, s.status == statusInvalid, "status")
+		{name: "RMC 4.1 nav status V is not given, not invalid", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,V", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusValid && s.nav == NavNone, "status %v nav %v", s.status, s.nav)
+		}},
+		{name: "RMC 4.1 void with nav status V", line: "$GNRMC,102014.00,V,,,,,,,300518,,,N,V", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusInvalid && s.nav == NavNone, "status %v nav %v", s.status, s.nav)
 		}},
 		{name: "RMC 4.1 nav status S", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,S", check: func(t *testing.T, s *sentence) {
-			want(t, s.status == statusValid, "status")
+			want(t, s.status == statusValid && s.nav == NavSafe, "status %v nav %v", s.status, s.nav)
+		}},
+		{name: "RMC 4.1 nav status C", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,C", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusValid && s.nav == NavCaution, "status %v nav %v", s.status, s.nav)
+		}},
+		{name: "RMC 4.1 nav status U", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,U", check: func(t *testing.T, s *sentence) {
+			// The sentence still says what its fields say; the merger makes the fix invalid.
+			want(t, s.status == statusValid && s.nav == NavUnsafe, "status %v nav %v", s.status, s.nav)
 		}},
 		{name: "RMC void without position", line: "$GPRMC,,V,,,,,,,,,,N", check: func(t *testing.T, s *sentence) {
 			want(t, s.status == statusInvalid && s.has == 0 && !s.hasTOD && !s.hasDate, "empty")
@@ -69,8 +79,17 @@ func TestDecodeSentence(t *testing.T) {
 		{name: "GNS no fix", line: "$GNGNS,074150.799,,,,,NNNN,00,,,0.0,,0000", check: func(t *testing.T, s *sentence) {
 			want(t, s.status == statusInvalid && s.has&HasPos == 0, "no fix")
 		}},
-		{name: "GNS 4.1 nav status", line: "$GNGNS,213712.000,4111.59903,N,11156.54809,W,RR,13,0.93,01482.5,-016.5,,,V", check: func(t *testing.T, s *sentence) {
-			want(t, s.status == statusInvalid, "nav status V")
+		{name: "GNS 4.1 nav status V is not given", line: "$GNGNS,213712.000,4111.59903,N,11156.54809,W,RR,13,0.93,01482.5,-016.5,,,V", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusValid && s.nav == NavNone, "status %v nav %v", s.status, s.nav)
+		}},
+		{name: "GNS 4.1 first system N, others D (Furuno)", line: "$GNGNS,120213.000,5957.0062,N,01100.6429,E,NDD,11,1.3,168.9,39.5,,,V", check: func(t *testing.T, s *sentence) {
+			want(t, s.status == statusValid && s.quality == 2 && s.nav == NavNone, "status %v quality %d nav %v", s.status, s.quality, s.nav)
+		}},
+		{name: "GNS 4.1 nav status U", line: "$GNGNS,213712.000,4111.59903,N,11156.54809,W,RR,13,0.93,01482.5,-016.5,,,U", check: func(t *testing.T, s *sentence) {
+			want(t, s.nav == NavUnsafe, "nav %v", s.nav)
+		}},
+		{name: "GNS 4.1 nav status C", line: "$GNGNS,213712.000,4111.59903,N,11156.54809,W,RR,13,0.93,01482.5,-016.5,,,C", check: func(t *testing.T, s *sentence) {
+			want(t, s.nav == NavCaution, "nav %v", s.nav)
 		}},
 		{name: "GLL 1.x", line: "$GPGLL,4916.45,N,12311.12,W", check: func(t *testing.T, s *sentence) {
 			want(t, s.typ == TypeGLL && s.has&HasPos != 0 && !s.hasTOD && s.status == statusNone, "gll 1.x")
@@ -159,6 +178,9 @@ func TestDecodeSentence(t *testing.T) {
 		{name: "ZDA month 13", line: "$GPZDA,201530.00,04,13,2002,00,00", reason: ReasonRange},
 		{name: "GST negative", line: "$GPGST,172814.0,0.006,0.023,0.020,273.6,-0.023,0.020,0.031", reason: ReasonRange},
 		{name: "RMC variation direction X", line: "$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,X,A", reason: ReasonBadField},
+		{name: "RMC nav status X", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,X", reason: ReasonBadField},
+		{name: "RMC nav status two letters", line: "$GNRMC,102014.00,A,5550.6082,N,03732.2488,E,000.00000,092.9,300518,,,A,VV", reason: ReasonBadField},
+		{name: "GNS nav status A", line: "$GNGNS,213712.000,4111.59903,N,11156.54809,W,RR,13,0.93,01482.5,-016.5,,,A", reason: ReasonBadField},
 		{name: "VTG mode Z", line: "$GPVTG,054.7,T,034.4,M,005.5,N,010.2,K,Z", reason: ReasonBadField},
 	}
 	for _, tt := range tests {
@@ -242,6 +264,9 @@ func TestReasonAndTypeStrings(t *testing.T) {
 	}
 	if NumReasons.String() != "invalid" || NumTypes.String() != "invalid" {
 		t.Error("out of range values must say invalid")
+	}
+	if NavCaution.String() != "caution" || NavStatus(9).String() != "invalid" {
+		t.Error("NavStatus names")
 	}
 	if TypeGST.String() != "GST" {
 		t.Error(TypeGST.String())

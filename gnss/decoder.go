@@ -69,6 +69,15 @@ type Stats struct {
 	Fixes      uint64 // fixes completed
 	LongLines  uint64 // accepted sentences longer than NMEA's MaxNMEA
 	NoChecksum uint64 // accepted sentences without checksum (Config.NoChecksumOK)
+	// Caution counts fixes whose navigational status is NavCaution (still Valid, flagged).
+	Caution uint64
+	// Unsafe counts fixes whose navigational status is NavUnsafe (not Valid: fail closed).
+	Unsafe uint64
+	// PosConflicts counts fixes whose epoch had two positions further apart, in latitude or
+	// longitude, than one unit of the coarser one's last minute digit (10^-p/60 degree for p
+	// minute decimals). The fix keeps the position of the highest posRank: more minute digits,
+	// then GGA over GNS over RMC over GLL, then the first sent.
+	PosConflicts uint64
 	// Rejected counts dropped lines and sentences by reason.
 	Rejected [NumReasons]uint64
 	// Types counts decoded sentences by type (TypeOther: framed but unused standard types).
@@ -119,6 +128,7 @@ func NewDecoder(cfg Config) *Decoder {
 	d := &Decoder{}
 	d.fr.noChecksumOK = cfg.NoChecksumOK
 	d.fr.stats = &d.stats
+	d.m.stats = &d.stats
 	d.m.floor = cfg.DateFloor
 	if d.m.floor.IsZero() {
 		d.m.floor = DefaultDateFloor

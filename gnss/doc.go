@@ -32,6 +32,47 @@
 // forward by 1024 weeks. Each Fix carries Received (the local clock when it was completed,
 // passed in by the caller) and Valid, so later stages can fail closed.
 //
+// A cycle without time (RMC/GGA/GNS/GLL with empty time fields, or an untimed sentence such as
+// VTG repeating while the receiver's timed sentences are rejected) is an epoch of its own: the
+// first sentence with a time starts a new one, so the receiver's last no-fix statement does
+// not invalidate its first fix.
+//
+// Where two sentences of one epoch give positions further apart, in latitude or longitude,
+// than one unit of the coarser one's last minute digit (10^-p/60 degree for p minute
+// decimals: more than rounding or truncating the same solution explains), the epoch is
+// counted in Stats.PosConflicts. The Fix keeps the position chosen as always: more minute
+// digits, then GGA over GNS over RMC over GLL, then the first sent.
+//
+// # Validity
+//
+// A Fix is Valid when it has a position, some sentence of its epoch says the position is
+// valid (RMC or GLL status A, GGA quality above 0, a GNS mode letter other than N, GSA fix
+// type 2 or 3) and none says it is not: RMC or GLL status V, mode indicator N in RMC, GLL or
+// VTG, GNS mode letters all N, GGA quality 0, GSA fix type 1. A fix that is not Valid has
+// Mode ModeNoFix, as gpsd reports an unusable fix (TPV mode 1); the position the receiver
+// printed anyway stays in Lat and Lon for diagnostics and must not be used.
+//
+// NMEA 4.10 adds a navigational status to RMC and GNS (their last field), the receiver's own
+// integrity verdict. It is reported in Fix.NavStatus (the worst of the epoch) and acts so:
+//
+//   - V, "equipment does not provide navigational status", is NavNone: no effect. u-blox
+//     M8/M9/F9, Quectel, Unicore, SkyTraq, Furuno and most 4.10 receivers send V in every RMC,
+//     valid fix or not; validity comes from the fields above.
+//   - S (safe) is NavSafe: no effect.
+//   - C (caution) is NavCaution: the fix stays Valid, carries the flag and is counted in
+//     Stats.Caution. The receiver says its integrity limits are approached, not exceeded.
+//   - U (unsafe) is NavUnsafe: the receiver's integrity monitoring failed, so geogate fails
+//     closed: the fix is not Valid (Mode ModeNoFix) and Stats.Unsafe counts it.
+//
+// Where gpsd differs (driver_nmea0183.c): gpsd ignores RMC's navigational status altogether,
+// so it keeps an RMC marked U; geogate does not, because an unsafe fix must not decide what is
+// stored. gpsd drops a GNS position whose status is U or V and judges GNS by its first (GPS)
+// mode letter only; geogate takes V as "not given" there too and a GNS solution as valid when
+// any constellation's mode is not N (the Furuno GL-GA sends NDD: GPS not used, GLONASS and
+// Galileo differential). gpsd takes GGA's position whatever its quality, so its TPV for an
+// epoch with GGA quality 0 or RMC status V can still carry lat/lon with mode 2 or 3 (the
+// mtk-3301, tr737A+ and Garmin simulator-mode captures); geogate's fix is not Valid.
+//
 // # Usage
 //
 //	d := gnss.NewDecoder(gnss.Config{})

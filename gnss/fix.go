@@ -5,9 +5,10 @@ import "time"
 // Mode is the fix dimension, numbered as gpsd's TPV "mode" field.
 type Mode uint8
 
-// Fix modes. ModeUnknown means no sentence has said anything about the mode.
+// Fix modes. A Fix from a Decoder has Mode2D or Mode3D when it is Valid and ModeNoFix when it
+// is not, as gpsd's TPV reports an unusable fix; ModeUnknown is the zero Fix's.
 const (
-	ModeUnknown Mode = 0 // nothing seen yet
+	ModeUnknown Mode = 0 // nothing seen yet (zero Fix)
 	ModeNoFix   Mode = 1 // receiver reports no fix
 	Mode2D      Mode = 2 // latitude and longitude only
 	Mode3D      Mode = 3 // latitude, longitude and altitude
@@ -46,6 +47,40 @@ const (
 	TalkerOther                    // any other talker (e.g. II, proprietary receivers)
 )
 
+// NavStatus is the navigational status of NMEA 4.10 and later, the last field of RMC and GNS:
+// the receiver's own integrity verdict on the fix (NMEA 0183 4.10, table "Navigational status
+// indicator").
+type NavStatus uint8
+
+// Navigational statuses, ordered from no statement to the worst: when the sentences of one
+// epoch disagree, the Fix carries the worst.
+const (
+	// NavNone: no status given: no field (NMEA before 4.10), or V, "equipment does not provide
+	// navigational status", which u-blox, Quectel, Unicore and most 4.10 receivers send in
+	// every sentence. It has no effect on Valid.
+	NavNone NavStatus = iota
+	// NavSafe (S): the fix is within the receiver's integrity limits. No effect on Valid.
+	NavSafe
+	// NavCaution (C): the receiver's integrity limits are approached. The fix stays Valid (its
+	// position is still the receiver's best and validity comes from the status, mode and
+	// quality fields) but carries the flag, and Stats.Caution counts it.
+	NavCaution
+	// NavUnsafe (U): the receiver's integrity monitoring says the fix must not be used for
+	// navigation. geogate fails closed: the Fix is not Valid, its Mode is ModeNoFix, and
+	// Stats.Unsafe counts it.
+	NavUnsafe
+)
+
+var navNames = [...]string{"none", "safe", "caution", "unsafe"}
+
+// String returns a short lower-case name such as "caution".
+func (n NavStatus) String() string {
+	if int(n) < len(navNames) {
+		return navNames[n]
+	}
+	return "invalid"
+}
+
 // Fix is one receiver epoch: everything the receiver said about one instant, merged from the
 // sentences of that epoch. Fix is a plain value with no pointers besides time.Time's location,
 // so copying it never allocates.
@@ -70,9 +105,15 @@ type Fix struct {
 	Quality  uint8 // GGA fix quality indicator (0 invalid, 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 dead reckoning, ...)
 	SatsUsed uint8
 	// Valid reports that the receiver declared this position usable: a position is present,
-	// no sentence of the epoch said "invalid" (RMC/GLL status V, GGA quality 0, GSA mode 1, ...).
-	Valid   bool
-	Talkers Talker
+	// some sentence of the epoch said "valid" (RMC/GLL status A, GGA quality above 0, a GNS
+	// mode other than N, GSA fix type 2 or 3), none said "invalid" (RMC/GLL status V, an
+	// RMC/GLL/VTG mode indicator N, GNS modes all N, GGA quality 0, GSA fix type 1), and
+	// NavStatus is not NavUnsafe. A fix that is not Valid has Mode ModeNoFix; the position the
+	// receiver printed anyway stays in Lat and Lon (with HasPos) for diagnostics only.
+	Valid bool
+	// NavStatus is the worst NMEA 4.10 navigational status of the epoch's RMC and GNS.
+	NavStatus NavStatus
+	Talkers   Talker
 }
 
 // Age returns how long ago, by the local clock, the fix was completed.

@@ -1,6 +1,9 @@
 package gnss
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // GPSWeekRollover is the span of the 10-bit GPS week counter: 1024 weeks, about 19.6 years.
 // Receivers whose firmware predates a rollover (1999-08-22, 2019-04-07) report dates exactly
@@ -47,6 +50,7 @@ func keyOf(s *sentence) key {
 // into epoch t-1; no heuristic can tell without timestamps.
 type merger struct {
 	floor time.Time
+	stats *Stats // the Decoder's; close counts Caution, Unsafe and PosConflicts in it
 
 	open        bool
 	contributed bool // a position, a validity statement or a GSA fix type was merged
@@ -56,16 +60,23 @@ type merger struct {
 	hasDate     bool
 	y, m, d     int
 	posRank     int
-	valid       bool
-	invalid     bool
-	gsaMode     Mode
-	gsaSeen     bool
-	gsaSats     int
-	fixSats     bool // SatsUsed came from GGA/GNS
-	gsaDOP      bool // DOPs came from GSA
-	hasQuality  bool
-	seenUntimed [8]key
-	nUntimed    int
+	posPrec     int  // minute fraction digits of the kept position
+	conflict    bool // two positions of the epoch differ by more than their printed precision
+	timeless    bool // a sentence of the epoch had an empty time field
+	// untimedCycle: the epoch was opened by an untimed sentence repeating in an epoch
+	// without time, so the receiver's cycle has no (accepted) timed sentence.
+	untimedCycle bool
+	nav          NavStatus
+	valid        bool
+	invalid      bool
+	gsaMode      Mode
+	gsaSeen      bool
+	gsaSats      int
+	fixSats      bool // SatsUsed came from GGA/GNS
+	gsaDOP       bool // DOPs came from GSA
+	hasQuality   bool
+	seenUntimed  [8]key
+	nUntimed     int
 
 	// Across epochs: the last known date (as midnight UTC after rollover correction) and the
 	// last emitted time, for epochs whose sentences carry a time of day only.
@@ -97,6 +108,7 @@ func (m *merger) add(s *sentence, now time.Time) {
 		return
 	}
 	k := keyOf(s)
+	repeated := false
 	switch {
 	case s.hasTOD && m.open && m.hasTOD && s.tod != m.tod:
 		// A new time: the previous sentence kind ended the cycle.
@@ -109,9 +121,18 @@ func (m *merger) add(s *sentence, now time.Time) {
 	case s.hasTOD && !m.open && m.closedTime && s.tod == m.closedTOD:
 		// The learned ender closed an epoch that was not over: forget it.
 		m.ender, m.votes = 0, 0
+	case s.hasTOD && m.open && !m.hasTOD && (m.timeless || m.untimedCycle):
+		// The open epoch belongs to a cycle without time: its RMC/GGA/GNS/GLL had empty
+		// time fields (the Foretrex 201 before its first fix), or it was opened by an
+		// untimed sentence repeating within an epoch that had no timed sentence (the
+		// MTK-3301's VTG while its GGA and RMC still carry a rejected placeholder). The first
+		// time starts a new epoch, so the last no-fix statement does not invalidate the
+		// first real fix.
+		m.close(now)
 	case !s.hasTOD && m.open && s.typ != TypeGSA && s.typ != TypeGSV:
 		for i := 0; i < m.nUntimed; i++ {
 			if m.seenUntimed[i] == k {
+				repeated = !m.hasTOD
 				m.close(now)
 				break
 			}
@@ -122,6 +143,7 @@ func (m *merger) add(s *sentence, now time.Time) {
 	}
 	if !m.open {
 		m.start()
+		m.untimedCycle = repeated
 	}
 	m.merge(s, k)
 	m.lastKey = k
@@ -135,7 +157,8 @@ func (m *merger) add(s *sentence, now time.Time) {
 func (m *merger) start() {
 	m.open, m.contributed = true, false
 	m.fix = Fix{}
-	m.hasTOD, m.hasDate, m.posRank = false, false, 0
+	m.hasTOD, m.hasDate, m.posRank, m.posPrec, m.conflict, m.nav = false, false, 0, 0, false, NavNone
+	m.timeless = false
 	m.valid, m.invalid = false, false
 	m.gsaMode, m.gsaSeen, m.gsaSats, m.fixSats, m.gsaDOP, m.hasQuality = ModeUnknown, false, 0, false, false, false
 	m.nUntimed = 0
@@ -156,9 +179,28 @@ func posRank(s *sentence) int {
 	return r
 }
 
+// posTol is, for p minute fraction digits, one unit of the last digit in degrees (10^-p / 60),
+// plus 1e-12 degree (0.1 micrometre) for the rounding of the two parsed values.
+var posTol = func() (t [maxLatLonFrac + 1]float64) {
+	for p := range t {
+		t[p] = 1/(60*pow10f[p]) + 1e-12
+	}
+	return t
+}()
+
+// posConflict reports whether a position and the one of s differ, in latitude or longitude,
+// by more than one unit of the last minute digit of the coarser of the two: a receiver that
+// rounds or truncates one sentence's digits of the same solution stays within that.
+func posConflict(lat, lon float64, prec int, s *sentence) bool {
+	tol := posTol[min(prec, s.posPrec)]
+	return math.Abs(lat-s.lat) > tol || math.Abs(lon-s.lon) > tol
+}
+
 // merge adds the fields of s to the open epoch. Where two sentences give the same value the
-// first wins, except: the position of highest posRank wins, GSA's DOPs win over GGA's HDOP (GSA
-// has two decimals, GGA often one), and GGA/GNS satellites used win over GSA counts.
+// first wins, except: the position of highest posRank wins (a position further from the kept
+// one than their printed precision marks the epoch's conflict, counted in Stats.PosConflicts),
+// GSA's DOPs win over GGA's HDOP (GSA has two decimals, GGA often one), GGA/GNS satellites used
+// win over GSA counts, and the worst navigational status wins.
 func (m *merger) merge(s *sentence, k key) {
 	f := &m.fix
 	f.Talkers |= s.talker
@@ -175,6 +217,7 @@ func (m *merger) merge(s *sentence, k key) {
 	if s.hasTOD && !m.hasTOD {
 		m.tod, m.hasTOD = s.tod, true
 	}
+	m.timeless = m.timeless || s.timeless
 	if s.hasDate && !m.hasDate {
 		m.y, m.m, m.d, m.hasDate = s.year, s.month, s.day, true
 	}
@@ -184,10 +227,16 @@ func (m *merger) merge(s *sentence, k key) {
 	case statusInvalid:
 		m.invalid = true
 	}
-	if r := posRank(s); s.has&HasPos != 0 && (f.Has&HasPos == 0 || r > m.posRank) {
-		f.Lat, f.Lon, m.posRank = s.lat, s.lon, r
-		f.Has |= HasPos
+	if s.has&HasPos != 0 {
+		if f.Has&HasPos != 0 && !m.conflict && posConflict(f.Lat, f.Lon, m.posPrec, s) {
+			m.conflict = true
+		}
+		if r := posRank(s); f.Has&HasPos == 0 || r > m.posRank {
+			f.Lat, f.Lon, m.posRank, m.posPrec = s.lat, s.lon, r, s.posPrec
+			f.Has |= HasPos
+		}
 	}
+	m.nav = max(m.nav, s.nav)
 	if s.has&HasAlt != 0 && f.Has&HasAlt == 0 {
 		f.Alt = s.alt
 		f.Has |= HasAlt
@@ -272,16 +321,26 @@ func (m *merger) close(now time.Time) {
 		f.Time, m.last = t, t
 		f.Has |= HasTime
 	}
-	f.Valid = f.Has&HasPos != 0 && m.valid && !m.invalid
+	f.NavStatus = m.nav
+	f.Valid = f.Has&HasPos != 0 && m.valid && !m.invalid && m.nav != NavUnsafe
 	switch {
-	case m.invalid:
+	case !f.Valid:
 		f.Mode = ModeNoFix
 	case m.gsaMode != ModeUnknown:
-		f.Mode = m.gsaMode
-	case f.Valid && f.Has&HasAlt != 0:
+		f.Mode = m.gsaMode // 2D or 3D: GSA mode 1 made the fix invalid
+	case f.Has&HasAlt != 0:
 		f.Mode = Mode3D
-	case f.Valid:
+	default:
 		f.Mode = Mode2D
+	}
+	switch m.nav {
+	case NavCaution:
+		m.stats.Caution++
+	case NavUnsafe:
+		m.stats.Unsafe++
+	}
+	if m.conflict {
+		m.stats.PosConflicts++
 	}
 	f.Received = now
 	if m.nout == len(m.out) {

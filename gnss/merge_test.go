@@ -188,20 +188,41 @@ func TestMergeWeekRollover(t *testing.T) {
 }
 
 func TestMergeValidity(t *testing.T) {
+	const (
+		rmc41   = "$GNRMC,120000.00,A,4807.03812,N,01131.00034,E,0.040,,010326,,,D,"
+		gga41   = "$GNGGA,120000.00,4807.03812,N,01131.00034,E,2,12,0.54,83.1,M,-29.5,M,,0000"
+		gns41   = "$GNGNS,120000.00,4807.03812,N,01131.00034,E,NDD,11,1.3,83.1,-29.5,,,"
+		rmcVoid = "$GNRMC,120000.00,V,,,,,,,010326,,,N,V"
+	)
 	tests := []struct {
-		name  string
-		in    []string
-		valid bool
-		mode  Mode
+		name    string
+		in      []string
+		valid   bool
+		mode    Mode
+		nav     NavStatus
+		caution uint64 // Stats.Caution
+		unsafe  uint64 // Stats.Unsafe
 	}{
-		{"RMC A", []string{"$GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,010326,,"}, true, Mode2D},
-		{"RMC V keeps position, not valid", []string{"$GPRMC,120000,V,4807.038,N,01131.000,E,0.0,0.0,010326,,"}, false, ModeNoFix},
-		{"GGA with altitude", []string{"$GPGGA,120000,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"}, true, Mode3D},
-		{"GGA quality 0", []string{"$GPGGA,120000,4807.038,N,01131.000,E,0,08,0.9,545.4,M,46.9,M,,"}, false, ModeNoFix},
-		{"GSA 2D", []string{"$GPGGA,120000,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,", "$GPGSA,A,2,01,02,03,,,,,,,,,,2.0,1.0,1.7"}, true, Mode2D},
-		{"A but GSA no fix", []string{"$GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,010326,,", "$GPGSA,A,1,,,,,,,,,,,,,,,"}, false, ModeNoFix},
-		{"GLL 1.x says nothing", []string{"$GPGLL,4916.45,N,12311.12,W"}, false, ModeUnknown},
-		{"no position", []string{"$GPRMC,120000,A,,,,,0.0,0.0,010326,,"}, false, ModeUnknown},
+		{name: "RMC 4.1 nav status V: valid (u-blox, Quectel, Unicore)", in: []string{rmc41 + "V", gga41}, valid: true, mode: Mode3D},
+		{name: "RMC 4.1 void, nav status V", in: []string{rmcVoid}, mode: ModeNoFix},
+		{name: "RMC 4.1 S", in: []string{rmc41 + "S", gga41}, valid: true, mode: Mode3D, nav: NavSafe},
+		{name: "RMC 4.1 C: valid, flagged", in: []string{rmc41 + "C", gga41}, valid: true, mode: Mode3D, nav: NavCaution, caution: 1},
+		{name: "RMC 4.1 U: not valid", in: []string{rmc41 + "U", gga41}, mode: ModeNoFix, nav: NavUnsafe, unsafe: 1},
+		{name: "GNS 4.1 V, first system N: valid", in: []string{gns41 + "V"}, valid: true, mode: Mode3D},
+		{name: "GNS 4.1 U: not valid", in: []string{gga41, gns41 + "U"}, mode: ModeNoFix, nav: NavUnsafe, unsafe: 1},
+		{name: "worst status of the epoch wins", in: []string{rmc41 + "C", gns41 + "S", gga41}, valid: true, mode: Mode3D, nav: NavCaution, caution: 1},
+		{name: "U in GNS beats S in RMC", in: []string{rmc41 + "S", gns41 + "U"}, mode: ModeNoFix, nav: NavUnsafe, unsafe: 1},
+		{name: "GNS all N", in: []string{"$GNGNS,120000.00,4807.03812,N,01131.00034,E,NNN,11,1.3,83.1,-29.5,,,V"}, mode: ModeNoFix},
+		{name: "VTG mode N", in: []string{rmc41 + "V", "$GNVTG,,T,,M,0.040,N,0.074,K,N"}, mode: ModeNoFix},
+		{name: "GLL mode N", in: []string{rmc41 + "V", "$GNGLL,4807.03812,N,01131.00034,E,120000.00,A,N"}, mode: ModeNoFix},
+		{name: "RMC A", in: []string{"$GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,010326,,"}, valid: true, mode: Mode2D},
+		{name: "RMC V keeps position, not valid", in: []string{"$GPRMC,120000,V,4807.038,N,01131.000,E,0.0,0.0,010326,,"}, mode: ModeNoFix},
+		{name: "GGA with altitude", in: []string{"$GPGGA,120000,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"}, valid: true, mode: Mode3D},
+		{name: "GGA quality 0", in: []string{"$GPGGA,120000,4807.038,N,01131.000,E,0,08,0.9,545.4,M,46.9,M,,"}, mode: ModeNoFix},
+		{name: "GSA 2D", in: []string{"$GPGGA,120000,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,", "$GPGSA,A,2,01,02,03,,,,,,,,,,2.0,1.0,1.7"}, valid: true, mode: Mode2D},
+		{name: "A but GSA no fix", in: []string{"$GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,010326,,", "$GPGSA,A,1,,,,,,,,,,,,,,,"}, mode: ModeNoFix},
+		{name: "GLL 1.x says nothing", in: []string{"$GPGLL,4916.45,N,12311.12,W"}, mode: ModeNoFix},
+		{name: "no position", in: []string{"$GPRMC,120000,A,,,,,0.0,0.0,010326,,"}, mode: ModeNoFix},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,8 +231,11 @@ func TestMergeValidity(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d fixes", len(got))
 			}
-			if got[0].Valid != tt.valid || got[0].Mode != tt.mode {
-				t.Errorf("valid %v mode %v, want %v %v", got[0].Valid, got[0].Mode, tt.valid, tt.mode)
+			if got[0].Valid != tt.valid || got[0].Mode != tt.mode || got[0].NavStatus != tt.nav {
+				t.Errorf("valid %v mode %v nav %v, want %v %v %v", got[0].Valid, got[0].Mode, got[0].NavStatus, tt.valid, tt.mode, tt.nav)
+			}
+			if s := d.Stats(); s.Caution != tt.caution || s.Unsafe != tt.unsafe {
+				t.Errorf("Stats.Caution %d Unsafe %d, want %d %d", s.Caution, s.Unsafe, tt.caution, tt.unsafe)
 			}
 			if got[0].Usable(t0, time.Second) != tt.valid {
 				t.Error("Usable disagrees with Valid")
@@ -349,5 +373,98 @@ func TestMergeZDAOffTimeGivesDateNotFix(t *testing.T) {
 		if want := time.Date(2026, 3, 1, 12, 0, i, 0, time.UTC); !f.Time.Equal(want) || !f.Valid {
 			t.Errorf("fix %d: %v valid %v, want %v", i, f.Time, f.Valid, want)
 		}
+	}
+}
+
+func TestMergePosConflict(t *testing.T) {
+	const (
+		gga5 = "$GPGGA,120000,4807.03812,N,01131.00034,E,1,08,0.9,545.4,M,46.9,M,,"
+		lat5 = 48 + 7.03812/60
+		lon5 = 11 + 31.00034/60
+	)
+	rmc := func(lat, lon string) string {
+		return "$GPRMC,120000,A," + lat + ",N," + lon + ",E,0.0,0.0,010326,,"
+	}
+	tests := []struct {
+		name     string
+		in       []string
+		lat, lon float64
+		conflict uint64
+	}{
+		{"same solution, RMC rounded to 4 digits", []string{gga5, rmc("4807.0381", "01131.0003")}, lat5, lon5, 0},
+		{"RMC first: GGA still wins on digits", []string{rmc("4807.0381", "01131.0003"), gga5}, lat5, lon5, 0},
+		{"exactly one unit of the coarser digit apart is agreement", []string{
+			"$GPGGA,120000,4807.03820,N,01131.00040,E,1,08,0.9,545.4,M,46.9,M,,", rmc("4807.0381", "01131.0005")},
+			48 + 7.0382/60, 11 + 31.0004/60, 0},
+		{"latitude two units apart", []string{gga5, rmc("4807.0383", "01131.0003")}, lat5, lon5, 1},
+		{"longitude two units apart, RMC first", []string{rmc("4807.0381", "01131.0005"), gga5}, lat5, lon5, 1},
+		{"equal digits: GGA wins over RMC in either order", []string{rmc("4807.03900", "01131.00034"), gga5}, lat5, lon5, 1},
+		{"equal digits, GGA first", []string{gga5, rmc("4807.03900", "01131.00034")}, lat5, lon5, 1},
+		{"three sentences, one conflict counted once", []string{gga5, rmc("4807.0390", "01131.0003"),
+			"$GPGLL,4807.040,N,01131.000,E,120000,A,A"}, lat5, lon5, 1},
+		{"more digits win over sentence type", []string{"$GPGGA,120000,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
+			rmc("4807.03812", "01131.00034")}, lat5, lon5, 0},
+		{"more digits win over sentence type, in conflict", []string{"$GPGGA,120000,4807.040,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
+			rmc("4807.03812", "01131.00034")}, lat5, lon5, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(Config{})
+			got := append(feed(d, lines(tt.in...), t0), flush(d, t0)...)
+			if len(got) != 1 {
+				t.Fatalf("%d fixes, want one epoch", len(got))
+			}
+			if got[0].Lat != tt.lat || got[0].Lon != tt.lon || !got[0].Valid {
+				t.Errorf("position %v %v valid %v, want %v %v", got[0].Lat, got[0].Lon, got[0].Valid, tt.lat, tt.lon)
+			}
+			if s := d.Stats(); s.PosConflicts != tt.conflict {
+				t.Errorf("Stats.PosConflicts %d, want %d", s.PosConflicts, tt.conflict)
+			}
+		})
+	}
+}
+
+func TestMergeCycleWithoutTime(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    []string
+		fixes int // all fixes; the last must be the valid one at 12:00:04
+	}{
+		{"empty time fields (Foretrex 201 before its fix)", []string{
+			"$GPGLL,,,,,,V,N", "$GPRMC,,V,,,,,,,010326,1.0,E,N", "$GPGGA,,,,,,0,00,,,M,,M,,", "$GPGSA,A,1,,,,,,,,,,,,,,,",
+			"$GPRMC,120004,A,5504.4343,N,01025.5386,E,0.0,0.0,010326,1.0,E,D",
+			"$GPGGA,120004,5504.4343,N,01025.5386,E,2,03,2.5,-9.1,M,43.9,M,,",
+		}, 2},
+		{"empty time fields, cycles closed by the repeating GLL", []string{
+			"$GPGLL,,,,,,V,N", "$GPRMC,,V,,,,,,,010326,1.0,E,N", "$GPGGA,,,,,,0,00,,,M,,M,,",
+			"$GPGLL,,,,,,V,N", "$GPRMC,,V,,,,,,,010326,1.0,E,N", "$GPGGA,,,,,,0,00,,,M,,M,,",
+			"$GPRMC,120004,A,5504.4343,N,01025.5386,E,0.0,0.0,010326,1.0,E,D",
+			"$GPGGA,120004,5504.4343,N,01025.5386,E,2,03,2.5,-9.1,M,43.9,M,,",
+		}, 3},
+		{"untimed VTG repeating while GGA and RMC are rejected (MTK-3301 start)", []string{
+			"$GPGGA,120001,8960.0000,N,00000.0000,E,0,0,,137.0,M,13.0,M,,", "$GPVTG,0.00,T,,M,0.000,N,0.000,K,N",
+			"$GPGGA,120002,8960.0000,N,00000.0000,E,0,0,,137.0,M,13.0,M,,", "$GPVTG,0.00,T,,M,0.000,N,0.000,K,N",
+			"$GPGGA,120004,5212.982135,N,00653.101394,E,1,3,2.88,102.907,M,47.093,M,,",
+			"$GPRMC,120004,A,5212.982135,N,00653.101394,E,0.039,0.00,010326,,,A",
+			"$GPVTG,0.00,T,,M,0.039,N,0.072,K,A",
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(Config{})
+			got := append(feed(d, lines(tt.in...), t0), flush(d, t0)...)
+			if len(got) != tt.fixes {
+				t.Fatalf("%d fixes, want %d: %+v", len(got), tt.fixes, got)
+			}
+			for _, f := range got[:len(got)-1] {
+				if f.Valid || f.Has&HasTime != 0 {
+					t.Errorf("a no-fix epoch without time is valid or timed: %+v", f)
+				}
+			}
+			last := got[len(got)-1]
+			if want := time.Date(2026, 3, 1, 12, 0, 4, 0, time.UTC); !last.Valid || !last.Time.Equal(want) {
+				t.Errorf("first fix: valid %v mode %v time %v, want valid at %v", last.Valid, last.Mode, last.Time, want)
+			}
+		})
 	}
 }

@@ -87,8 +87,9 @@ func gnssDecode(args []string, stdout, stderr io.Writer) error {
 }
 
 // appendTPV appends one fix as a JSON line in gpsd's TPV vocabulary (class, time, mode, lat,
-// lon, alt, speed, track) plus geogate's own fields (valid, quality, sats, DOPs, 1-sigma
-// errors, talkers) under names gpsd does not use.
+// lon, alt, speed, track) plus geogate's own fields (valid, nav, quality, sats, DOPs, 1-sigma
+// errors, talkers) under names gpsd does not use. As in gpsd, a fix the decoder judges
+// unusable (not Valid) has mode 1 and no lat, lon or alt, whatever the receiver printed.
 func appendTPV(b []byte, f *gnss.Fix) []byte {
 	num := func(b []byte, key string, v float64, prec int) []byte {
 		b = append(b, ',', '"')
@@ -104,11 +105,11 @@ func appendTPV(b []byte, f *gnss.Fix) []byte {
 	}
 	b = append(b, `,"mode":`...)
 	b = strconv.AppendUint(b, uint64(f.Mode), 10)
-	if f.Has&gnss.HasPos != 0 {
+	if f.Valid {
 		b = num(b, "lat", f.Lat, 9)
 		b = num(b, "lon", f.Lon, 9)
 	}
-	if f.Has&gnss.HasAlt != 0 {
+	if f.Valid && f.Has&gnss.HasAlt != 0 {
 		b = num(b, "alt", f.Alt, 4)
 	}
 	if f.Has&gnss.HasSpeed != 0 {
@@ -119,6 +120,11 @@ func appendTPV(b []byte, f *gnss.Fix) []byte {
 	}
 	b = append(b, `,"valid":`...)
 	b = strconv.AppendBool(b, f.Valid)
+	if f.NavStatus != gnss.NavNone {
+		b = append(b, `,"nav":"`...)
+		b = append(b, f.NavStatus.String()...)
+		b = append(b, '"')
+	}
 	if f.Has&gnss.HasQuality != 0 {
 		b = append(b, `,"quality":`...)
 		b = strconv.AppendUint(b, uint64(f.Quality), 10)
@@ -165,6 +171,9 @@ func appendStats(b []byte, s *gnss.Stats) []byte {
 	b = kv(b, false, "fixes", s.Fixes)
 	b = kv(b, false, "longLines", s.LongLines)
 	b = kv(b, false, "noChecksum", s.NoChecksum)
+	b = kv(b, false, "caution", s.Caution)
+	b = kv(b, false, "unsafe", s.Unsafe)
+	b = kv(b, false, "posConflicts", s.PosConflicts)
 	b = append(b, `,"rejected":{`...)
 	for r := gnss.Reason(1); r < gnss.NumReasons; r++ {
 		b = kv(b, r == 1, r.String(), s.Rejected[r])

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -63,9 +64,59 @@ func TestGnssDecodeStdinStats(t *testing.T) {
 	if st.Class != "STATS" || st.Bytes != len(data) || st.Fixes != len(lines)-1 || st.Sentences == 0 {
 		t.Errorf("stats %+v for %d fix lines", st, len(lines)-1)
 	}
+	for _, k := range []string{`"caution":0`, `"unsafe":0`, `"posConflicts":0`} {
+		if !strings.Contains(lines[len(lines)-1], k) {
+			t.Errorf("STATS has no %s", k)
+		}
+	}
 	if _, ok := st.Rejected["checksum"]; !ok || st.Talkers["GB"] == 0 || st.Types["GSV"] == 0 {
 		t.Errorf("counters missing: %+v", st)
 	}
+}
+
+func TestGnssDecodeValidity(t *testing.T) {
+	old := gnssStdin
+	t.Cleanup(func() { gnssStdin = old })
+	const (
+		rmc = "$GNRMC,223745.00,%s,3806.62964,N,12237.61382,W,0.040,,110720,,,D,%s"
+		gga = "$GNGGA,223745.00,3806.62964,N,12237.61382,W,%s,12,0.54,83.1,M,-29.5,M,,0000"
+		pos = `"lat":38.110494000,"lon":-122.626897000,"alt":83.1000,"speed":0.021`
+		all = `,"sats":12,"hdop":0.54,"talkers":"GN"}`
+	)
+	for _, tt := range []struct {
+		name, status, nav, quality, want string
+	}{
+		{"4.10 nav status V is not given", "A", "V", "2",
+			`{"class":"TPV","time":"2020-07-11T22:37:45.000Z","mode":3,` + pos + `,"valid":true,"quality":2` + all},
+		{"caution is valid and flagged", "A", "C", "2",
+			`{"class":"TPV","time":"2020-07-11T22:37:45.000Z","mode":3,` + pos + `,"valid":true,"nav":"caution","quality":2` + all},
+		{"unsafe: mode 1, no position", "A", "U", "2",
+			`{"class":"TPV","time":"2020-07-11T22:37:45.000Z","mode":1,"speed":0.021,"valid":false,"nav":"unsafe","quality":2` + all},
+		{"RMC V: mode 1, no position", "V", "V", "2",
+			`{"class":"TPV","time":"2020-07-11T22:37:45.000Z","mode":1,"speed":0.021,"valid":false,"quality":2` + all},
+		{"GGA quality 0: mode 1, no position", "A", "V", "0",
+			`{"class":"TPV","time":"2020-07-11T22:37:45.000Z","mode":1,"speed":0.021,"valid":false,"quality":0` + all},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gnssStdin = strings.NewReader(nmeaLine(fmt.Sprintf(rmc, tt.status, tt.nav)) + nmeaLine(fmt.Sprintf(gga, tt.quality)))
+			out, _, err := runGnss(t, "decode", "-date-floor", "1980-01-06", "-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSuffix(out, "\n"); got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// nmeaLine adds the checksum and CR LF to a sentence written without them.
+func nmeaLine(s string) string {
+	var sum byte
+	for i := 1; i < len(s); i++ {
+		sum ^= s[i]
+	}
+	return fmt.Sprintf("%s*%02X\r\n", s, sum)
 }
 
 func TestGnssDecodeNoChecksum(t *testing.T) {
