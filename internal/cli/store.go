@@ -260,10 +260,13 @@ type jsonRecord struct {
 	DecodeError string    `json:"decode_error,omitempty"`
 }
 
-// writeRecords writes every readable record as JSON lines. Segments that cannot be read
-// (wrong key, corrupt header) and damaged records are reported on stderr and make it
-// return an error after the rest is written; with the wrong key nothing is written.
-func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error) {
+// writeRecords writes every readable record as JSON lines. With whole set (export) every
+// line carries the record's complete payload, decoded or not: a frame's decoded view holds
+// only its header, and the recipient must get the image too. Without it (cat) a decoded
+// record is printed instead of its payload. Segments that cannot be read (wrong key,
+// corrupt header) and damaged records are reported on stderr and make it return an error
+// after the rest is written; with the wrong key nothing is written.
+func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer, whole bool) (int, error) {
 	segs, err := r.Segments()
 	if err != nil {
 		return 0, err
@@ -293,7 +296,7 @@ func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error)
 					j.Record = v
 				}
 			}
-			if j.Record == nil {
+			if whole || j.Record == nil {
 				j.Payload = rec.Payload
 			}
 			n++
@@ -316,7 +319,7 @@ func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error)
 }
 
 func storeCat(r *storage.Reader, _ *flag.FlagSet, stdout, stderr io.Writer) error {
-	_, err := writeRecords(r, stdout, stderr)
+	_, err := writeRecords(r, stdout, stderr, false)
 	return err
 }
 
@@ -402,7 +405,7 @@ func storeExportFlags(fl *flag.FlagSet) func(*storage.Reader, *flag.FlagSet, io.
 			os.Remove(*out)
 			return err
 		}
-		n, werr := writeRecords(r, aw, stderr)
+		n, werr := writeRecords(r, aw, stderr, true)
 		if werr != nil && n == 0 {
 			f.Close()
 			os.Remove(*out)
