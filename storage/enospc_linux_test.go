@@ -58,7 +58,7 @@ func TestNoSpaceRealTmpfs(t *testing.T) {
 	if _, err := Open(filepath.Join(dir, "log2"), o); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("Open on a too small disk: %v, want ErrNoSpace", err)
 	}
-	if ids, tmps, _ := listSegments(filepath.Join(dir, "log2")); len(ids)+len(tmps) != 0 {
-		t.Fatalf("refused Open left files: %v %v", ids, tmps)
+	if d, _ := listSegments(filepath.Join(dir, "log2")); len(d.ids)+len(d.tmps) != 0 {
+		t.Fatalf("refused Open left files: %+v", d)
 	}
 }

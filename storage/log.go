@@ -146,9 +146,14 @@ type Recovery struct {
 	Cut []Damage
 	// Damaged lists corrupt ranges inside scanned segments, skipped and left in place.
 	Damaged []Damage
-	// Unreadable lists segments whose header cannot be authenticated. They are kept
-	// (counted against the quota) until retention erases them.
+	// Unreadable lists segments that could not be read (a header that does not
+	// authenticate, a header naming another segment, data of which not one record
+	// authenticates). Each was set aside under a quarantine name ("<name>.quarantined",
+	// see docs/FORMAT.md), never erased: the log no longer reads, counts or erases it.
 	Unreadable []error
+	// Stray lists segment files whose id is out of range (see docs/FORMAT.md): ignored,
+	// left alone, and never used to pick the next id.
+	Stray []string
 	// Erased counts interrupted crypto-erasures that Open completed.
 	Erased int
 	// TempRemoved counts half-created segment files that Open removed.

@@ -66,12 +66,12 @@ type ScanReport struct {
 // Segments lists the segments, oldest first. A sealed segment costs three small reads; an
 // unsealed one is read whole. Per-segment problems are in SegmentInfo.Err.
 func (r *Reader) Segments() ([]SegmentInfo, error) {
-	ids, _, err := listSegments(r.dir)
+	d, err := listSegments(r.dir)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]SegmentInfo, 0, len(ids))
-	for _, id := range ids {
+	out := make([]SegmentInfo, 0, len(d.ids))
+	for _, id := range d.ids {
 		path := filepath.Join(r.dir, segName(id))
 		info := SegmentInfo{ID: id, Path: path}
 		m, err := readMeta(path, r.devKey)

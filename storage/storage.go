@@ -162,6 +162,11 @@ var (
 	ErrNoSpace = errors.New("storage: no space left for the log")
 	// ErrLocked means another process has the log open for writing.
 	ErrLocked = errors.New("storage: log is open in another process (is geogate already running?)")
+	// ErrChain means the segments do not form the chain the writer made: a segment file
+	// named for another id, a segment missing between two others, a segment's header or
+	// records replaced (see docs/FORMAT.md, "Chain"). Deletion, reordering, duplication
+	// and truncation of segments are reported with it.
+	ErrChain = errors.New("storage: segment chain broken")
 	// ErrFailed means a write or fdatasync failed; the log refuses further appends because
 	// the kernel may have dropped the data (see fsyncgate). Reopen to recover.
 	ErrFailed = errors.New("storage: log failed")
