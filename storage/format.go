@@ -226,17 +226,18 @@ func parseFrameHeader(b []byte) (f frameHeader, ok bool) {
 	if len(b) < frameHeaderSize {
 		return f, false
 	}
-	if binary.LittleEndian.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
-		return f, false
-	}
 	f.length = binary.LittleEndian.Uint32(b[0:])
 	f.typ = Type(binary.LittleEndian.Uint16(b[4:]))
 	flags := binary.LittleEndian.Uint16(b[6:])
-	f.seq = binary.LittleEndian.Uint64(b[8:])
-	f.time = int64(binary.LittleEndian.Uint64(b[16:]))
+	// The cheap checks first: a resync tries every offset of a damaged range.
 	if flags != 0 || f.typ == 0 || f.length > maxPayload || (f.typ > MaxType && f.typ != typeIndex) {
 		return f, false
 	}
+	if binary.LittleEndian.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
+		return f, false
+	}
+	f.seq = binary.LittleEndian.Uint64(b[8:])
+	f.time = int64(binary.LittleEndian.Uint64(b[16:]))
 	return f, true
 }
 

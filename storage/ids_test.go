@@ -146,3 +146,27 @@ func TestQuarantineSwappedNames(t *testing.T) {
 	seqs, _ := readAll(t, dir, testKey)
 	checkSeqs(t, seqs, 1, 100)
 }
+
+// TestScanForeignFrames: a segment's frames under another segment's header (headers
+// swapped) authenticate nowhere; the scan returns nothing, reports the whole body as one
+// range, and swapped back the segment reads whole.
+func TestScanForeignFrames(t *testing.T) {
+	dir := t.TempDir()
+	paths := sealedLog(t, dir, 100)
+	a, _ := os.ReadFile(paths[0])
+	img, _ := os.ReadFile(paths[1])
+	orig := bytes.Clone(img)
+	copy(img, a[:headerSize])
+	var n int
+	rep, err := scanImage(paths[1], img, testKey, func(*Record) error { n++; return nil })
+	if err != nil || n != 0 {
+		t.Fatalf("scan: %d records, %v", n, err)
+	}
+	if rep.Tail == nil || rep.Tail.Offset != headerSize || rep.Tail.Length != int64(len(img)-headerSize) || len(rep.Damaged) != 0 {
+		t.Fatalf("report: %+v, tail %+v", rep.Damaged, rep.Tail)
+	}
+	rep, err = scanImage(paths[1], orig, testKey, func(*Record) error { n++; return nil })
+	if err != nil || rep.Err() != nil || n == 0 {
+		t.Fatalf("original: %d records, %v, %v", n, err, rep.Err())
+	}
+}
