@@ -34,14 +34,15 @@ func (l *Log) newSegment() (*segment, error) {
 }
 
 // noSpace runs op; on ENOSPC it erases the oldest sealed segment and retries, and when
-// nothing is left to erase it returns ErrNoSpace.
+// only the retention floor (Options.KeepSegments) is left it returns ErrNoSpace.
 func (l *Log) noSpace(op func() error) error {
 	for {
 		err := op()
 		if !errors.Is(err, syscall.ENOSPC) {
 			return err
 		}
-		if !l.eraseOldest("disk full") {
+		ss := l.sealedSegments()
+		if len(ss) <= l.opts.KeepSegments || l.erase(ss[0], "disk full") != nil {
 			return fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 	}
@@ -84,6 +85,7 @@ func (l *Log) create(seg *segment) error {
 	seg.f, seg.written = f, headerSize
 	l.mu.Lock()
 	seg.diskSize = size
+	l.backoff = fullRetryMin
 	l.mu.Unlock()
 	l.log.Debug("storage: new segment", "id", seg.id)
 	return nil
