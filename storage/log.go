@@ -37,6 +37,7 @@ type Log struct {
 	handed  uint64     // last seq handed off (in pending or durable)
 	nextSeq uint64
 	nextID  uint64
+	prev    chainLink // flusher (and Open): the last segment created, for the next chain frame
 	want    uint64 // a caller waits for this seq to be durable
 	err     error  // sticky: every later Append returns it
 	closing bool
@@ -87,6 +88,7 @@ type segment struct {
 	created time.Time
 	aead    cipher.AEAD
 	hdr     [headerSize]byte
+	digest  [32]byte // chainDigest of the header: what the next segment's chain frame binds
 
 	// Guarded by Log.mu.
 	stats     segStats

@@ -54,7 +54,7 @@ func (l *Log) recover() error {
 			}
 			continue
 		}
-		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size}
+		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size, digest: m.hdr.digest}
 		if !m.sealed {
 			keep, err := l.recoverSegment(seg)
 			if err != nil {
@@ -68,6 +68,9 @@ func (l *Log) recover() error {
 		if seg.stats.count > 0 {
 			l.nextSeq = max(l.nextSeq, seg.stats.last+1)
 		}
+	}
+	if n := len(l.segs); n > 0 {
+		l.prev = chainLink{prev: l.segs[n-1].id, digest: l.segs[n-1].digest}
 	}
 	if rec.TempRemoved+rec.Erased+len(rec.Unreadable) > 0 {
 		if err := l.fs.SyncDir(l.dir); err != nil {
@@ -96,8 +99,8 @@ func (l *Log) recoverSegment(seg *segment) (keep bool, err error) {
 	}
 	rec := &l.recovery
 	if res.stats.count == 0 && len(res.damaged) == 0 {
-		if res.tail != nil {
-			// Not one authentic record, but data: another key's frames under this header, or
+		if res.tail != nil && !res.hasChain {
+			// Not one authentic frame, but data: another key's frames under this header, or
 			// a segment damaged beyond reading. Cutting it would destroy it: set it aside.
 			return false, l.quarantine(seg.path, fmt.Errorf("storage: segment %016x: %d bytes, no record authenticates: %w", seg.id, res.tail.Length, ErrCorrupt))
 		}

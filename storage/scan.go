@@ -40,6 +40,10 @@ type scanResult struct {
 	// sealed is true when an authentic index record and trailer end the segment.
 	sealed bool
 	index  segStats
+	// chain is the chain frame's link, if hasChain: a version-2 segment without one was cut
+	// or damaged right after its header.
+	chain    chainLink
+	hasChain bool
 }
 
 // scanner authenticates and walks the frames of one segment image held in memory.
@@ -48,7 +52,9 @@ type scanner struct {
 	segID uint64
 	path  string
 	aead  cipher.AEAD
-	nonce [24]byte
+	// chained is set for version 2: a chain frame follows the header.
+	chained bool
+	nonce   [24]byte
 	ad    [adSize]byte
 	buf   []byte
 }
@@ -129,6 +135,17 @@ func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
 	var rec Record
 	var merged []int // frames in each damaged range
 	off := headerSize
+	if s.chained {
+		if f, ok := parseFrameHeader(s.data[off:]); ok && f.typ == typeChain && f.seq == 0 {
+			if pt, ok := s.open(off, &f); ok {
+				r.chain, r.hasChain = decodeChain(pt)
+				if r.hasChain {
+					off += f.size()
+					r.end = int64(off)
+				}
+			}
+		}
+	}
 	for off < len(s.data) {
 		rest := s.data[off:]
 		if allZero(rest) {

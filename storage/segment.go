@@ -113,5 +113,5 @@ func parseImage(path string, data, devKey []byte) (*image, error) {
 }
 
 func (im *image) scanner(path string) *scanner {
-	return &scanner{data: im.data, segID: im.hdr.id, path: path, aead: im.aead}
+	return &scanner{data: im.data, segID: im.hdr.id, path: path, aead: im.aead, chained: im.hdr.version >= 2}
 }
