@@ -38,8 +38,8 @@ type Log struct {
 	nextSeq uint64
 	nextID  uint64
 	prev    chainLink // flusher (and Open): the last segment created, for the next chain frame
-	want    uint64 // a caller waits for this seq to be durable
-	err     error  // sticky: every later Append returns it
+	want    uint64    // a caller waits for this seq to be durable
+	err     error     // sticky: every later Append returns it
 	closing bool
 	full    bool       // the disk is full: Append drops records until the flusher retries
 	lost    []seqRange // records dropped after they were appended (a full disk), oldest first

@@ -55,8 +55,8 @@ type scanner struct {
 	// chained is set for version 2: a chain frame follows the header.
 	chained bool
 	nonce   [24]byte
-	ad    [adSize]byte
-	buf   []byte
+	ad      [adSize]byte
+	buf     []byte
 }
 
 // open authenticates the frame at off with header f and returns its plaintext (valid

@@ -225,6 +225,10 @@ func storeVerify(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error 
 			problems++
 			continue
 		}
+		if s.Chain != nil {
+			fmt.Fprintf(stdout, "segment %016x (%s): %v\n", s.ID, s.Path, s.Chain)
+			problems++
+		}
 		rep, err := r.Scan(s.ID, func(*storage.Record) error { return nil })
 		if err != nil {
 			fmt.Fprintf(stdout, "segment %016x (%s): %v\n", s.ID, s.Path, err)
@@ -275,6 +279,23 @@ func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer, whole bool) 
 		if errors.Is(s.Err, storage.ErrWrongKey) {
 			return 0, wrongKeyHint(s.Err)
 		}
+	}
+	// A log whose segments were deleted, reordered, duplicated or cut is refused whole:
+	// what it would print is not what the unit stored.
+	var broken []error
+	for _, s := range segs {
+		if errors.Is(s.Err, storage.ErrChain) {
+			broken = append(broken, s.Err)
+		}
+		if s.Chain != nil {
+			broken = append(broken, s.Chain)
+		}
+	}
+	if len(broken) > 0 {
+		for _, e := range broken {
+			fmt.Fprintln(stderr, "geogate store:", e)
+		}
+		return 0, fmt.Errorf("the log's segment chain is broken (%d problems): refusing to print it; run geogate store verify: %w", len(broken), storage.ErrChain)
 	}
 	enc := json.NewEncoder(w)
 	var n int

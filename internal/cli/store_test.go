@@ -290,3 +290,28 @@ func TestStoreExportWholeRecords(t *testing.T) {
 		t.Fatalf("%d records exported, want %d", n, len(want))
 	}
 }
+
+// TestStoreChainBroken: a middle segment deleted is a problem for verify, and cat and
+// export refuse the log instead of printing what is left as if it were whole.
+func TestStoreChainBroken(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	if err := os.Remove(filepath.Join(dir, "0000000000000002.seg")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStore("verify", "-dir", dir, "-key", key)
+	if err == nil || !strings.Contains(out, "segment chain broken") {
+		t.Fatalf("verify of a log missing a segment: %v\n%s", err, out)
+	}
+	out, _, err = runStore("cat", "-dir", dir, "-key", key)
+	if !errors.Is(err, storage.ErrChain) || out != "" {
+		t.Fatalf("cat: %v, %d bytes out", err, len(out))
+	}
+	id, _ := age.GenerateX25519Identity()
+	exp := filepath.Join(t.TempDir(), "x.age")
+	if _, _, err := runStore("export", "-dir", dir, "-key", key, "-to", id.Recipient().String(), "-o", exp); !errors.Is(err, storage.ErrChain) {
+		t.Fatalf("export: %v", err)
+	}
+	if _, err := os.Stat(exp); !os.IsNotExist(err) {
+		t.Fatalf("export left a file: %v", err)
+	}
+}
