@@ -11,7 +11,9 @@ import (
 // neither for the cipher nor for the disk: the record is durable once Durable() >= seq,
 // within about SyncInterval; WaitDurable waits for that. Append only waits when every
 // buffer is in use, i.e. sealing or the disk is slower than the producers (counted in
-// Stats.Stalls). After a write failure it returns the sticky error (ErrNoSpace, ErrFailed).
+// Stats.Stalls). While the disk is full it drops the record and returns ErrNoSpace (not
+// sticky: see Options.KeepSegments). After a write failure it returns the sticky error
+// ErrFailed.
 func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	if typ == 0 || typ > MaxType {
 		return 0, ErrType
@@ -30,6 +32,11 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 			}
 			l.mu.Unlock()
 			return 0, err
+		}
+		if l.fullLocked() {
+			l.mu.Unlock()
+			l.dropped.Add(1)
+			return 0, ErrNoSpace
 		}
 		free := len(l.free) > 0
 		if l.needRoll(n, ts) {
@@ -63,6 +70,9 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	putFrameHeader(frame, len(payload), typ, seq, ts)
 	copy(frame[frameHeaderSize:], payload)
 	clear(frame[frameHeaderSize+len(payload):]) // the tag, until a sealer writes it
+	if b.first == 0 {
+		b.first = seq
+	}
 	b.last = seq
 	if seg.stats.count == 0 {
 		seg.firstAt = ts
@@ -90,6 +100,9 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 // Age is measured in record time, like retention, so Append needs no clock read.
 func (l *Log) needRoll(n int, ts int64) bool {
 	s := l.seg
+	if s.abandoned {
+		return true
+	}
 	reserve := int64(frameOverhead + s.stats.encodedSize() + indexTypeSize + trailerSize)
 	if s.appendOff+int64(n)+reserve > l.opts.SegmentSize {
 		return true
@@ -177,11 +190,12 @@ func wake(c chan struct{}) {
 }
 
 // Durable returns the highest sequence number such that it and every record before it
-// are on disk (fdatasync returned). It does not allocate or block.
+// are on disk (fdatasync returned), but for records dropped for a full disk (counted in
+// Stats.Dropped; WaitDurable returns ErrNoSpace for them). It does not allocate or block.
 func (l *Log) Durable() uint64 { return l.durable.Load() }
 
 // WaitDurable starts a write at once and waits until record seq is durable, or returns the
-// error that prevents it.
+// error that prevents it: ErrNoSpace if the record was dropped for a full disk.
 func (l *Log) WaitDurable(seq uint64) error {
 	if l.durable.Load() >= seq {
 		return nil
@@ -196,6 +210,9 @@ func (l *Log) WaitDurable(seq uint64) error {
 		if l.err != nil {
 			return l.err
 		}
+		if l.lostLocked(seq) {
+			return fmt.Errorf("storage: record %d dropped: %w", seq, ErrNoSpace)
+		}
 		l.poke()
 		l.cond.Wait()
 	}
@@ -208,4 +225,30 @@ func (l *Log) Sync() error {
 	seq := l.nextSeq - 1
 	l.mu.Unlock()
 	return l.WaitDurable(seq)
+}
+
+// lostLocked reports whether record seq was dropped for a full disk. The caller holds mu.
+func (l *Log) lostLocked(seq uint64) bool {
+	for _, r := range l.lost {
+		if seq >= r.first && seq <= r.last {
+			return true
+		}
+	}
+	return false
+}
+
+// fullLocked reports whether Append must drop records for a full disk. Once the backoff
+// has passed it lets Append write again: the abandoned segment makes it roll to a new one,
+// and if creating that fails too, the disk is full again with a longer backoff. Only a
+// full log reads the clock. The caller holds mu.
+func (l *Log) fullLocked() bool {
+	if !l.full {
+		return false
+	}
+	if l.clock.Now().Before(l.retryAt) {
+		return true
+	}
+	l.full = false
+	l.log.Info("storage: writing again after a full disk", "dropped", l.dropped.Load())
+	return false
 }

@@ -187,10 +187,14 @@ func thin(p []crashPoint, n int) []crashPoint {
 	return out
 }
 
-// dropUnsynced removes the data writes that no later fdatasync of the same file covers:
-// what a disk with a volatile cache may lose in a power cut.
+// dropUnsynced removes what a disk with a volatile cache may lose in a power cut: the data
+// writes that no later fdatasync of the same file covers, and the directory operations
+// (create, rename, remove) that no later fsync of the directory covers. A file whose
+// create is lost never existed, so its writes go too; the writes to a file whose rename is
+// lost land under its old name.
 func dropUnsynced(ops []op) []op {
 	synced := make(map[string]bool)
+	dirSynced := false
 	keep := make([]bool, len(ops))
 	for i := len(ops) - 1; i >= 0; i-- {
 		o := ops[i]
@@ -198,20 +202,83 @@ func dropUnsynced(ops []op) []op {
 		case opSync:
 			synced[o.path] = true
 			keep[i] = true
+		case opSyncDir:
+			dirSynced = true
+			keep[i] = true
 		case opWrite, opTruncate, opAllocate:
 			keep[i] = synced[o.path]
 		case opRename:
 			synced[o.path] = synced[o.to]
-			keep[i] = true
-		default:
-			keep[i] = true
+			keep[i] = dirSynced
+		case opCreate, opRemove:
+			keep[i] = dirSynced
 		}
 	}
 	var out []op
-	for i, k := range keep {
-		if k {
-			out = append(out, ops[i])
+	gone := make(map[string]bool)  // created, but the create was lost
+	was := make(map[string]string) // renamed, but the rename was lost: the old name
+	for i, o := range ops {
+		switch {
+		case o.kind == opCreate:
+			gone[o.path] = !keep[i]
+			delete(was, o.path)
+		case o.kind == opRename && !keep[i]:
+			was[o.to] = o.path
+			gone[o.to] = gone[o.path]
 		}
+		if !keep[i] {
+			continue
+		}
+		if old, ok := was[o.path]; ok && o.kind != opRename {
+			o.path = old
+		}
+		if gone[o.path] && o.kind != opCreate {
+			continue
+		}
+		out = append(out, o)
 	}
 	return out
+}
+
+// TestDropUnsynced checks the crash model itself: what a power cut keeps of file and
+// directory operations without and with their fsyncs.
+func TestDropUnsynced(t *testing.T) {
+	w := func(p string) op { return op{kind: opWrite, path: p, data: []byte("x")} }
+	tests := []struct {
+		name string
+		ops  []op
+		want []opKind
+		path []string // of the kept ops
+	}{
+		{"create and write, no syncs", []op{{kind: opCreate, path: "a"}, w("a")}, nil, nil},
+		{"file synced, directory not: the file never existed",
+			[]op{{kind: opCreate, path: "a"}, w("a"), {kind: opSync, path: "a"}},
+			[]opKind{}, nil},
+		{"both synced",
+			[]op{{kind: opCreate, path: "a"}, w("a"), {kind: opSync, path: "a"}, {kind: opSyncDir, path: "d"}},
+			[]opKind{opCreate, opWrite, opSync, opSyncDir}, []string{"a", "a", "a", "d"}},
+		{"rename not synced: the data stays under the old name",
+			[]op{{kind: opCreate, path: "t"}, {kind: opSyncDir, path: "d"}, {kind: opRename, path: "t", to: "s"}, w("s"), {kind: opSync, path: "s"}},
+			[]opKind{opCreate, opSyncDir, opWrite, opSync}, []string{"t", "d", "t", "t"}},
+		{"remove not synced: the file stays",
+			[]op{{kind: opCreate, path: "a"}, {kind: opSyncDir, path: "d"}, {kind: opRemove, path: "a"}},
+			[]opKind{opCreate, opSyncDir}, []string{"a", "d"}},
+		{"remove synced",
+			[]op{{kind: opCreate, path: "a"}, {kind: opRemove, path: "a"}, {kind: opSyncDir, path: "d"}},
+			[]opKind{opCreate, opRemove, opSyncDir}, []string{"a", "a", "d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := dropUnsynced(tt.ops)
+			var kinds []opKind
+			var paths []string
+			for _, o := range got {
+				kinds = append(kinds, o.kind)
+				paths = append(paths, o.path)
+			}
+			if fmt.Sprint(kinds) != fmt.Sprint(tt.want) || (tt.path != nil && fmt.Sprint(paths) != fmt.Sprint(tt.path)) {
+				t.Fatalf("kept %v %v, want %v %v", kinds, paths, tt.want, tt.path)
+			}
+		})
+	}
 }

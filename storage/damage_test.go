@@ -19,12 +19,12 @@ func sealedLog(t *testing.T, dir string, n int) []string {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ids, _, err := listSegments(dir)
+	d, err := listSegments(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var paths []string
-	for _, id := range ids {
+	for _, id := range d.ids {
 		paths = append(paths, filepath.Join(dir, segName(id)))
 	}
 	return paths

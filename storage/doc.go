@@ -35,13 +35,18 @@
 // (a power cut): it keeps every record that authenticates, cuts the torn tail after the
 // last one, seals the segment and reports what it found in a Recovery. Zeros (unused
 // preallocated space) end a segment. A corrupt record is skipped and reported; the frames
-// after it are found again even if its length field was hit.
+// after it are found again even if its length field was hit, in one pass over the segment.
+// A segment recovery cannot read is never cut or erased: it is set aside under a quarantine
+// name and reported. Every segment starts with a chain frame binding the one before it, so
+// Reader reports deleted, reordered, duplicated and cut segments (ErrChain).
 //
 // # Retention
 //
 // Segments roll by size and age. The oldest sealed segments are erased to keep under a
-// byte Quota or when the disk is full, and a sealed segment holding a record type older
-// than that type's MaxAge is erased whole. Erasure is crypto-erasure: the wrapped key is
+// byte Quota, and a sealed segment holding a record type older than that type's MaxAge is
+// erased whole. A full disk (ENOSPC) erases the oldest sealed segments too, but never the
+// newest KeepSegments (the retention floor); beyond that the log drops and counts new
+// records (Stats.Dropped, ErrNoSpace) and writes again by itself once space returns. Erasure is crypto-erasure: the wrapped key is
 // overwritten and synced before the file is unlinked.
 //
 // # Usage

@@ -11,7 +11,8 @@ import (
 type fileOps interface {
 	// OpenFile opens or creates a file like os.OpenFile.
 	OpenFile(name string, flag int, perm os.FileMode) (file, error)
-	// Rename renames a file like os.Rename.
+	// Rename renames a file like os.Rename, but never over an existing file: if to
+	// exists it fails with an error wrapping fs.ErrExist and changes nothing.
 	Rename(from, to string) error
 	// Remove removes a file like os.Remove.
 	Remove(name string) error
@@ -54,8 +55,18 @@ func (osFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
 	return &osFile{f}, nil
 }
 
-func (osFS) Rename(from, to string) error { return os.Rename(from, to) }
+func (osFS) Rename(from, to string) error { return renameNoReplace(from, to) }
 func (osFS) Remove(name string) error     { return os.Remove(name) }
+
+// linkRename renames by hard link and unlink, which fails if to exists: the fallback of
+// renameNoReplace where the file system lacks renameat2's RENAME_NOREPLACE. A crash
+// between the two leaves both names; Open removes the temporary one.
+func linkRename(from, to string) error {
+	if err := os.Link(from, to); err != nil {
+		return err
+	}
+	return os.Remove(from)
+}
 
 func (osFS) SyncDir(dir string) error {
 	d, err := os.Open(dir)

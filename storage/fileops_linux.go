@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,3 +36,16 @@ func (f *osFile) Allocate(size int64) error {
 // Drop is posix_fadvise(POSIX_FADV_DONTNEED): the kernel drops the clean pages of the
 // range from its page cache.
 func (f *osFile) Drop(off, n int64) { unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED) }
+
+// renameNoReplace is renameat2(2) with RENAME_NOREPLACE: the kernel refuses atomically
+// (EEXIST, which wraps fs.ErrExist) if to exists.
+func renameNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		return linkRename(from, to)
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}

@@ -10,3 +10,6 @@ func (f *osFile) Allocate(size int64) error { return errUnsupported }
 
 // Drop does nothing off Linux.
 func (f *osFile) Drop(off, n int64) {}
+
+// renameNoReplace links and unlinks: link(2) fails if to exists.
+func renameNoReplace(from, to string) error { return linkRename(from, to) }

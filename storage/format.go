@@ -13,10 +13,18 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// On-disk format version 1. docs/FORMAT.md documents every byte; keep the two in step.
+// On-disk format version 2 (version 1 is still read). docs/FORMAT.md documents every byte;
+// keep the two in step.
 const (
-	// formatVersion is written into every new segment header.
-	formatVersion = 1
+	// formatVersion is written into every new segment header. Version 2 adds the chain
+	// frame that starts every segment.
+	formatVersion = 2
+	// minVersion is the oldest version this build reads.
+	minVersion = 1
+	// chainSize is the payload of a chain frame: the previous segment's id and digest.
+	chainSize = 8 + sha256.Size
+	// chainFrameSize is the whole chain frame.
+	chainFrameSize = frameOverhead + chainSize
 	// headerSize is the fixed segment header: it fits in one 512-byte sector, so the
 	// header cannot be torn by a sector-atomic disk (it is also written before the file is
 	// renamed into place).
@@ -118,8 +126,13 @@ func recordAEAD(c Cipher, key []byte) (cipher.AEAD, error) {
 	return nil, fmt.Errorf("storage: unknown cipher id %d: %w", uint8(c), ErrVersion)
 }
 
+// typeChain is the log's own chain frame, the first frame of every version-2 segment.
+const typeChain Type = 0xFFFE
+
 // header is a decoded segment header.
 type header struct {
+	version uint16
+	digest  [sha256.Size]byte // chainDigest of the header
 	id      uint64
 	created time.Time
 	cipher  Cipher
@@ -163,9 +176,11 @@ func decodeHeader(b []byte) (header, error) {
 	if len(b) < headerSize || [8]byte(b[offMagic:offMagic+8]) != segMagic {
 		return h, ErrNotSegment
 	}
-	if v := binary.LittleEndian.Uint16(b[offVersion:]); v != formatVersion {
-		return h, fmt.Errorf("storage: segment format version %d (this build reads %d): %w", v, formatVersion, ErrVersion)
+	h.version = binary.LittleEndian.Uint16(b[offVersion:])
+	if h.version < minVersion || h.version > formatVersion {
+		return h, fmt.Errorf("storage: segment format version %d (this build reads %d to %d): %w", h.version, minVersion, formatVersion, ErrVersion)
 	}
+	h.digest = chainDigest(b)
 	if n := binary.LittleEndian.Uint32(b[offHdrLen:]); n != headerSize {
 		return h, fmt.Errorf("storage: header length %d: %w", n, ErrCorrupt)
 	}
@@ -226,17 +241,18 @@ func parseFrameHeader(b []byte) (f frameHeader, ok bool) {
 	if len(b) < frameHeaderSize {
 		return f, false
 	}
-	if binary.LittleEndian.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
-		return f, false
-	}
 	f.length = binary.LittleEndian.Uint32(b[0:])
 	f.typ = Type(binary.LittleEndian.Uint16(b[4:]))
 	flags := binary.LittleEndian.Uint16(b[6:])
-	f.seq = binary.LittleEndian.Uint64(b[8:])
-	f.time = int64(binary.LittleEndian.Uint64(b[16:]))
-	if flags != 0 || f.typ == 0 || f.length > maxPayload || (f.typ > MaxType && f.typ != typeIndex) {
+	// The cheap checks first: a resync tries every offset of a damaged range.
+	if flags != 0 || f.typ == 0 || f.length > maxPayload || (f.typ > MaxType && f.typ != typeIndex && f.typ != typeChain) {
 		return f, false
 	}
+	if binary.LittleEndian.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
+		return f, false
+	}
+	f.seq = binary.LittleEndian.Uint64(b[8:])
+	f.time = int64(binary.LittleEndian.Uint64(b[16:]))
 	return f, true
 }
 
@@ -247,8 +263,11 @@ func parseFrameHeader(b []byte) (f frameHeader, ok bool) {
 func putNonce(n []byte, typ Type, seq uint64) {
 	binary.BigEndian.PutUint64(n, seq)
 	fill := byte(0)
-	if typ == typeIndex {
+	switch typ {
+	case typeIndex:
 		fill = 0xff
+	case typeChain:
+		fill = 0xfe
 	}
 	for i := 8; i < len(n); i++ {
 		n[i] = fill
@@ -347,4 +366,49 @@ func isTrailer(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(binary.LittleEndian.Uint64(b)), true
+}
+
+// chainDigest is what a segment's chain frame binds of the segment before it: SHA-256 of
+// that header's bytes 0-39 (magic, version, cipher, header size, id, creation time in
+// nanoseconds, key id). They are authenticated by the wrapped key, and unlike the salt and
+// wrapped key they survive crypto-erasure.
+func chainDigest(hdr []byte) [sha256.Size]byte { return sha256.Sum256(hdr[:offSalt]) }
+
+// chainLink is the payload of a chain frame: the segment before this one when it was
+// created (id 0: none).
+type chainLink struct {
+	prev   uint64
+	digest [sha256.Size]byte
+}
+
+func (c *chainLink) appendTo(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint64(b, c.prev)
+	return append(b, c.digest[:]...)
+}
+
+func decodeChain(b []byte) (chainLink, bool) {
+	var c chainLink
+	if len(b) != chainSize {
+		return c, false
+	}
+	c.prev = binary.LittleEndian.Uint64(b)
+	copy(c.digest[:], b[8:])
+	return c, true
+}
+
+// sealFrame builds a complete log-internal frame (index or chain) of payload p, sealed
+// under aead (nil: cipherNone) for segment segID.
+func sealFrame(aead cipher.AEAD, segID uint64, typ Type, seq uint64, ts int64, p []byte) []byte {
+	frame := make([]byte, frameOverhead+len(p))
+	putFrameHeader(frame, len(p), typ, seq, ts)
+	if aead == nil {
+		copy(frame[frameHeaderSize:], p)
+		return frame
+	}
+	var ad [adSize]byte
+	putAD(&ad, segID, frame)
+	nonce := make([]byte, aead.NonceSize())
+	putNonce(nonce, typ, seq)
+	aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, p, ad[:])
+	return frame
 }

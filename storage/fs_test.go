@@ -46,6 +46,8 @@ type recFS struct {
 	files  []*recFile // open files, so a rename renames their recorded path too
 	// eio makes every Datasync fail with EIO.
 	eio bool
+	// allocENOSPC makes every Allocate fail with ENOSPC.
+	allocENOSPC bool
 }
 
 func (r *recFS) add(o op) {
@@ -141,7 +143,10 @@ func (f *recFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (f *recFile) Allocate(size int64) error {
-	if f.fs.failSpace() {
+	f.fs.mu.Lock()
+	full := f.fs.allocENOSPC
+	f.fs.mu.Unlock()
+	if full || f.fs.failSpace() {
 		return syscall.ENOSPC
 	}
 	err := f.file.Allocate(size)

@@ -13,6 +13,9 @@ type segMeta struct {
 	size   int64
 	stats  segStats
 	sealed bool
+	// chain is the chain frame's link (version 2), read with the index of a sealed segment.
+	chain    chainLink
+	hasChain bool
 }
 
 // readMeta reads a segment's header and, if the segment is sealed, its index: three small
@@ -66,5 +69,17 @@ func readMeta(path string, devKey []byte) (segMeta, error) {
 		return m, nil
 	}
 	m.stats, m.sealed = decodeStats(pt)
+	if m.sealed && m.hdr.version >= 2 && off >= headerSize+chainFrameSize {
+		cf := make([]byte, chainFrameSize)
+		if _, err := f.ReadAt(cf, headerSize); err != nil {
+			return m, fmt.Errorf("storage: read segment chain frame: %w", err)
+		}
+		s.data = append(make([]byte, headerSize), cf...)
+		if fh, ok := parseFrameHeader(cf); ok && fh.typ == typeChain && fh.seq == 0 && fh.size() == chainFrameSize {
+			if pt, ok := s.open(headerSize, &fh); ok {
+				m.chain, m.hasChain = decodeChain(pt)
+			}
+		}
+	}
 	return m, nil
 }

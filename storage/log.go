@@ -37,13 +37,17 @@ type Log struct {
 	handed  uint64     // last seq handed off (in pending or durable)
 	nextSeq uint64
 	nextID  uint64
-	want    uint64 // a caller waits for this seq to be durable
-	err     error  // sticky: every later Append returns it
+	prev    chainLink // flusher (and Open): the last segment created, for the next chain frame
+	want    uint64    // a caller waits for this seq to be durable
+	err     error     // sticky: every later Append returns it
 	closing bool
-	sync    syncReq // written, not yet synced: the syncer's next fdatasync
-	syncing bool    // the syncer is in an fdatasync
+	full    bool       // the disk is full: Append drops records until the flusher retries
+	lost    []seqRange // records dropped after they were appended (a full disk), oldest first
+	sync    syncReq    // written, not yet synced: the syncer's next fdatasync
+	syncing bool       // the syncer is in an fdatasync
 
 	durable   atomic.Uint64
+	dropped   atomic.Uint64
 	stalls    atomic.Uint64
 	erased    atomic.Uint64
 	syncs     atomic.Uint64
@@ -61,7 +65,12 @@ type Log struct {
 	sealDone  chan struct{} // closed when every sealer has ended
 	ageDue    bool          // flusher only: check ages now (after a seal)
 	lastAgeAt time.Time     // flusher only
+	retryAt   time.Time     // guarded by mu: when Append may write again on a full disk
+	backoff   time.Duration // guarded by mu: the next wait on a full disk
 }
+
+// seqRange is the records first to last.
+type seqRange struct{ first, last uint64 }
 
 // syncReq asks the syncer to make every record up to last durable by an fdatasync of f,
 // the file they were written to, bytes from to to; f is nil when nothing waits.
@@ -79,6 +88,7 @@ type segment struct {
 	created time.Time
 	aead    cipher.AEAD
 	hdr     [headerSize]byte
+	digest  [32]byte // chainDigest of the header: what the next segment's chain frame binds
 
 	// Guarded by Log.mu.
 	stats     segStats
@@ -86,6 +96,7 @@ type segment struct {
 	firstAt   int64 // timestamp of the first record, for the age roll
 	diskSize  int64 // bytes the file occupies, preallocation included
 	sealed    bool  // sealed on disk: retention may erase it
+	abandoned bool  // the disk was full: its records are dropped, the next Append rolls
 
 	// Owned by the flusher.
 	f        file
@@ -97,6 +108,7 @@ type segment struct {
 type batch struct {
 	buf   []byte
 	seg   *segment
+	first uint64 // first seq in buf, 0 if none
 	last  uint64 // last seq in buf, 0 if none
 	seal  bool   // seal seg after writing buf
 	state batchState
@@ -146,9 +158,14 @@ type Recovery struct {
 	Cut []Damage
 	// Damaged lists corrupt ranges inside scanned segments, skipped and left in place.
 	Damaged []Damage
-	// Unreadable lists segments whose header cannot be authenticated. They are kept
-	// (counted against the quota) until retention erases them.
+	// Unreadable lists segments that could not be read (a header that does not
+	// authenticate, a header naming another segment, data of which not one record
+	// authenticates). Each was set aside under a quarantine name ("<name>.quarantined",
+	// see docs/FORMAT.md), never erased: the log no longer reads, counts or erases it.
 	Unreadable []error
+	// Stray lists segment files whose id is out of range (see docs/FORMAT.md): ignored,
+	// left alone, and never used to pick the next id.
+	Stray []string
 	// Erased counts interrupted crypto-erasures that Open completed.
 	Erased int
 	// TempRemoved counts half-created segment files that Open removed.
@@ -169,6 +186,11 @@ type Stats struct {
 	Erased uint64
 	// Syncs counts the fdatasyncs that made batches of records durable (group commits).
 	Syncs uint64
+	// Dropped counts records lost to a full disk since Open: refused by Append with
+	// ErrNoSpace, or appended and then discarded when their segment could not be written.
+	Dropped uint64
+	// Full is true while the disk is full and Append drops records.
+	Full bool
 }
 
 // Open opens the log in dir (created with mode 0700 if missing), recovers it after a crash
@@ -213,6 +235,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.done = make(chan struct{})
 	l.sealDone = make(chan struct{})
 	l.ageDue = true
+	l.backoff = fullRetryMin
 	l.retention()
 	if seg.aead != nil {
 		n := min(runtime.GOMAXPROCS(0), maxSealers)
@@ -306,6 +329,14 @@ func (l *Log) setOptions(o Options) error {
 	if o.Quota != 0 && o.Quota < 2*o.SegmentSize {
 		return fmt.Errorf("storage: options: quota %d must hold two segments of %d bytes", o.Quota, o.SegmentSize)
 	}
+	switch {
+	case o.KeepSegments < 0:
+		return fmt.Errorf("storage: options: KeepSegments %d is negative", o.KeepSegments)
+	case o.KeepSegments == 0 && o.Quota > 0:
+		o.KeepSegments = int(o.Quota/o.SegmentSize) - 1
+	case o.KeepSegments == 0:
+		o.KeepSegments = DefaultKeepSegments
+	}
 	if l.clock == nil {
 		l.clock = systemClock{}
 	}
@@ -326,7 +357,7 @@ func (l *Log) Recovery() Recovery { return l.recovery }
 func (l *Log) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load(), Syncs: l.syncs.Load()}
+	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load(), Syncs: l.syncs.Load(), Dropped: l.dropped.Load(), Full: l.full}
 	for _, g := range l.segs {
 		s.Bytes += g.diskSize
 	}
@@ -352,6 +383,9 @@ func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.err
+	if err == nil && l.full {
+		err = fmt.Errorf("storage: the last records were dropped: %w", ErrNoSpace)
+	}
 	l.err = ErrClosed
 	l.cond.Broadcast()
 	l.closeFiles()

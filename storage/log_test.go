@@ -393,8 +393,8 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 				}
 			}
 			l.Close()
-			ids, _, _ := listSegments(dir)
-			for _, id := range ids {
+			d, _ := listSegments(dir)
+			for _, id := range d.ids {
 				b, err := os.ReadFile(filepath.Join(dir, segName(id)))
 				if err != nil {
 					t.Fatal(err)

@@ -56,14 +56,24 @@ func (l *Log) flushOnce(force bool) bool {
 		l.cond.Wait()
 	}
 	failed := l.err != nil
+	abandoned := b.seg.abandoned
 	l.mu.Unlock()
-	// After a failure batches are dropped: their records were never durable.
+	// After a failure batches are dropped: their records were never durable. So are those
+	// of a segment the full disk made the log give up.
 	err := errDropped
-	if !failed {
+	if !failed && !abandoned {
 		err = l.write(b)
 	}
 	l.mu.Lock()
-	if err != nil && err != errDropped {
+	if errors.Is(err, ErrNoSpace) {
+		l.abandonLocked(b.seg, err)
+		err = errDropped
+	}
+	switch {
+	case err == errDropped && b.last > 0 && !failed:
+		l.dropped.Add(b.last - b.first + 1)
+		l.lost = append(l.lost, seqRange{b.first, b.last})
+	case err != nil && err != errDropped:
 		l.failLocked(err)
 	}
 	if err == nil && b.last > 0 {
@@ -81,7 +91,7 @@ func (l *Log) flushOnce(force bool) bool {
 			wake(l.syncKick)
 		}
 	}
-	b.buf, b.last, b.seal, b.seg, b.state = b.buf[:0], 0, false, nil, batchFilling
+	b.buf, b.first, b.last, b.seal, b.seg, b.state = b.buf[:0], 0, 0, false, nil, batchFilling
 	b.marks, b.next = b.marks[:0], 0
 	l.pending = append(l.pending[:0], l.pending[1:]...)
 	l.free = append(l.free, b)
@@ -286,14 +296,11 @@ func (l *Log) write(b *batch) error {
 			return err
 		}
 	}
+	start := seg.written
 	if len(b.buf) > 0 {
 		if err := l.noSpace(func() error { _, err := seg.f.WriteAt(b.buf, seg.written); return err }); err != nil {
 			if errors.Is(err, ErrNoSpace) {
-				// Refuse cleanly: drop what part of the batch landed, keep what was durable.
-				l.drainSync()
-				seg.f.Truncate(seg.written)
-				seg.f.Datasync()
-				return err
+				return l.giveUp(seg, start, err)
 			}
 			return fmt.Errorf("storage: write segment %016x: %w: %w", seg.id, ErrFailed, err)
 		}
@@ -306,9 +313,51 @@ func (l *Log) write(b *batch) error {
 	}
 	if b.seal {
 		if err := l.seal(seg); err != nil {
+			if errors.Is(err, ErrNoSpace) {
+				return l.giveUp(seg, start, err)
+			}
 			return fmt.Errorf("storage: seal segment %016x: %w", seg.id, err)
 		}
 		l.ageDue = true
 	}
 	return nil
+}
+
+// giveUp ends writing to seg after ENOSPC (a segment without preallocation): it cuts what
+// part of the batch landed (from start on: never synced, never acknowledged), syncs the
+// rest and closes the file, unsealed, as a power cut would have left it (the next Open
+// seals it). It returns err, so that the flusher drops the batch and the segment.
+func (l *Log) giveUp(seg *segment, start int64, err error) error {
+	l.drainSync()
+	if terr := seg.f.Truncate(start); terr != nil {
+		return fmt.Errorf("storage: cut segment %016x after ENOSPC: %w: %w", seg.id, ErrFailed, terr)
+	}
+	if serr := seg.f.Datasync(); serr != nil {
+		return fmt.Errorf("storage: sync segment %016x after ENOSPC: %w: %w", seg.id, ErrFailed, serr)
+	}
+	seg.written = start
+	seg.f.Close()
+	seg.f = nil
+	return err
+}
+
+// abandonLocked gives up seg on a full disk: its batches are dropped, it leaves the list of
+// segments (its file, if any, was left unsealed by giveUp and is sealed by the next Open),
+// and Append drops records until the backoff has passed (fullLocked). The caller holds mu.
+func (l *Log) abandonLocked(seg *segment, err error) {
+	if !seg.abandoned {
+		seg.abandoned = true
+		for i, g := range l.segs {
+			if g == seg {
+				l.segs = append(l.segs[:i], l.segs[i+1:]...)
+				break
+			}
+		}
+	}
+	if !l.full {
+		l.full = true
+		l.retryAt = l.clock.Now().Add(l.backoff)
+		l.log.Error("storage: disk full; dropping records until space returns", "segment", seg.id, "err", err, "retry", l.backoff)
+		l.backoff = min(2*l.backoff, fullRetryMax)
+	}
 }

@@ -41,9 +41,18 @@ type SegmentInfo struct {
 	FirstSeq, LastSeq uint64
 	// Types summarises the records per type, in order of first appearance.
 	Types []TypeInfo
-	// Err says why the segment cannot be read (wrong key, corrupt header, erased); the
-	// other fields except ID, Path and Size are then zero.
+	// Err says why the segment cannot be read (wrong key, corrupt header, erased, a
+	// header naming another segment: ErrChain); the other fields except ID, Path and Size
+	// are then zero.
 	Err error
+	// Version is the segment's format version.
+	Version uint16
+	// Chain, if not nil, says how the segment breaks the chain (it wraps ErrChain): every
+	// version-2 segment starts with a chain frame naming the segment before it and a
+	// digest of its header, so a deleted, replaced, reordered or duplicated segment, and a
+	// segment cut to its header, are found. The oldest segment is not checked: retention
+	// erases from there. Its records are still readable.
+	Chain error
 }
 
 // TypeInfo counts the records of one type in a segment and bounds their timestamps.
@@ -63,28 +72,34 @@ type ScanReport struct {
 	Tail    *Damage
 }
 
-// Segments lists the segments, oldest first. A sealed segment costs three small reads; an
-// unsealed one is read whole. Per-segment problems are in SegmentInfo.Err.
+// Segments lists the segments, oldest first, and checks that they form the chain the
+// writer made (see SegmentInfo.Chain). A sealed segment costs four small reads; an
+// unsealed one is read whole. Per-segment problems are in SegmentInfo.Err and Chain.
 func (r *Reader) Segments() ([]SegmentInfo, error) {
-	ids, _, err := listSegments(r.dir)
+	d, err := listSegments(r.dir)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]SegmentInfo, 0, len(ids))
-	for _, id := range ids {
+	out := make([]SegmentInfo, 0, len(d.ids))
+	var before *SegmentInfo // the last segment with a readable header
+	var beforeDigest [32]byte
+	for _, id := range d.ids {
 		path := filepath.Join(r.dir, segName(id))
 		info := SegmentInfo{ID: id, Path: path}
 		m, err := readMeta(path, r.devKey)
 		info.Size = m.size
 		if m.im != nil {
-			info.Created, info.Cipher = m.hdr.created, m.hdr.cipher
+			info.Created, info.Cipher, info.Version = m.hdr.created, m.hdr.cipher, m.hdr.version
+		}
+		if err == nil && m.hdr.id != id {
+			err = fmt.Errorf("storage: %s holds segment %016x (renamed, copied or swapped): %w", path, m.hdr.id, ErrChain)
 		}
 		if err != nil {
 			info.Err = err
 			out = append(out, info)
 			continue
 		}
-		st := m.stats
+		st, link, linked := m.stats, m.chain, m.hasChain
 		if m.sealed {
 			info.Sealed = true
 		} else {
@@ -98,13 +113,27 @@ func (r *Reader) Segments() ([]SegmentInfo, error) {
 			if err != nil {
 				return nil, err
 			}
-			st = res.stats
+			st, link, linked = res.stats, res.chain, res.hasChain
 		}
 		info.Records, info.FirstSeq, info.LastSeq = int(st.count), st.first, st.last
 		for _, t := range st.types {
 			info.Types = append(info.Types, TypeInfo{Type: t.typ, Records: int(t.count), First: time.Unix(0, t.min), Last: time.Unix(0, t.max)})
 		}
+		switch {
+		case m.hdr.version < 2 && before != nil && before.Version >= 2:
+			info.Chain = fmt.Errorf("storage: segment %016x: version %d after version-%d segment %016x (an old segment copied in): %w", id, m.hdr.version, before.Version, before.ID, ErrChain)
+		case m.hdr.version < 2:
+		case !linked:
+			info.Chain = fmt.Errorf("storage: segment %016x has no chain frame (cut right after its header): %w", id, ErrChain)
+		case before != nil && (link.prev != before.ID || link.digest != beforeDigest):
+			what := "a segment was deleted, replaced or reordered"
+			if link.prev == before.ID {
+				what = "segment " + fmt.Sprintf("%016x", before.ID) + " was replaced"
+			}
+			info.Chain = fmt.Errorf("storage: segment %016x follows segment %016x, the log has %016x before it: %s: %w", id, link.prev, before.ID, what, ErrChain)
+		}
 		out = append(out, info)
+		before, beforeDigest = &out[len(out)-1], m.hdr.digest
 	}
 	return out, nil
 }
@@ -119,6 +148,9 @@ func (r *Reader) Scan(id uint64, fn func(*Record) error) (ScanReport, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ScanReport{}, fmt.Errorf("storage: read segment: %w", err)
+	}
+	if h, err := decodeHeader(data); err == nil && h.id != id {
+		return ScanReport{}, fmt.Errorf("storage: %s holds segment %016x: %w", path, h.id, ErrChain)
 	}
 	return scanImage(path, data, r.devKey, fn)
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -10,24 +11,33 @@ import (
 // recover loads every segment, completes interrupted erasures, scans and seals segments
 // that were not sealed, and sets the next segment id and seq.
 func (l *Log) recover() error {
-	ids, tmps, err := listSegments(l.dir)
+	d, err := listSegments(l.dir)
 	if err != nil {
 		return err
 	}
 	rec := &l.recovery
-	for _, t := range tmps {
+	rec.Stray = d.stray
+	for _, p := range d.stray {
+		l.log.Warn("storage: segment id out of range: file ignored, not read and not removed", "path", p)
+	}
+	for _, t := range d.tmps {
 		if err := l.fs.Remove(t); err != nil {
 			return fmt.Errorf("storage: remove half-created segment: %w", err)
 		}
 		rec.TempRemoved++
 	}
 	l.nextID, l.nextSeq = 1, 1
-	for _, id := range ids {
+	for _, id := range d.ids {
 		rec.Segments++
 		path := filepath.Join(l.dir, segName(id))
 		l.nextID = max(l.nextID, id+1)
 		m, err := readMeta(path, l.devKey)
 		switch {
+		case err == nil && m.hdr.id != id:
+			if err := l.quarantine(path, fmt.Errorf("storage: %s holds segment %016x: %w", path, m.hdr.id, ErrChain)); err != nil {
+				return err
+			}
+			continue
 		case err == nil:
 		case m.im != nil && m.hdr.erased():
 			if err := l.fs.Remove(path); err != nil {
@@ -39,11 +49,12 @@ func (l *Log) recover() error {
 			return fmt.Errorf("storage: open %s: %w", l.dir, err)
 		case errors.Is(err, ErrPlain):
 		default:
-			rec.Unreadable = append(rec.Unreadable, err)
-			l.segs = append(l.segs, &segment{id: id, path: path, sealed: true, diskSize: m.size})
+			if err := l.quarantine(path, err); err != nil {
+				return err
+			}
 			continue
 		}
-		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size}
+		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size, digest: m.hdr.digest}
 		if !m.sealed {
 			keep, err := l.recoverSegment(seg)
 			if err != nil {
@@ -58,7 +69,10 @@ func (l *Log) recover() error {
 			l.nextSeq = max(l.nextSeq, seg.stats.last+1)
 		}
 	}
-	if rec.TempRemoved+rec.Erased > 0 {
+	if n := len(l.segs); n > 0 {
+		l.prev = chainLink{prev: l.segs[n-1].id, digest: l.segs[n-1].digest}
+	}
+	if rec.TempRemoved+rec.Erased+len(rec.Unreadable) > 0 {
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return fmt.Errorf("storage: sync log directory: %w", err)
 		}
@@ -71,8 +85,9 @@ func (l *Log) recover() error {
 }
 
 // recoverSegment scans an unsealed segment, cuts what follows its last authentic record
-// and seals it there. A segment without a single authentic record is erased instead
-// (keep is false): it is what a power cut right after a roll or an Open leaves.
+// and seals it there. A segment holding nothing after its header is erased instead (keep
+// is false): it is what a power cut right after a roll or an Open leaves. A segment with
+// data but not one authentic record is quarantined, never cut.
 func (l *Log) recoverSegment(seg *segment) (keep bool, err error) {
 	im, err := loadImage(seg.path, l.devKey)
 	if err != nil {
@@ -83,16 +98,24 @@ func (l *Log) recoverSegment(seg *segment) (keep bool, err error) {
 		return false, err
 	}
 	rec := &l.recovery
-	rec.Scanned++
-	rec.Damaged = append(rec.Damaged, res.damaged...)
-	if res.tail != nil {
-		rec.Cut = append(rec.Cut, *res.tail)
-	}
 	if res.stats.count == 0 && len(res.damaged) == 0 {
+		if res.tail != nil && !res.hasChain {
+			// Not one authentic frame, but data: another key's frames under this header, or
+			// a segment damaged beyond reading. Cutting it would destroy it: set it aside.
+			return false, l.quarantine(seg.path, fmt.Errorf("storage: segment %016x: %d bytes, no record authenticates: %w", seg.id, res.tail.Length, ErrCorrupt))
+		}
+		// Nothing but zeros after the header: what a power cut right after a roll or an
+		// Open leaves.
+		rec.Scanned++
 		if err := l.eraseFile(seg.path); err != nil {
 			return false, fmt.Errorf("storage: erase empty segment %016x: %w", seg.id, err)
 		}
 		return false, nil
+	}
+	rec.Scanned++
+	rec.Damaged = append(rec.Damaged, res.damaged...)
+	if res.tail != nil {
+		rec.Cut = append(rec.Cut, *res.tail)
 	}
 	seg.stats = res.stats
 	f, err := l.fs.OpenFile(seg.path, os.O_RDWR, 0)
@@ -104,4 +127,27 @@ func (l *Log) recoverSegment(seg *segment) (keep bool, err error) {
 		return false, fmt.Errorf("storage: seal recovered segment %016x: %w", seg.id, err)
 	}
 	return true, nil
+}
+
+// quarantine sets aside a segment file that recovery cannot read: it is renamed to
+// "<name>.quarantined" (or "<name>.quarantined.N" if taken; never over a file) and the
+// directory synced, so the log neither reads nor erases nor counts it, and an operator
+// can examine it. why is reported in Recovery.Unreadable.
+func (l *Log) quarantine(path string, why error) error {
+	var err error
+	for n := 0; n < 100; n++ {
+		to := path + quarantineExt
+		if n > 0 {
+			to = fmt.Sprintf("%s.%d", to, n)
+		}
+		if err = l.fs.Rename(path, to); err == nil {
+			l.recovery.Unreadable = append(l.recovery.Unreadable, fmt.Errorf("%w; set aside as %s", why, filepath.Base(to)))
+			l.log.Error("storage: segment unreadable, set aside", "path", path, "to", to, "err", why)
+			return nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	return fmt.Errorf("storage: quarantine %s: %w", path, err)
 }

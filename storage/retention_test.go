@@ -167,44 +167,107 @@ func TestNoSpaceEvicts(t *testing.T) {
 	checkSeqs(t, seqs, seqs[0], 305)
 }
 
-func TestNoSpaceRefuses(t *testing.T) {
-	dir := t.TempDir()
-	rfs := &recFS{}
-	o := testOptions()
-	o.fs = rfs
-	l := mustOpen(t, dir, o)
-	appendN(t, l, 20)
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
+// TestNoSpaceDropsAndResumes: through the seam, every write (the table's first row) or
+// every fallocate of a new segment (the second) fails with ENOSPC and the floor allows no
+// erasure. The log drops and counts records instead of failing, reports the ones it lost,
+// keeps everything durable, and writes again once the backoff has passed and space returned.
+func TestNoSpaceDropsAndResumes(t *testing.T) {
+	tests := []struct {
+		name  string
+		roll  bool // fill the disk only when the next segment is created
+		fault func(r *recFS)
+	}{
+		{"write", false, func(r *recFS) { r.enospc = 1 << 30 }},
+		{"fallocate", true, func(r *recFS) { r.allocENOSPC = true }},
 	}
-	rfs.mu.Lock()
-	rfs.enospc = 1000
-	rfs.mu.Unlock()
-	appendN(t, l, 5)
-	if err := l.Sync(); !errors.Is(err, ErrNoSpace) {
-		t.Fatalf("Sync on a full disk: %v, want ErrNoSpace", err)
-	}
-	if _, err := l.Append(1, t0, []byte("x")); !errors.Is(err, ErrNoSpace) {
-		t.Fatalf("Append on a full disk: %v, want ErrNoSpace", err)
-	}
-	if err := l.Close(); !errors.Is(err, ErrNoSpace) {
-		t.Fatalf("Close: %v, want ErrNoSpace", err)
-	}
-	if d := l.Durable(); d != 20 {
-		t.Fatalf("Durable = %d after the refused write, want 20", d)
-	}
-	o.fs = nil
-	l = mustOpen(t, dir, o)
-	appendN(t, l, 3)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	seqs, reps := readAll(t, dir, testKey)
-	checkSeqs(t, seqs, 1, 23)
-	for _, r := range reps {
-		if err := r.Err(); err != nil {
-			t.Fatalf("refused write left damage: %v", err)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rfs := &recFS{}
+			clk := &fakeClock{t: t0}
+			o := testOptions()
+			o.fs, o.Clock = rfs, clk
+			l := mustOpen(t, dir, o)
+			appendN(t, l, 20)
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			rfs.mu.Lock()
+			tt.fault(rfs)
+			rfs.mu.Unlock()
+			first := l.Stats().NextSeq
+			n := 5
+			if tt.roll {
+				n = 200 // past the end of the segment
+			}
+			var err error
+			for i := 0; i < n && err == nil; i++ {
+				seq := l.Stats().NextSeq
+				_, err = l.Append(Type(1+seq%3), t0.Add(time.Duration(seq)*time.Second), payloadFor(seq))
+			}
+			if serr := l.Sync(); !errors.Is(serr, ErrNoSpace) && !errors.Is(err, ErrNoSpace) {
+				t.Fatalf("Sync on a full disk: %v, Append: %v, want ErrNoSpace", serr, err)
+			}
+			if _, err := l.Append(1, t0, []byte("x")); !errors.Is(err, ErrNoSpace) {
+				t.Fatalf("Append on a full disk: %v, want ErrNoSpace", err)
+			}
+			st := l.Stats()
+			if !st.Full || st.Dropped == 0 || st.Erased != 0 {
+				t.Fatalf("Stats on a full disk: %+v", st)
+			}
+			durable := l.Durable()
+			for s := first; s < l.Stats().NextSeq; s++ {
+				if err := l.WaitDurable(s); err != nil && !errors.Is(err, ErrNoSpace) {
+					t.Fatalf("WaitDurable(%d): %v", s, err)
+				} else if err == nil && s > durable {
+					t.Fatalf("record %d durable above Durable %d", s, durable)
+				}
+			}
+			// Space returns, but the backoff has not passed: still dropping.
+			rfs.mu.Lock()
+			rfs.enospc, rfs.allocENOSPC = 0, false
+			rfs.mu.Unlock()
+			if _, err := l.Append(1, t0, []byte("x")); !errors.Is(err, ErrNoSpace) {
+				t.Fatalf("Append before the backoff: %v, want ErrNoSpace", err)
+			}
+			clk.Add(fullRetryMin)
+			resumed := l.Stats().NextSeq
+			appendN(t, l, 30)
+			if err := l.Sync(); err != nil {
+				t.Fatalf("Sync after space returned: %v", err)
+			}
+			if l.Stats().Full {
+				t.Fatal("still full")
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			o.fs = nil
+			l = mustOpen(t, dir, o)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			seqs, reps := readAll(t, dir, testKey)
+			have := map[uint64]bool{}
+			for _, s := range seqs {
+				have[s] = true
+			}
+			for s := uint64(1); s <= durable; s++ {
+				if !have[s] && s < first {
+					t.Fatalf("durable record %d lost", s)
+				}
+			}
+			for s := resumed; s < resumed+30; s++ {
+				if !have[s] {
+					t.Fatalf("record %d appended after the disk had room again lost", s)
+				}
+			}
+			for _, r := range reps {
+				if err := r.Err(); err != nil {
+					t.Fatalf("the full disk left damage: %v", err)
+				}
+			}
+		})
 	}
 }
 

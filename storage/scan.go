@@ -40,6 +40,10 @@ type scanResult struct {
 	// sealed is true when an authentic index record and trailer end the segment.
 	sealed bool
 	index  segStats
+	// chain is the chain frame's link, if hasChain: a version-2 segment without one was cut
+	// or damaged right after its header.
+	chain    chainLink
+	hasChain bool
 }
 
 // scanner authenticates and walks the frames of one segment image held in memory.
@@ -48,9 +52,11 @@ type scanner struct {
 	segID uint64
 	path  string
 	aead  cipher.AEAD
-	nonce [24]byte
-	ad    [adSize]byte
-	buf   []byte
+	// chained is set for version 2: a chain frame follows the header.
+	chained bool
+	nonce   [24]byte
+	ad      [adSize]byte
+	buf     []byte
 }
 
 // open authenticates the frame at off with header f and returns its plaintext (valid
@@ -68,6 +74,10 @@ func (s *scanner) open(off int, f *frameHeader) ([]byte, bool) {
 	putAD(&s.ad, s.segID, frame)
 	n := s.nonce[:s.aead.NonceSize()]
 	putNonce(n, f.typ, f.seq)
+	if cap(s.buf) < len(body) {
+		// Grown here, not by Open, so that frames failing authentication allocate nothing.
+		s.buf = make([]byte, 0, len(body))
+	}
 	pt, err := s.aead.Open(s.buf[:0], n, body, s.ad[:])
 	if err != nil {
 		return nil, false
@@ -87,9 +97,12 @@ func (s *scanner) valid(off int, after uint64) (frameHeader, []byte, bool) {
 	return f, pt, ok
 }
 
-// resync finds the next offset after off where an authentic frame starts, or -1.
-func (s *scanner) resync(off int, after uint64) int {
-	for q := off + 1; q+frameOverhead <= len(s.data); q++ {
+// resync finds the first offset in (off, end) where an authentic frame starts, or -1.
+// Every offset is tried once, and a candidate costs one CRC (and an AEAD open only if the
+// CRC matches), so a scan that resyncs over a whole segment stays linear in its size.
+func (s *scanner) resync(off, end int, after uint64) int {
+	end = min(end, len(s.data)-frameOverhead+1)
+	for q := off + 1; q < end; q++ {
 		if s.data[q] == 0 {
 			// Skip a run of zeros: a header whose 28 bytes are all zero is invalid (type 0),
 			// so the next candidate starts at most frameHeaderSize bytes before the next
@@ -100,6 +113,9 @@ func (s *scanner) resync(off int, after uint64) int {
 			}
 			if nz > frameHeaderSize {
 				q += nz - frameHeaderSize
+				if q >= end {
+					return -1
+				}
 			}
 		}
 		if _, _, ok := s.valid(q, after); ok {
@@ -117,7 +133,19 @@ func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
 	r.end = headerSize
 	var last uint64
 	var rec Record
+	var merged []int // frames in each damaged range
 	off := headerSize
+	if s.chained {
+		if f, ok := parseFrameHeader(s.data[off:]); ok && f.typ == typeChain && f.seq == 0 {
+			if pt, ok := s.open(off, &f); ok {
+				r.chain, r.hasChain = decodeChain(pt)
+				if r.hasChain {
+					off += f.size()
+					r.end = int64(off)
+				}
+			}
+		}
+	}
 	for off < len(s.data) {
 		rest := s.data[off:]
 		if allZero(rest) {
@@ -155,22 +183,41 @@ func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
 		d := Damage{Segment: s.segID, Path: s.path, Offset: int64(off)}
 		next := -1
 		if hf, hok := parseFrameHeader(rest); hok && off+hf.size() <= len(s.data) && hf.seq > last {
-			d.Seq = hf.seq
-			d.Reason = fmt.Sprintf("record seq %d fails authentication", hf.seq)
+			d.Seq = hf.seq // the reason is written once the range is known
 			next = off + hf.size()
-			if q := s.resync(off, last); q >= 0 && q < next {
-				next = q // the length was wrong after all; trust the authentic frame
+			// An authentic frame inside the claimed extent means the length was wrong after
+			// all: trust the authentic frame. Only the extent is searched: the search of a
+			// whole segment per damaged frame was quadratic (a segment under another's header
+			// fails every frame).
+			if q := s.resync(off, next, last); q >= 0 {
+				next = q
 			}
 		} else {
 			d.Reason = "bad frame header"
-			next = s.resync(off, last)
+			next = s.resync(off, len(s.data), last)
 		}
 		if next < 0 {
 			next = len(s.data)
 		}
 		d.Length = int64(next - off)
-		r.damaged = append(r.damaged, d)
+		if k := len(r.damaged) - 1; k >= 0 && r.damaged[k].Offset+r.damaged[k].Length == d.Offset {
+			// Damage right after damage (a segment under another's key fails every frame):
+			// one range, so the report stays as small as the damage is contiguous.
+			r.damaged[k].Length += d.Length
+			merged[k]++
+		} else {
+			r.damaged = append(r.damaged, d)
+			merged = append(merged, 1)
+		}
 		off = next
+	}
+	for k, n := range merged {
+		switch d := &r.damaged[k]; {
+		case n > 1:
+			d.Reason = fmt.Sprintf("%d consecutive frames fail authentication or have bad headers", n)
+		case d.Seq != 0:
+			d.Reason = fmt.Sprintf("record seq %d fails authentication", d.Seq)
+		}
 	}
 	// Damage after the last authentic record is the tail, not a hole.
 	for len(r.damaged) > 0 && r.damaged[len(r.damaged)-1].Offset >= r.end {

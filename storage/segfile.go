@@ -21,7 +21,7 @@ func (l *Log) newSegment() (*segment, error) {
 		return nil, fmt.Errorf("storage: salt: %w", err)
 	}
 	now := l.clock.Now()
-	seg := &segment{id: l.nextID, path: filepath.Join(l.dir, segName(l.nextID)), created: now, appendOff: headerSize}
+	seg := &segment{id: l.nextID, path: filepath.Join(l.dir, segName(l.nextID)), created: now, appendOff: headerSize + chainFrameSize}
 	l.nextID++
 	var err error
 	seg.aead, err = recordAEAD(l.opts.Cipher, key[:])
@@ -29,19 +29,21 @@ func (l *Log) newSegment() (*segment, error) {
 		return nil, err
 	}
 	seg.hdr = encodeHeader(seg.id, now, l.opts.Cipher, l.devKey, key[:], salt[:])
+	seg.digest = chainDigest(seg.hdr[:])
 	clear(key[:])
 	return seg, nil
 }
 
 // noSpace runs op; on ENOSPC it erases the oldest sealed segment and retries, and when
-// nothing is left to erase it returns ErrNoSpace.
+// only the retention floor (Options.KeepSegments) is left it returns ErrNoSpace.
 func (l *Log) noSpace(op func() error) error {
 	for {
 		err := op()
 		if !errors.Is(err, syscall.ENOSPC) {
 			return err
 		}
-		if !l.eraseOldest("disk full") {
+		ss := l.sealedSegments()
+		if len(ss) <= l.opts.KeepSegments || l.erase(ss[0], "disk full") != nil {
 			return fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 	}
@@ -60,10 +62,13 @@ func (l *Log) create(seg *segment) error {
 		l.fs.Remove(tmp)
 		return err
 	}
-	if err := l.noSpace(func() error { _, err := f.WriteAt(seg.hdr[:], 0); return err }); err != nil {
+	// The header and the chain frame, which binds the segment before this one; both are
+	// durable before the file gets its name, so a segment without its chain frame was cut.
+	head := append(seg.hdr[:], sealFrame(seg.aead, seg.id, typeChain, 0, seg.created.UnixNano(), l.prev.appendTo(nil))...)
+	if err := l.noSpace(func() error { _, err := f.WriteAt(head, 0); return err }); err != nil {
 		return fail(fmt.Errorf("storage: write segment header: %w", err))
 	}
-	size := int64(headerSize)
+	size := int64(len(head))
 	switch err := l.noSpace(func() error { return f.Allocate(l.opts.SegmentSize) }); {
 	case err == nil:
 		seg.prealloc, size = true, l.opts.SegmentSize
@@ -81,9 +86,11 @@ func (l *Log) create(seg *segment) error {
 		f.Close()
 		return fmt.Errorf("storage: sync log directory: %w: %w", ErrFailed, err)
 	}
-	seg.f, seg.written = f, headerSize
+	seg.f, seg.written = f, int64(len(head))
+	l.prev = chainLink{prev: seg.id, digest: seg.digest}
 	l.mu.Lock()
 	seg.diskSize = size
+	l.backoff = fullRetryMin
 	l.mu.Unlock()
 	l.log.Debug("storage: new segment", "id", seg.id)
 	return nil
@@ -100,17 +107,8 @@ func (l *Log) seal(seg *segment) error {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return fmt.Errorf("storage: index nonce: %w", err)
 	}
-	frame := make([]byte, frameOverhead+len(idx)+trailerSize)
-	putFrameHeader(frame, len(idx), typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano())
-	if seg.aead != nil {
-		var ad [adSize]byte
-		putAD(&ad, seg.id, frame)
-		nonce := make([]byte, seg.aead.NonceSize())
-		putNonce(nonce, typeIndex, binary.LittleEndian.Uint64(rnd[:]))
-		seg.aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, idx, ad[:])
-	} else {
-		copy(frame[frameHeaderSize:], idx)
-	}
+	frame := sealFrame(seg.aead, seg.id, typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano(), idx)
+	frame = append(frame, make([]byte, trailerSize)...)
 	putTrailer(frame[len(frame)-trailerSize:], seg.written)
 	if err := l.noSpace(func() error { _, err := seg.f.WriteAt(frame, seg.written); return err }); err != nil {
 		return err

@@ -93,8 +93,17 @@ const (
 	// does not wait while the others are sealed and written; it also bounds the largest
 	// record.
 	DefaultBufferSize = 4 << 20
+	// DefaultKeepSegments is the retention floor on a full disk without a Quota: the newest
+	// 4 sealed segments (64 MiB at the default size: five minutes of 200 KB frames at 1
+	// fps, hours of fixes) are never erased to make room for new data.
+	DefaultKeepSegments = 4
 	// retentionInterval is how often the flusher checks ages when nothing else happens.
 	retentionInterval = time.Minute
+	// fullRetryMin and fullRetryMax bound the backoff between attempts to write again
+	// while the disk is full: soon enough to miss little once space returns, rare enough
+	// that a full disk costs next to nothing.
+	fullRetryMin = time.Second
+	fullRetryMax = 30 * time.Second
 )
 
 // Options configure a Log. Only Key is required.
@@ -116,6 +125,14 @@ type Options struct {
 	// stay under it. Zero means no quota (the disk is the limit). It must leave room for at
 	// least two segments.
 	Quota int64
+	// KeepSegments is the retention floor on a full disk. When a write fails with ENOSPC
+	// (another process filled the disk) the log erases its oldest sealed segments to make
+	// room, but never one of the newest KeepSegments sealed segments; if that frees too
+	// little, it drops new records, counts them (Stats.Dropped) and writes again by itself
+	// once space returns. Zero means: with a Quota, every segment the quota holds
+	// (Quota/SegmentSize - 1: a full disk never takes what the quota promised to keep);
+	// without one, DefaultKeepSegments. Quota and MaxAge do not look at it.
+	KeepSegments int
 	// MaxAge bounds how long records of a type are kept, measured from the newest record of
 	// that type in a segment; a sealed segment holding an expired type is erased whole.
 	// Missing types (and a nil map) are kept until the quota needs their space.
@@ -161,11 +178,18 @@ var (
 	ErrTooLarge = errors.New("storage: record too large")
 	// ErrType means the record type is zero or reserved.
 	ErrType = errors.New("storage: record type 0 or reserved")
-	// ErrNoSpace means the disk is full and retention could free nothing more. The log
-	// refuses further appends; what was durable stays intact.
+	// ErrNoSpace means the disk is full and the retention floor (Options.KeepSegments)
+	// allows no more erasure. Append returns it while the disk is full and the record is
+	// dropped (Stats.Dropped); it is not sticky: the log writes again once space returns.
+	// What was durable stays intact.
 	ErrNoSpace = errors.New("storage: no space left for the log")
 	// ErrLocked means another process has the log open for writing.
 	ErrLocked = errors.New("storage: log is open in another process (is geogate already running?)")
+	// ErrChain means the segments do not form the chain the writer made: a segment file
+	// named for another id, a segment missing between two others, a segment's header or
+	// records replaced (see docs/FORMAT.md, "Chain"). Deletion, reordering, duplication
+	// and truncation of segments are reported with it.
+	ErrChain = errors.New("storage: segment chain broken")
 	// ErrFailed means a write or fdatasync failed; the log refuses further appends because
 	// the kernel may have dropped the data (see fsyncgate). Reopen to recover.
 	ErrFailed = errors.New("storage: log failed")

@@ -240,6 +240,10 @@ func storeVerify(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error 
 			problems++
 			continue
 		}
+		if s.Chain != nil {
+			fmt.Fprintf(stdout, "segment %016x (%s): %v\n", s.ID, s.Path, s.Chain)
+			problems++
+		}
 		rep, err := r.Scan(s.ID, func(*storage.Record) error { return nil })
 		if err != nil {
 			fmt.Fprintf(stdout, "segment %016x (%s): %v\n", s.ID, s.Path, err)
@@ -275,10 +279,13 @@ type jsonRecord struct {
 	DecodeError string    `json:"decode_error,omitempty"`
 }
 
-// writeRecords writes every readable record as JSON lines. Segments that cannot be read
-// (wrong key, corrupt header) and damaged records are reported on stderr and make it
-// return an error after the rest is written; with the wrong key nothing is written.
-func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error) {
+// writeRecords writes every readable record as JSON lines. With whole set (export) every
+// line carries the record's complete payload, decoded or not: a frame's decoded view holds
+// only its header, and the recipient must get the image too. Without it (cat) a decoded
+// record is printed instead of its payload. Segments that cannot be read (wrong key,
+// corrupt header) and damaged records are reported on stderr and make it return an error
+// after the rest is written; with the wrong key nothing is written.
+func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer, whole bool) (int, error) {
 	segs, err := r.Segments()
 	if err != nil {
 		return 0, err
@@ -287,6 +294,23 @@ func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error)
 		if errors.Is(s.Err, storage.ErrWrongKey) {
 			return 0, wrongKeyHint(s.Err)
 		}
+	}
+	// A log whose segments were deleted, reordered, duplicated or cut is refused whole:
+	// what it would print is not what the unit stored.
+	var broken []error
+	for _, s := range segs {
+		if errors.Is(s.Err, storage.ErrChain) {
+			broken = append(broken, s.Err)
+		}
+		if s.Chain != nil {
+			broken = append(broken, s.Chain)
+		}
+	}
+	if len(broken) > 0 {
+		for _, e := range broken {
+			fmt.Fprintln(stderr, "geogate store:", e)
+		}
+		return 0, fmt.Errorf("the log's segment chain is broken (%d problems): refusing to print it; run geogate store verify: %w", len(broken), storage.ErrChain)
 	}
 	enc := json.NewEncoder(w)
 	var n int
@@ -308,7 +332,7 @@ func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error)
 					j.Record = v
 				}
 			}
-			if j.Record == nil {
+			if whole || j.Record == nil {
 				j.Payload = rec.Payload
 			}
 			n++
@@ -331,7 +355,7 @@ func writeRecords(r *storage.Reader, w io.Writer, stderr io.Writer) (int, error)
 }
 
 func storeCat(r *storage.Reader, _ *flag.FlagSet, stdout, stderr io.Writer) error {
-	_, err := writeRecords(r, stdout, stderr)
+	_, err := writeRecords(r, stdout, stderr, false)
 	return err
 }
 
@@ -417,7 +441,7 @@ func storeExportFlags(fl *flag.FlagSet) func(*storage.Reader, *flag.FlagSet, io.
 			os.Remove(*out)
 			return err
 		}
-		n, werr := writeRecords(r, aw, stderr)
+		n, werr := writeRecords(r, aw, stderr, true)
 		if werr != nil && n == 0 {
 			f.Close()
 			os.Remove(*out)

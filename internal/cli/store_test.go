@@ -16,6 +16,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/camera"
+	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -204,5 +207,111 @@ func TestStoreExport(t *testing.T) {
 	checkJSONLines(t, r, 150)
 	if _, _, err := runStore("export", "-dir", dir, "-key", key, "-to", id.Recipient().String(), "-o", out); err == nil {
 		t.Fatal("export overwrote an existing file")
+	}
+}
+
+// TestStoreExportWholeRecords exports a log of real frame and fix records and checks that
+// the recipient gets every payload byte for byte: a frame's decoded view holds only its
+// header, and the export once carried nothing else (the images were lost).
+func TestStoreExportWholeRecords(t *testing.T) {
+	tmp := t.TempDir()
+	dir, keyPath := filepath.Join(tmp, "log"), filepath.Join(tmp, "device.key")
+	if err := board.GenerateKeyFile(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	key, err := board.NewKeyFile(keyPath).DeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := storage.Open(dir, storage.Options{Key: key, SegmentSize: 256 << 10, BufferSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	var want [][]byte
+	for i := 0; i < 40; i++ {
+		ts := at.Add(time.Duration(i) * 100 * time.Millisecond)
+		var p []byte
+		typ := record.TypeFix
+		if i%2 == 0 {
+			typ = record.TypeFrame
+			p = record.AppendFrameHeader(nil, &record.FrameHeader{Action: policy.Keep, Format: camera.MJPEG, Time: ts, Lat: 39.8, Lon: 119.5, Width: 64, Height: 48})
+			for j := 0; j < 20000+i*97; j++ {
+				p = append(p, byte(i*31+j*7))
+			}
+		} else {
+			p = record.AppendFix(nil, &record.Fix{Action: policy.Keep, Time: ts, Lat: 39.8, Lon: 119.5})
+		}
+		if _, err := l.Append(typ, ts, p); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "export.age")
+	if _, _, err := runStore("export", "-dir", dir, "-key", keyPath, "-to", id.Recipient().String(), "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := age.Decrypt(f, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	var n int
+	for sc.Scan() {
+		var j jsonRecord
+		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		if n >= len(want) || !bytes.Equal(j.Payload, want[n]) {
+			t.Fatalf("record %d (seq %d, type %d): %d payload bytes exported, want %d, or they differ", n, j.Seq, j.Type, len(j.Payload), len(want[n%len(want)]))
+		}
+		if j.Record == nil {
+			t.Fatalf("record %d: no decoded view", n)
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Fatalf("%d records exported, want %d", n, len(want))
+	}
+}
+
+// TestStoreChainBroken: a middle segment deleted is a problem for verify, and cat and
+// export refuse the log instead of printing what is left as if it were whole.
+func TestStoreChainBroken(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	if err := os.Remove(filepath.Join(dir, "0000000000000002.seg")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStore("verify", "-dir", dir, "-key", key)
+	if err == nil || !strings.Contains(out, "segment chain broken") {
+		t.Fatalf("verify of a log missing a segment: %v\n%s", err, out)
+	}
+	out, _, err = runStore("cat", "-dir", dir, "-key", key)
+	if !errors.Is(err, storage.ErrChain) || out != "" {
+		t.Fatalf("cat: %v, %d bytes out", err, len(out))
+	}
+	id, _ := age.GenerateX25519Identity()
+	exp := filepath.Join(t.TempDir(), "x.age")
+	if _, _, err := runStore("export", "-dir", dir, "-key", key, "-to", id.Recipient().String(), "-o", exp); !errors.Is(err, storage.ErrChain) {
+		t.Fatalf("export: %v", err)
+	}
+	if _, err := os.Stat(exp); !os.IsNotExist(err) {
+		t.Fatalf("export left a file: %v", err)
 	}
 }
