@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"keygen":  {keygenUsage, keygenMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
+	"map":     {mapUsage, mapMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.
