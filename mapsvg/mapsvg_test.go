@@ -180,10 +180,14 @@ func TestStructure(t *testing.T) {
 	if len(legend) != 1 {
 		t.Fatalf("%d legends", len(legend))
 	}
-	lt := legend[0].text()
+	var lines []string // wrapped lines joined again
+	for _, t := range legend[0].find(func(n *node) bool { return n.XMLName.Local == "text" }) {
+		lines = append(lines, t.text())
+	}
+	lt := strings.Join(lines, " ")
 	for _, s := range []string{"deny: nothing is stored", "coarsen:", "allow:", "margin:", "time window", "grid cells",
 		"kept: 7 (full precision)", "coarsened: 5", "dropped: 4 (3 drawn)", "frame: 1", "true track",
-		"tier public", "50\u00a0m grid", "a note that is long enough"} {
+		"tier public", "50\u00a0m grid", "a note that is long enough to be wrapped onto a second line"} {
 		if !strings.Contains(lt, s) {
 			t.Errorf("legend lacks %q:\n%s", s, lt)
 		}
