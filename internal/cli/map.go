@@ -364,13 +364,13 @@ func storedMap(o *mapOptions, stderr io.Writer) (*mapsvg.Map, string, error) {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d stored positions are GCJ-02; they are drawn converted back to WGS-84.", gcj))
 	}
 	if bad > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d records left out: they do not decode or hold no valid position.", bad))
+		m.Notes = append(m.Notes, fmt.Sprintf("Records left out because they do not decode or hold no valid position: %d.", bad))
 	}
 	if other > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d records of other types (no position) left out.", other))
+		m.Notes = append(m.Notes, fmt.Sprintf("Records of other types (no position) left out: %d.", other))
 	}
 	if len(problems) > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d segments had problems: run geogate store verify.", len(problems)))
+		m.Notes = append(m.Notes, fmt.Sprintf("Segments with problems: %d (run geogate store verify).", len(problems)))
 	}
 	summary := fmt.Sprintf("%d fixes (%d kept, %d coarsened) and %d frames drawn, %d records left out",
 		n[policy.Keep]+n[policy.Coarsen], n[policy.Keep], n[policy.Coarsen], frames, bad+other)

@@ -430,7 +430,7 @@ func TestMapStored(t *testing.T) {
 		t.Error("a map of a log draws a track")
 	}
 	legend := m.legend()
-	for _, s := range []string{"coarsened: " + strconv.Itoa(fixes), "frame: " + strconv.Itoa(frames), "dropped fixes were never stored", "1 records of other types"} {
+	for _, s := range []string{"coarsened: " + strconv.Itoa(fixes), "frame: " + strconv.Itoa(frames), "dropped fixes were never stored", "Records of other types (no position) left out: 1."} {
 		if !strings.Contains(legend, s) {
 			t.Errorf("legend lacks %q:\n%s", s, legend)
 		}
