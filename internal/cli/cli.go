@@ -1,5 +1,5 @@
 // Package cli is geogate's command line: [Main] dispatches the subcommands (run, gnss, policy,
-// store, keygen, camera, version), each in its own file, which parse flags, call into the
+// store, keygen, camera, map, version), each in its own file, which parse flags, call into the
 // packages and print. It holds no logic of its own beyond flags and output.
 package cli
 
@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"keygen":  {keygenUsage, keygenMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
+	"map":     {mapUsage, mapMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.

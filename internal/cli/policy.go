@@ -297,14 +297,10 @@ func policyEval(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	var h policy.Holder
-	if _, err := h.Reload(os.DirFS(*dir), nil); err != nil {
+	e, _, err := evalEngine(*dir, *tier)
+	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	if _, ok := findTier(h.Policy(), *tier); !ok {
-		return fmt.Errorf("eval: policy %q has no tier %q", h.Policy().ID(), *tier)
-	}
-	e := h.NewEngine(*tier)
 	in, name := policyStdin, "-"
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		name = fs.Arg(0)
@@ -316,16 +312,9 @@ func policyEval(args []string, stdout, stderr io.Writer) error {
 		in = f
 	}
 	w := bufio.NewWriter(stdout)
-	d := gnss.NewDecoder(gnss.Config{})
 	var line []byte
-	err := d.Scan(in, clock.Now, func(f *gnss.Fix) error {
-		fix := *f
-		now := fix.Received
-		if fix.Has&gnss.HasTime != 0 {
-			now = fix.Time
-		}
-		fix.Received = now
-		line = appendDecision(line[:0], &fix, e.Decide(&fix, now))
+	err = decideNMEA(in, e, func(f *gnss.Fix, d policy.Decision) error {
+		line = appendDecision(line[:0], f, d)
 		_, err := w.Write(line)
 		return err
 	})
@@ -336,6 +325,43 @@ func policyEval(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("eval: write: %w", err)
 	}
 	return nil
+}
+
+// evalEngine loads the bundle in dir and returns an Engine deciding at tier, and the bundle's
+// Spec (the zones' geometry, which "geogate map" draws).
+func evalEngine(dir, tier string) (*policy.Engine, *policy.Spec, error) {
+	spec, err := policy.ReadSpec(os.DirFS(dir), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := policy.Compile(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := findTier(p, tier); !ok {
+		return nil, nil, fmt.Errorf("policy %q has no tier %q", p.ID(), tier)
+	}
+	var h policy.Holder
+	if err := h.Swap(p); err != nil {
+		return nil, nil, err
+	}
+	return h.NewEngine(tier), spec, nil
+}
+
+// decideNMEA decodes the NMEA 0183 stream in and calls fn with every fix and what e decides
+// for it, as "policy eval" prints them. Each fix is judged fresh at its own UTC time (the
+// local clock when it has none), so a recorded drive decides as it did live.
+func decideNMEA(in io.Reader, e *policy.Engine, fn func(f *gnss.Fix, d policy.Decision) error) error {
+	d := gnss.NewDecoder(gnss.Config{})
+	return d.Scan(in, clock.Now, func(f *gnss.Fix) error {
+		fix := *f
+		now := fix.Received
+		if fix.Has&gnss.HasTime != 0 {
+			now = fix.Time
+		}
+		fix.Received = now
+		return fn(&fix, e.Decide(&fix, now))
+	})
 }
 
 func findTier(p *policy.Policy, name string) (policy.Tier, bool) {
