@@ -18,4 +18,5 @@ require (
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/tidwall/geoindex v1.7.0 // indirect
+	golang.org/x/mod v0.43.0 // indirect
 )
