@@ -172,7 +172,7 @@ func LoadKey(name, origin string) (note.Signer, string, error) {
 // verifierKey derives the verifier key from a note Ed25519 private key,
 // PRIVATE+KEY+<name>+<hash>+base64(0x01 || 32-byte seed).
 func verifierKey(skey string) (string, error) {
-	parts := strings.Split(skey, "+")
+	parts := strings.SplitN(skey, "+", 5) // the base64 key may hold "+" too
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
 		return "", fmt.Errorf("%w: not a note signing key", ErrKey)
 	}

@@ -17,6 +17,11 @@ func ReadEntries(dir string) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: read log: %w", err)
 	}
+	return splitEntries(name, data)
+}
+
+// splitEntries splits a log file's bytes into its entries (ReadEntries).
+func splitEntries(name string, data []byte) ([][]byte, error) {
 	if err := checkHeader(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -52,20 +57,38 @@ type Report struct {
 // failure is returned, wrapping one of the package's errors: ErrCorrupt, ErrTorn, ErrEntry,
 // ErrSignature, ErrCheckpoint, ErrRoot, ErrTruncated, ErrUnsigned, ErrRollback or ErrProof.
 func Verify(dir string, v note.Verifier, trusted ...Checkpoint) (*Report, error) {
-	rep := &Report{}
-	if v == nil {
+	fromDir := v == nil
+	if fromDir {
 		var err error
 		if v, err = ReadVerifier(filepath.Join(dir, pubName)); err != nil {
 			return nil, err
 		}
-		rep.KeyFromDir = true
 	}
-	cp, err := ReadCheckpoint(filepath.Join(dir, cpName), v)
+	cpData, err := os.ReadFile(filepath.Join(dir, cpName))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("audit: read checkpoint: %w", err)
+	}
+	logData, err := os.ReadFile(filepath.Join(dir, logName))
+	if err != nil {
+		return nil, fmt.Errorf("audit: read log: %w", err)
+	}
+	rep, err := verify(logData, cpData, v, trusted)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %s: %w", dir, err)
+	}
+	rep.KeyFromDir = fromDir
+	return rep, nil
+}
+
+// verify is Verify on the files' contents.
+func verify(logData, cpData []byte, v note.Verifier, trusted []Checkpoint) (*Report, error) {
+	rep := &Report{}
+	cp, err := ParseCheckpoint(cpData, v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cpName, err)
 	}
 	rep.Checkpoint = cp
-	entries, err := ReadEntries(dir)
+	entries, err := splitEntries(logName, logData)
 	if err != nil {
 		return nil, err
 	}
