@@ -404,8 +404,10 @@ func TestCrashTail(t *testing.T) {
 func TestRecordDropsAndCounts(t *testing.T) {
 	l := &Log{q: make(chan Entry, 2)}
 	e := Entry{Kind: PowerFail, Detail: "falling"}
-	if !l.Record(e) || !l.Record(e) || l.Record(e) {
-		t.Fatal("want two queued and the third dropped")
+	for i, want := range []bool{true, true, false} {
+		if got := l.Record(e); got != want {
+			t.Fatalf("Record %d: %v, want %v (a queue of two)", i, got, want)
+		}
 	}
 	if a := testing.AllocsPerRun(100, func() { l.Record(e) }); a != 0 {
 		t.Errorf("Record on a full queue: %v allocations", a)

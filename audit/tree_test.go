@@ -201,4 +201,3 @@ func BenchmarkAppendHash(b *testing.B) {
 		e.append(lh.hash(d))
 	}
 }
-
