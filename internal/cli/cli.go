@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"gnss":    {"gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
 	"policy":  {policyUsage, policyMain},
 	"store":   {storeUsage, storeMain},
+	"audit":   {auditUsage, auditMain},
 	"keygen":  {keygenUsage, keygenMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
