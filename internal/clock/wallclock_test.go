@@ -24,6 +24,8 @@ var timeNowUses = map[string]string{
 	"policySign":         "cli: how long the bundle took to compile (time.Since)",
 	"NewReplay":          "gnss: the default clock that paces a replay (gaps between fixes)",
 	"v4l2Device.Dequeue": "camera: the poll deadline of a V4L2 read (time.Until)",
+	"Server.serveConn":   "control: a connection's idle deadline (SetReadDeadline)",
+	"Client.Call":        "control: an exchange's deadline (SetDeadline)",
 }
 
 // TestWallClockSeam finds every time.Now in the module's non-test Go files outside this
