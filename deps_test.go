@@ -29,6 +29,7 @@ func TestDeps(t *testing.T) {
 		"golang.org/x/crypto":        true, // XChaCha20-Poly1305, HKDF
 		"filippo.io/age":             true, // store export
 		"filippo.io/hpke":            true, // age's dependency
+		"github.com/google/go-tpm":   true, // the TPM 2.0 key provider (pure Go: sealing, PolicyAuthorize)
 	}
 	seen := map[string]bool{}
 	for _, m := range strings.Fields(string(out)) {
