@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"policy":  {policyUsage, policyMain},
 	"store":   {storeUsage, storeMain},
 	"keygen":  {keygenUsage, keygenMain},
+	"key":     {keyUsage, keyMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
 }
