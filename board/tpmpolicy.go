@@ -286,9 +286,12 @@ func (p *SignedPolicy) authorityName() []byte {
 
 // authorityPublic is pub as a TPM public area: an ECDSA-SHA256 P-256 signing key.
 func authorityPublic(pub *ecdsa.PublicKey) tpm2.TPMTPublic {
-	var x, y [32]byte
-	pub.X.FillBytes(x[:])
-	pub.Y.FillBytes(y[:])
+	// The uncompressed point: 0x04, X (32 bytes), Y (32 bytes).
+	pt, err := pub.Bytes()
+	if err != nil || len(pt) != 65 {
+		panic("BUG: board: authority key is not a P-256 point")
+	}
+	x, y := pt[1:33], pt[33:]
 	return tpm2.TPMTPublic{
 		Type:             tpm2.TPMAlgECC,
 		NameAlg:          tpm2.TPMAlgSHA256,
@@ -302,8 +305,8 @@ func authorityPublic(pub *ecdsa.PublicKey) tpm2.TPMTPublic {
 			KDF:     tpm2.TPMTKDFScheme{Scheme: tpm2.TPMAlgNull},
 		}),
 		Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
-			X: tpm2.TPM2BECCParameter{Buffer: x[:]},
-			Y: tpm2.TPM2BECCParameter{Buffer: y[:]},
+			X: tpm2.TPM2BECCParameter{Buffer: x},
+			Y: tpm2.TPM2BECCParameter{Buffer: y},
 		}),
 	}
 }
