@@ -7,6 +7,7 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/adrianmo/go-nmea v1.10.0
 	github.com/creack/pty v1.1.24
+	github.com/google/go-tpm v0.9.8
 	github.com/paulmach/orb v0.14.0
 	github.com/tarm/serial v0.0.0-20180830185346-98f6abe2eb07
 	github.com/tidwall/rtree v1.10.0

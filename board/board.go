@@ -24,6 +24,30 @@ var (
 	// newline, or holds the all-zero key.
 	ErrKeyFormat = errors.New("board: key file malformed")
 
+	// ErrTPM means the TPM is there but a command failed (busy, in failure mode, lockout, a
+	// hierarchy with a password). The key stays sealed: fail closed, try again later.
+	ErrTPM = errors.New("board: tpm command failed")
+
+	// ErrSealedElsewhere means a sealed key does not load: it was sealed by another TPM (the
+	// eMMC was copied into another unit) or this TPM was cleared. It never unseals here.
+	ErrSealedElsewhere = errors.New("board: key sealed by another TPM")
+
+	// ErrPolicy means a key bound to PCRs did not unseal: no signed policy matches the PCRs
+	// (the boot chain changed and no policy for it was signed) or none is configured.
+	ErrPolicy = errors.New("board: no signed PCR policy authorizes the key")
+
+	// ErrPolicyFormat means a signed policy or policy authority file is malformed, uses an
+	// algorithm the TPM cannot verify, or its signature does not verify.
+	ErrPolicyFormat = errors.New("board: bad signed policy")
+
+	// ErrKeyringFormat means a keyring file of sealed keys is truncated, damaged or of an
+	// unknown version.
+	ErrKeyringFormat = errors.New("board: keyring file malformed")
+
+	// ErrKeyringFull means a keyring already holds its most keys: rotations came faster than
+	// retention erased the data of the oldest.
+	ErrKeyringFull = errors.New("board: keyring full")
+
 	// ErrStale is the error of a Health heartbeat that was not refreshed within its limit.
 	ErrStale = errors.New("board: stale")
 

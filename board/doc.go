@@ -40,9 +40,20 @@
 // # Keys
 //
 // The storage key comes from a KeyProvider. KeyFile reads a 0600 file of 64 hex digits
-// (GenerateKeyFile makes one, "geogate keygen" calls it); it also reads systemd credentials
-// ($CREDENTIALS_DIRECTORY), which systemd can keep sealed to the TPM. A TPM or TEE provider
-// implements the same one-method interface. Without a key the daemon stores nothing.
+// (GenerateKeyFile makes one, "geogate keygen" calls it); NewCredential is the KeyFile of the
+// systemd credential ($CREDENTIALS_DIRECTORY), which systemd keeps sealed by the host key or
+// the TPM. TPMKeyring seals keys to the unit's TPM 2.0 (github.com/google/go-tpm), optionally
+// bound to PCRs through policies a SignedPolicy authority signs, and keeps the keys rotations
+// replaced until Retire finds nothing stored under them:
+//
+//	ring := board.NewTPMKeyring(board.TPMConfig{Keyring: "/var/lib/geogate/keyring.tpm", Logger: log})
+//	ring.Provision() // first boot: seal a fresh key
+//	keys, err := ring.DeviceKeys()
+//	if err != nil { /* store nothing: ErrAbsent, ErrSealedElsewhere, ErrPolicy ... */ }
+//	defer keys.Clear()
+//
+// KeyEvents counts and logs sealing, unsealing, rotation, retirement and failures, never a
+// key byte. Without a key the daemon stores nothing.
 //
 // # Linux interfaces
 //

@@ -176,3 +176,17 @@ func writeKeyFile(path string, replace bool) error {
 	}
 	return nil
 }
+
+// NewCredential returns the KeyFile of the systemd credential the unit file loads with
+// LoadCredentialEncrypted=geogate-key:PATH: systemd decrypts PATH (sealed by
+// "systemd-creds encrypt" with the host key, the TPM, or both) into a memory-only file in
+// $CREDENTIALS_DIRECTORY, readable by the service alone. Without $CREDENTIALS_DIRECTORY
+// (geogate not started by such a unit) it fails with ErrNoKey: no plain file on disk is
+// read in its place.
+func NewCredential(getenv func(string) string) (*KeyFile, error) {
+	dir := getenv("CREDENTIALS_DIRECTORY")
+	if dir == "" {
+		return nil, fmt.Errorf("board: systemd credential %s: %w: $CREDENTIALS_DIRECTORY is not set; start geogate from its unit with LoadCredentialEncrypted=%s:/etc/credstore.encrypted/%s (docs/OPERATIONS.md)", KeyCredential, ErrNoKey, KeyCredential, KeyCredential)
+	}
+	return NewKeyFile(filepath.Join(dir, KeyCredential)), nil
+}

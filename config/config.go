@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -100,10 +101,35 @@ type Policy struct {
 
 // Storage configures the encrypted segment log.
 type Storage struct {
-	// KeyFile is the device key file (64 hex digits, mode 0600; see "geogate keygen"). Zero:
-	// $CREDENTIALS_DIRECTORY/geogate-key when systemd passes credentials, else
-	// /etc/geogate/key. Without a readable key nothing is stored (fail closed).
+	// KeyProvider says where the device key comes from: "file" (KeyFile, a plain file:
+	// development), "systemd-creds" (the credential geogate-key that systemd decrypted with
+	// LoadCredentialEncrypted=, sealed by the host key or the TPM; see docs/OPERATIONS.md) or
+	// "tpm" (keys sealed to the unit's TPM 2.0 in TPMKeyring, provisioned at first start).
+	// Whatever the provider, without a key nothing is stored (fail closed). Zero: "file".
+	KeyProvider string `toml:"key_provider"`
+	// Production refuses the development shortcuts: the "file" provider and a software TPM
+	// ("tcp:" tpm_device) are configuration errors, and "systemd-creds" fails closed unless
+	// systemd passed the credential. Zero: false (development; "geogate run -dev" always is).
+	Production bool `toml:"production"`
+	// KeyFile is the device key file of the "file" provider (64 hex digits, mode 0600; see
+	// "geogate keygen"). Zero: $CREDENTIALS_DIRECTORY/geogate-key when systemd passes
+	// credentials, else /etc/geogate/key. Other providers must leave it unset.
 	KeyFile string `toml:"key_file"`
+	// TPMDevice is the TPM of the "tpm" provider: a device node, or "tcp:HOST:PORT" for a
+	// software TPM (swtpm, development only). Zero: /dev/tpmrm0, the kernel's resource manager.
+	TPMDevice string `toml:"tpm_device"`
+	// TPMKeyring is the file of keys sealed to the TPM (no key in clear: only this unit's TPM
+	// opens it). Zero: keyring.tpm in DataDir.
+	TPMKeyring string `toml:"tpm_keyring"`
+	// TPMPolicyAuthority is the PEM public key (ECDSA P-256) of whoever signs PCR policies
+	// ("geogate key authority"). When set, new keys are sealed so that only a PCR policy it
+	// signed unseals them, and TPMPolicies must be set. Zero: keys are bound to the TPM, not
+	// to the boot state.
+	TPMPolicyAuthority string `toml:"tpm_policy_authority"`
+	// TPMPolicies are signed PCR policy files ("geogate key sign-policy"), tried in order at
+	// start: after an update that changes the measured boot, ship the policy for the new
+	// image next to the old one. Zero: none.
+	TPMPolicies []string `toml:"tpm_policies"`
 	// QuotaMB caps the log's size on disk; the oldest segments are erased first. Zero: 1024.
 	QuotaMB int64 `toml:"quota_mb"`
 	// SegmentMB is the size at which a segment is closed and a new one begun, and the space
@@ -245,6 +271,9 @@ func (c *Config) setDefaults() {
 	setDur(&c.Storage.MaxAgeFix, 7*24*time.Hour)
 	setDur(&c.Storage.MaxAgeFrame, 7*24*time.Hour)
 	setStr(&c.Storage.Cipher, "aes-256-gcm")
+	setStr(&c.Storage.KeyProvider, "file")
+	setStr(&c.Storage.TPMDevice, "/dev/tpmrm0")
+	setStr(&c.Storage.TPMKeyring, filepath.Join(c.DataDir, "keyring.tpm"))
 	setDur(&c.Board.WatchdogTimeout, 30*time.Second)
 	setStr(&c.Board.PowerSignal, "power-good")
 	setStr(&c.Log.Level, "info")
@@ -268,6 +297,7 @@ func (c *Config) validate(file string) error {
 		oneOf("camera.source", c.Camera.Source, "v4l2", "synthetic", "off"),
 		oneOf("camera.format", c.Camera.Format, "mjpeg", "yuyv", "nv12"),
 		oneOf("storage.cipher", c.Storage.Cipher, "aes-256-gcm", "xchacha20-poly1305"),
+		oneOf("storage.key_provider", c.Storage.KeyProvider, "file", "systemd-creds", "tpm"),
 		oneOf("board.power_signal", c.Board.PowerSignal, "power-good", "ignition"),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "auto", "text", "json"),
@@ -302,6 +332,14 @@ func (c *Config) validate(file string) error {
 		return bad("storage.quota_mb", "must be positive, got %d", c.Storage.QuotaMB)
 	case c.Storage.SegmentMB < 0 || 2*c.Storage.SegmentMB > c.Storage.QuotaMB:
 		return bad("storage.segment_mb", "must be between 1 and half of quota_mb (%d), got %d", c.Storage.QuotaMB, c.Storage.SegmentMB)
+	case c.Storage.Production && c.Storage.KeyProvider == "file":
+		return bad("storage.production", "a plain key file is refused in production (anyone who copies the eMMC reads everything): set storage.key_provider = \"tpm\" or \"systemd-creds\"")
+	case c.Storage.KeyProvider != "file" && c.Storage.KeyFile != "":
+		return bad("storage.key_file", "applies to key_provider \"file\" only, not %q", c.Storage.KeyProvider)
+	case c.Storage.Production && c.Storage.KeyProvider == "tpm" && strings.HasPrefix(c.Storage.TPMDevice, "tcp:"):
+		return bad("storage.tpm_device", "a software TPM (%q) keeps its secrets in a file: refused in production", c.Storage.TPMDevice)
+	case (c.Storage.TPMPolicyAuthority == "") != (len(c.Storage.TPMPolicies) == 0):
+		return bad("storage.tpm_policies", "tpm_policy_authority and tpm_policies go together: a key bound to an authority unseals only under a policy it signed")
 	case c.Storage.SyncWindow.Duration < 0:
 		return bad("storage.sync_window", "must not be negative")
 	case c.StatusInterval.Duration < 0:

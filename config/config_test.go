@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -96,6 +97,13 @@ func TestInvalid(t *testing.T) {
 		{"segment over quota", "[storage]\nquota_mb = 10\nsegment_mb = 20\n", "storage.segment_mb"},
 		{"quota under two segments", "[storage]\nquota_mb = 30\nsegment_mb = 16\n", "storage.segment_mb"},
 		{"cipher", "[storage]\ncipher = \"rot13\"\n", "storage.cipher"},
+		{"key provider", "[storage]\nkey_provider = \"usb-stick\"\n", "storage.key_provider: must be one of"},
+		{"production with a key file", "[storage]\nproduction = true\n", "storage.production: a plain key file is refused in production"},
+		{"production with key_provider file", "[storage]\nproduction = true\nkey_provider = \"file\"\nkey_file = \"/etc/geogate/key\"\n", "storage.production"},
+		{"production with swtpm", "[storage]\nproduction = true\nkey_provider = \"tpm\"\ntpm_device = \"tcp:127.0.0.1:2321\"\n", "storage.tpm_device: a software TPM"},
+		{"key file with tpm", "[storage]\nkey_provider = \"tpm\"\nkey_file = \"/etc/geogate/key\"\n", "storage.key_file: applies to key_provider \"file\" only"},
+		{"authority without policies", "[storage]\nkey_provider = \"tpm\"\ntpm_policy_authority = \"/etc/geogate/a.pem\"\n", "storage.tpm_policies"},
+		{"policies without authority", "[storage]\nkey_provider = \"tpm\"\ntpm_policies = [\"/etc/geogate/p\"]\n", "storage.tpm_policies"},
 		{"power input", "[board]\npower_fail = \"gpio17\"\n", "board.power_fail: want gpiochipN:LINE"},
 		{"power file not absolute", "[board]\npower_fail = \"file:power\"\n", "board.power_fail"},
 		{"power signal", "[board]\npower_signal = \"kl30\"\n", "board.power_signal"},
@@ -111,6 +119,24 @@ func TestInvalid(t *testing.T) {
 				t.Errorf("err = %v, want errors.Is ErrInvalid", err)
 			}
 		})
+	}
+}
+
+// TestProductionProviders: the providers production accepts, and the keyring's default.
+func TestProductionProviders(t *testing.T) {
+	for _, doc := range []string{
+		"[storage]\nproduction = true\nkey_provider = \"tpm\"\n",
+		"[storage]\nproduction = true\nkey_provider = \"systemd-creds\"\n",
+		"data_dir = \"/data/gg\"\n[storage]\nproduction = true\nkey_provider = \"tpm\"\ntpm_policy_authority = \"/etc/geogate/a.pem\"\ntpm_policies = [\"/etc/geogate/v1.policy\"]\n",
+	} {
+		c, err := Parse("ok.toml", []byte(doc))
+		if err != nil {
+			t.Errorf("%q: %v", doc, err)
+			continue
+		}
+		if want := filepath.Join(c.DataDir, "keyring.tpm"); c.Storage.TPMKeyring != want {
+			t.Errorf("tpm_keyring %q, want %q", c.Storage.TPMKeyring, want)
+		}
 	}
 }
 

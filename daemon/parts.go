@@ -21,23 +21,19 @@ import (
 // openStorage unseals the device key and opens the log; on any failure the daemon stores
 // nothing (fail closed) and says why.
 func (r *run) openStorage() {
-	keyFile := r.cfg.Storage.KeyFile
-	if keyFile == "" {
-		keyFile = board.DefaultKeyFile(os.Getenv)
-	}
-	key, err := board.NewKeyFile(keyFile).DeviceKey()
+	keys, ring, err := r.deviceKeys()
 	if err != nil {
 		r.noKey = err
 		r.log.Error("NO DEVICE KEY: storing nothing", "err", err)
 		return
 	}
-	defer clear(key)
+	defer keys.Clear()
 	cipher := storage.AES256GCM
 	if r.cfg.Storage.Cipher == "xchacha20-poly1305" {
 		cipher = storage.XChaCha20Poly1305
 	}
 	l, err := storage.Open(r.cfg.DataDir, storage.Options{
-		Key: key, Cipher: cipher, Logger: r.log,
+		Key: keys.Current, OldKeys: keys.Old, Cipher: cipher, Logger: r.log,
 		SegmentSize:  r.cfg.Storage.SegmentMB << 20,
 		Quota:        r.cfg.Storage.QuotaMB << 20,
 		SyncInterval: r.cfg.Storage.SyncWindow.Duration,
@@ -59,6 +55,48 @@ func (r *run) openStorage() {
 		r.log.Warn("storage recovered after an unclean stop", "scanned", rec.Scanned, "cut", len(rec.Cut), "damaged", len(rec.Damaged), "unreadable", len(rec.Unreadable))
 	}
 	r.store = l
+	if ring != nil {
+		// The log now writes under the current key only: old keys nothing needs can go.
+		ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
+	}
+}
+
+// deviceKeys unseals the device keys from storage.key_provider. ring is the TPM keyring
+// (nil for the other providers), whose unused old keys go once the log is open. A "tpm"
+// keyring that does not exist yet is sealed first (first boot). Key events are logged by
+// board with their running counts; no key byte is.
+func (r *run) deviceKeys() (keys board.Keys, ring *board.TPMKeyring, err error) {
+	s := r.cfg.Storage
+	ev := new(board.KeyEvents)
+	var kf *board.KeyFile
+	switch {
+	case s.KeyProvider == "tpm":
+		ring = board.NewTPMKeyring(board.TPMConfig{Device: s.TPMDevice, Keyring: s.TPMKeyring,
+			Authority: s.TPMPolicyAuthority, Policies: s.TPMPolicies, Logger: r.log, Events: ev})
+		if _, err := ring.Provision(); err != nil {
+			return keys, nil, err
+		}
+		keys, err = ring.DeviceKeys()
+		return keys, ring, err
+	case s.Production && s.KeyProvider != "systemd-creds":
+		return keys, nil, fmt.Errorf("daemon: storage.key_provider %q is refused in production", s.KeyProvider)
+	case s.KeyProvider == "systemd-creds":
+		if kf, err = board.NewCredential(os.Getenv); err != nil {
+			ev.Failed(r.log, "systemd credential", "unseal", err)
+			return keys, nil, err
+		}
+	case s.KeyFile != "":
+		kf = board.NewKeyFile(s.KeyFile)
+	default:
+		kf = board.NewKeyFile(board.DefaultKeyFile(os.Getenv))
+	}
+	start := time.Now()
+	if keys.Current, err = kf.DeviceKey(); err != nil {
+		ev.Failed(r.log, kf.String(), "unseal", err)
+		return keys, nil, err
+	}
+	ev.Unsealed(r.log, kf.String(), 1, time.Since(start))
+	return keys, nil, nil
 }
 
 // appender returns the loop's store: nil (fail closed) without a log. A typed nil pointer

@@ -7,6 +7,7 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/
 command -v gpsdecode >/dev/null 2>&1 || need="$need gpsd-clients"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 command -v rsvg-convert >/dev/null 2>&1 || need="$need librsvg2-bin" # geogate map -png (internal/cli TestMapPNG)
+command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrextend >/dev/null 2>&1 || need="$need swtpm swtpm-tools tpm2-tools"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$need"

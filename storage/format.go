@@ -194,12 +194,14 @@ func decodeHeader(b []byte) (header, error) {
 	return h, nil
 }
 
-// unwrap checks the header against the device key and returns the segment's data key.
+// unwrap checks the header against the device key (the one of the key ring whose key id
+// the header names) and returns the segment's data key.
 func (h *header) unwrap(raw []byte, devKey []byte) ([]byte, error) {
 	if h.erased() {
 		return nil, fmt.Errorf("storage: segment %016x was erased: %w", h.id, ErrCorrupt)
 	}
-	if kid := keyID(devKey); kid != h.keyID {
+	devKey, kid := pickKey(devKey, h.keyID)
+	if kid != h.keyID {
 		if !h.crcOK {
 			return nil, fmt.Errorf("storage: segment %016x header checksum: %w", h.id, ErrCorrupt)
 		}

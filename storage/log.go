@@ -22,7 +22,7 @@ type Log struct {
 	fs         fileOps
 	clock      Clock
 	log        *slog.Logger
-	devKey     []byte
+	devKey     []byte // the key ring: current key, then old keys (keyring.go)
 	maxPayload int
 	recovery   Recovery
 	lock       *os.File
@@ -194,8 +194,8 @@ type Stats struct {
 }
 
 // Open opens the log in dir (created with mode 0700 if missing), recovers it after a crash
-// and starts a new segment for appends. Segments written under another key make it fail
-// with ErrWrongKey: a log is never mixed across keys.
+// and starts a new segment for appends. Segments written under a key that is neither
+// Options.Key nor one of Options.OldKeys make it fail with ErrWrongKey.
 func Open(dir string, opts Options) (*Log, error) {
 	l := &Log{dir: dir, fs: opts.fs, clock: opts.Clock, log: opts.Logger}
 	if err := l.setOptions(opts); err != nil {
@@ -288,11 +288,12 @@ func (l *Log) closeFiles() {
 }
 
 func (l *Log) setOptions(o Options) error {
-	if len(o.Key) != KeySize {
-		return ErrKeySize
+	ring, err := keyring(o.Key, o.OldKeys)
+	if err != nil {
+		return err
 	}
-	l.devKey = append([]byte(nil), o.Key...)
-	o.Key = nil
+	l.devKey = ring
+	o.Key, o.OldKeys = nil, nil
 	if o.Cipher == 0 {
 		o.Cipher = AES256GCM
 	}

@@ -13,15 +13,17 @@ import (
 // up to what has been written.
 type Reader struct {
 	dir    string
-	devKey []byte
+	devKey []byte // the key ring (keyring.go)
 }
 
-// NewReader returns a Reader of the log in dir under the device key.
-func NewReader(dir string, key []byte) (*Reader, error) {
-	if len(key) != KeySize {
-		return nil, ErrKeySize
+// NewReader returns a Reader of the log in dir under the device key and, after a
+// rotation, the older keys.
+func NewReader(dir string, key []byte, old ...[]byte) (*Reader, error) {
+	ring, err := keyring(key, old)
+	if err != nil {
+		return nil, err
 	}
-	return &Reader{dir: dir, devKey: append([]byte(nil), key...)}, nil
+	return &Reader{dir: dir, devKey: ring}, nil
 }
 
 // SegmentInfo describes one segment file.

@@ -28,7 +28,7 @@ func (l *Log) newSegment() (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	seg.hdr = encodeHeader(seg.id, now, l.opts.Cipher, l.devKey, key[:], salt[:])
+	seg.hdr = encodeHeader(seg.id, now, l.opts.Cipher, l.devKey[:KeySize], key[:], salt[:])
 	seg.digest = chainDigest(seg.hdr[:])
 	clear(key[:])
 	return seg, nil

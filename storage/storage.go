@@ -111,6 +111,9 @@ type Options struct {
 	// Key is the 32-byte device key. Segment data keys are wrapped by keys derived from it.
 	// The log keeps its own copy; it never logs or returns it.
 	Key []byte
+	// OldKeys are device keys rotated out: they unwrap the segments they wrote, never a new
+	// one. Nil: every segment must be under Key. See KeyInUse for when one may go.
+	OldKeys [][]byte
 	// Cipher seals the records of new segments. Zero means AES256GCM. Existing segments
 	// keep the cipher they were written with.
 	Cipher Cipher

@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"store":   {storeUsage, storeMain},
 	"audit":   {auditUsage, auditMain},
 	"keygen":  {keygenUsage, keygenMain},
+	"key":     {keyUsage, keyMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
 	"map":     {mapUsage, mapMain},
