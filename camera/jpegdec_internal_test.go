@@ -1,0 +1,221 @@
+package camera
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Real photographs from Debian packages (scripts/deps.sh installs them):
+//   - python-matplotlib-data: grace_hopper.jpg, the US Navy portrait of Grace Hopper (public
+//     domain), 512x600 4:2:0; matplotlib's licence per the package's copyright file.
+//   - imagemagick-6-doc (ImageMagick licence, Apache-2.0 with a preamble): bluebells_lin.jpg
+//     (a photo, 384x288 4:2:0), configure.jpg (a screenshot, 502x479 4:4:4), objects.jpg
+//     (256x171 greyscale) and wizard.jpg (265x352, progressive: must be refused).
+const (
+	mplSamples = "/usr/share/matplotlib/mpl-data/sample_data"
+	imDocs     = "/usr/share/doc/imagemagick-6-common/html/images"
+)
+
+// needFile returns the bytes of path, or skips the test when it is missing (fails with
+// CI=true, where scripts/deps.sh must have installed it).
+func needFile(t testing.TB, path, pkg string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v (scripts/deps.sh installs %s)", err, pkg)
+		}
+		t.Skipf("%v: apt-get install %s", err, pkg)
+	}
+	return b
+}
+
+// needTool returns the path of a libjpeg-turbo-progs tool, or skips (fails with CI=true).
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing (scripts/deps.sh installs libjpeg-turbo-progs)", name)
+		}
+		t.Skipf("%s missing: apt-get install libjpeg-turbo-progs", name)
+	}
+	return p
+}
+
+// run pipes in through a command and returns its output.
+func run(t testing.TB, in []byte, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = bytes.NewReader(in)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %v: %v: %s", name, args, err, stderr.String())
+	}
+	return out.Bytes()
+}
+
+func syntheticJPEG(t testing.TB, w, h int) []byte {
+	t.Helper()
+	s, err := NewSynthetic(Config{Width: w, Height: h, Format: MJPEG, FPS: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.ReadFrame(make([]byte, s.MaxFrameBytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Data
+}
+
+// refPlanes decodes data with image/jpeg and averages each plane over blocks of side 1<<shift,
+// only over the samples inside the image: the oracle the DCT-domain decoder is compared with.
+// It shares no code with the decoder or the Scaler's box filter.
+func refPlanes(t testing.TB, data []byte, shift uint) [][]byte {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	avg := func(p []byte, stride, w, h int) []byte {
+		s := 1 << shift
+		ow, oh := (w+s-1)/s, (h+s-1)/s
+		out := make([]byte, ow*oh)
+		for oy := range oh {
+			for ox := range ow {
+				sum, n := 0, 0
+				for y := oy * s; y < min(oy*s+s, h); y++ {
+					for x := ox * s; x < min(ox*s+s, w); x++ {
+						sum += int(p[y*stride+x])
+						n++
+					}
+				}
+				out[oy*ow+ox] = byte((sum + n/2) / n)
+			}
+		}
+		return out
+	}
+	switch m := img.(type) {
+	case *image.Gray:
+		return [][]byte{avg(m.Pix, m.Stride, m.Rect.Dx(), m.Rect.Dy())}
+	case *image.YCbCr:
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		cw, ch := chromaSize(m.SubsampleRatio, w, h)
+		return [][]byte{avg(m.Y, m.YStride, w, h), avg(m.Cb, m.CStride, cw, ch), avg(m.Cr, m.CStride, cw, ch)}
+	}
+	t.Fatalf("image/jpeg gave %T", img)
+	return nil
+}
+
+// planesOf returns the planes of the decoder's image, cropped to the reference's sizes.
+func planesOf(img image.Image, ref [][]byte) [][]byte {
+	crop := func(p []byte, stride, n, w int) []byte {
+		out := make([]byte, 0, n)
+		for y := 0; len(out) < n; y++ {
+			out = append(out, p[y*stride:y*stride+w]...)
+		}
+		return out
+	}
+	switch m := img.(type) {
+	case *image.Gray:
+		return [][]byte{crop(m.Pix, m.Stride, len(ref[0]), m.Rect.Dx())}
+	case *image.YCbCr:
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		cw, _ := chromaSize(m.SubsampleRatio, w, h)
+		return [][]byte{crop(m.Y, m.YStride, len(ref[0]), w), crop(m.Cb, m.CStride, len(ref[1]), cw), crop(m.Cr, m.CStride, len(ref[2]), cw)}
+	}
+	return nil
+}
+
+func psnr(a, b []byte) float64 {
+	var se float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		se += d * d
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255*float64(len(a))/se)
+}
+
+// PSNR bounds of the DCT-domain decode against image/jpeg's full decode averaged over the same
+// blocks, per reduction (index: shift). At 1/8 both are the block mean (the DC term against the
+// mean of 64 rounded, clamped samples). At 1/4 and 1/2 the reduced IDCT is a smoother low-pass
+// than a box average, so they differ at edges: camera frames and photographs agree to 35.8 dB
+// or better (measured: 35.8 to 47 dB), a screenshot full of 1-pixel text to 28.4 dB. A
+// misplaced coefficient, a wrong table or a lost bit falls far below either.
+var (
+	photoPSNR = [4]float64{1: 35, 2: 35, 3: 50}
+	textPSNR  = [4]float64{1: 28, 2: 32, 3: 42}
+)
+
+// TestDecodeScaledMatchesImageJPEG compares every plane of the DCT-domain decode at 1/2, 1/4
+// and 1/8 with image/jpeg's full decode averaged over the same blocks, on the synthetic
+// camera's frames and on real photographs, in each sampling the decoder takes.
+func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
+	type input struct {
+		name    string
+		data    func(t *testing.T) []byte
+		minPSNR *[4]float64
+	}
+	hopper := func(t *testing.T) []byte { return needFile(t, mplSamples+"/grace_hopper.jpg", "python-matplotlib-data") }
+	// withRestart decodes a photo to PPM and re-encodes it with cjpeg in the given sampling,
+	// with a restart marker every rows MCU rows (0: none).
+	withRestart := func(src func(*testing.T) []byte, sample string, rows int) func(*testing.T) []byte {
+		return func(t *testing.T) []byte {
+			ppm := run(t, src(t), needTool(t, "djpeg"), "-ppm")
+			args := []string{"-sample", sample, "-quality", "85"}
+			if rows > 0 {
+				args = append(args, "-restart", fmt.Sprint(rows))
+			}
+			return run(t, ppm, needTool(t, "cjpeg"), args...)
+		}
+	}
+	inputs := []input{
+		{"synthetic-1080p-420", func(t *testing.T) []byte { return syntheticJPEG(t, 1920, 1080) }, &photoPSNR},
+		{"synthetic-640x360-420", func(t *testing.T) []byte { return syntheticJPEG(t, 640, 360) }, &photoPSNR},
+		{"grace_hopper-420", hopper, &photoPSNR},
+		{"grace_hopper-422-cjpeg", withRestart(hopper, "2x1", 0), &photoPSNR},
+		{"grace_hopper-444-cjpeg", withRestart(hopper, "1x1", 0), &photoPSNR},
+		{"grace_hopper-420-restart1-cjpeg", withRestart(hopper, "2x2", 1), &photoPSNR},
+		{"bluebells-420", func(t *testing.T) []byte { return needFile(t, imDocs+"/bluebells_lin.jpg", "imagemagick-6-doc") }, &photoPSNR},
+		{"configure-444-text", func(t *testing.T) []byte { return needFile(t, imDocs+"/configure.jpg", "imagemagick-6-doc") }, &textPSNR},
+		{"objects-grey", func(t *testing.T) []byte { return needFile(t, imDocs+"/objects.jpg", "imagemagick-6-doc") }, &photoPSNR},
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			data := in.data(t)
+			c, err := jpeg.DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d jpegDecoder
+			for shift := uint(1); shift <= 3; shift++ {
+				img, err := d.decode(data, c.Width, c.Height, shift)
+				if err != nil {
+					t.Fatalf("1/%d: %v", 1<<shift, err)
+				}
+				if b := img.Bounds(); b.Dx() != ceilShift(c.Width, shift) || b.Dy() != ceilShift(c.Height, shift) {
+					t.Fatalf("1/%d: %v from %dx%d", 1<<shift, b, c.Width, c.Height)
+				}
+				ref := refPlanes(t, data, shift)
+				got := planesOf(img, ref)
+				for i := range ref {
+					p := psnr(got[i], ref[i])
+					t.Logf("1/%d plane %d: PSNR %.1f dB", 1<<shift, i, p)
+					if p < in.minPSNR[shift] {
+						t.Errorf("1/%d plane %d: PSNR %.1f dB < %.0f", 1<<shift, i, p, in.minPSNR[shift])
+					}
+				}
+			}
+		})
+	}
+}
