@@ -38,9 +38,12 @@ var zigzag = [64]uint8{
 
 // huffTable is one decoding table. lut[code] for the next lutBits bits of the stream is
 // length<<8 | symbol, or 0 when the code is longer than lutBits; longer codes are found
-// through maxCode and valPtr, the canonical decoding of T.81 F.2.2.3.
+// through maxCode and valPtr, the canonical decoding of T.81 F.2.2.3. For AC tables, fast
+// holds what most coefficients need in one lookup: when a code and the magnitude bits after it
+// fit in lutBits, fast[bits] is value<<16 | run<<8 | total length, else 0.
 type huffTable struct {
 	lut     [1 << lutBits]uint16
+	fast    [1 << lutBits]int32
 	maxCode [maxCodeLen + 1]int32 // largest code of each length; -1: none
 	valPtr  [maxCodeLen + 1]int32 // index in vals of a length's first code, minus that code
 	vals    [256]byte
@@ -303,6 +306,7 @@ func (d *jpegDecoder) dht(seg []byte) error {
 func (t *huffTable) build(counts [maxCodeLen]int, vals []byte) error {
 	t.ok = false
 	clear(t.lut[:])
+	clear(t.fast[:])
 	copy(t.vals[:], vals)
 	code, k := int32(0), int32(0)
 	for l := 1; l <= maxCodeLen; l++ {
@@ -327,6 +331,18 @@ func (t *huffTable) build(counts [maxCodeLen]int, vals []byte) error {
 		}
 		k += n
 		code = (code + n) << 1
+	}
+	for b, e := range t.lut {
+		l, rs := uint(e>>8), e&0xFF
+		r, sz := int32(rs>>4), uint(rs&15)
+		if e == 0 || sz == 0 || l+sz > lutBits {
+			continue
+		}
+		v := int32(b>>(lutBits-l-sz)) & (1<<sz - 1)
+		if v < 1<<(sz-1) {
+			v += -1<<sz + 1
+		}
+		t.fast[b] = v<<16 | r<<8 | int32(l+sz)
 	}
 	t.ok = true
 	return nil
@@ -584,6 +600,19 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
 	for k := 1; k < 64; k++ {
 		if d.nbits < 32 {
 			d.fill()
+		}
+		if e := ac.fast[d.acc>>(64-lutBits)]; e != 0 {
+			l := uint(e & 0xFF)
+			d.acc <<= l
+			d.nbits -= l
+			k += int(e >> 8 & 0xFF)
+			if k > 63 {
+				return errBadCoef
+			}
+			if i := c.coefMask[k]; i >= 0 {
+				coef[i] = clampCoef(e >> 16 * c.quant[k])
+			}
+			continue
 		}
 		rs, err := d.decodeHuff(ac)
 		if err != nil {

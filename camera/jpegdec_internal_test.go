@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // Real photographs from Debian packages (scripts/deps.sh installs them):
@@ -166,7 +167,9 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 		data    func(t *testing.T) []byte
 		minPSNR *[4]float64
 	}
-	hopper := func(t *testing.T) []byte { return needFile(t, mplSamples+"/grace_hopper.jpg", "python-matplotlib-data") }
+	hopper := func(t *testing.T) []byte {
+		return needFile(t, mplSamples+"/grace_hopper.jpg", "python-matplotlib-data")
+	}
 	// withRestart decodes a photo to PPM and re-encodes it with cjpeg in the given sampling,
 	// with a restart marker every rows MCU rows (0: none).
 	withRestart := func(src func(*testing.T) []byte, sample string, rows int) func(*testing.T) []byte {
@@ -218,4 +221,35 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkScaleMJPEGRatio1080p times, in the same iteration and on the same synthetic 1080p
+// MJPEG frame, today's path before the DCT-domain decoder (scaleJPEGFull: image/jpeg decode,
+// box filter, encode; still the path for progressive JPEGs) and the Scaler's (DCT-domain
+// decode at the largest of 1/2, 1/4, 1/8 within the budget, encode), both to a 1.2 MP budget,
+// and reports each one's time and the speed-up. Goal: speed-up >= 5.
+func BenchmarkScaleMJPEGRatio1080p(b *testing.B) {
+	data := syntheticJPEG(b, 1920, 1080)
+	f := Frame{Data: data, Width: 1920, Height: 1080, Format: MJPEG}
+	full, fast := &Scaler{MaxPixels: 1_200_000}, &Scaler{MaxPixels: 1_200_000}
+	dst := make([]byte, 1920*1080*2)
+	var tFull, tFast time.Duration
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, _, _, err := full.scaleJPEGFull(dst, f); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := fast.Scale(dst, f); err != nil {
+			b.Fatal(err)
+		}
+		tFull += t1.Sub(t0)
+		tFast += time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tFull.Nanoseconds())/n, "stdlib-ns/frame")
+	b.ReportMetric(float64(tFast.Nanoseconds())/n, "dct-ns/frame")
+	b.ReportMetric(float64(tFull)/float64(tFast), "speedup")
 }
