@@ -2,12 +2,14 @@ package camera
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -252,4 +254,194 @@ func BenchmarkScaleMJPEGRatio1080p(b *testing.B) {
 	b.ReportMetric(float64(tFull.Nanoseconds())/n, "stdlib-ns/frame")
 	b.ReportMetric(float64(tFast.Nanoseconds())/n, "dct-ns/frame")
 	b.ReportMetric(float64(tFull)/float64(tFast), "speedup")
+}
+
+// TestDecodeScaledFallsBack: streams the DCT-domain decoder does not take are refused with
+// errNoFastPath; the Scaler scales the progressive ones through image/jpeg (to FitSize).
+func TestDecodeScaledFallsBack(t *testing.T) {
+	synth := syntheticJPEG(t, 320, 240)
+	tests := []struct {
+		name  string
+		data  func(t *testing.T) []byte
+		w, h  int
+		scale bool // image/jpeg decodes it: the Scaler must still scale it
+	}{
+		{"progressive wizard.jpg", func(t *testing.T) []byte { return needFile(t, imDocs+"/wizard.jpg", "imagemagick-6-doc") }, 265, 352, false},
+		{"progressive jpegtran", func(t *testing.T) []byte { return run(t, synth, needTool(t, "jpegtran"), "-progressive") }, 320, 240, true},
+		{"12-bit header", func(t *testing.T) []byte { return patchSOF(t, synth, 0, 12) }, 320, 240, false},
+		{"RGB component ids", func(t *testing.T) []byte {
+			return patchSOF(t, patchSOF(t, patchSOF(t, synth, 6, 'R'), 9, 'G'), 12, 'B')
+		}, 320, 240, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := tt.data(t)
+			var d jpegDecoder
+			if _, err := d.decode(data, tt.w, tt.h, 1); !errors.Is(err, errNoFastPath) {
+				t.Fatalf("decode: %v, want errNoFastPath", err)
+			}
+			if !tt.scale {
+				return
+			}
+			s := Scaler{MaxPixels: tt.w * tt.h / 3}
+			out, err := s.Scale(make([]byte, 1<<20), Frame{Data: data, Width: tt.w, Height: tt.h, Format: MJPEG})
+			if err != nil {
+				t.Fatalf("Scale: %v", err)
+			}
+			if w, h := FitSize(tt.w, tt.h, s.MaxPixels); out.Width != w || out.Height != h {
+				t.Errorf("Scale gave %dx%d, want image/jpeg's path to FitSize %dx%d", out.Width, out.Height, w, h)
+			}
+		})
+	}
+}
+
+// patchSOF returns a copy of data with byte i of the SOF0 segment's body set to v.
+func patchSOF(t testing.TB, data []byte, i int, v byte) []byte {
+	t.Helper()
+	b := append([]byte(nil), data...)
+	p := bytes.Index(b, []byte{0xFF, 0xC0})
+	if p < 0 {
+		t.Fatal("no SOF0")
+	}
+	b[p+4+i] = v
+	return b
+}
+
+// TestDecodeScaledLosslessVariants: the same coefficients coded differently must decode to the
+// same pixels: without DHT segments (the Motion-JPEG convention: the decoder supplies T.81
+// K.3's tables, which image/jpeg's encoder also uses) and with restart markers added by
+// jpegtran (lossless), every MCU and every 3 MCU rows.
+func TestDecodeScaledLosslessVariants(t *testing.T) {
+	orig := syntheticJPEG(t, 640, 360)
+	variants := []struct {
+		name string
+		data func(t *testing.T) []byte
+	}{
+		{"no DHT", func(t *testing.T) []byte { return stripSegments(orig, 0xC4) }},
+		{"restart every MCU", func(t *testing.T) []byte { return run(t, orig, needTool(t, "jpegtran"), "-restart", "1B") }},
+		{"restart every 3 rows", func(t *testing.T) []byte { return run(t, orig, needTool(t, "jpegtran"), "-restart", "3") }},
+	}
+	var d0, d1 jpegDecoder
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			data := v.data(t)
+			if bytes.Equal(data, orig) {
+				t.Fatal("variant is the original")
+			}
+			for shift := uint(1); shift <= 3; shift++ {
+				want, err := d0.decode(orig, 640, 360, shift)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := d1.decode(data, 640, 360, shift)
+				if err != nil {
+					t.Fatalf("1/%d: %v", 1<<shift, err)
+				}
+				// Inside the image only: jpegtran recodes the padding blocks of partial MCUs.
+				ref := refPlanes(t, orig, shift)
+				w, g := planesOf(want, ref), planesOf(got, ref)
+				for i := range w {
+					if !bytes.Equal(w[i], g[i]) {
+						t.Errorf("1/%d: plane %d differs from the original's", 1<<shift, i)
+					}
+				}
+			}
+		})
+	}
+}
+
+// stripSegments returns data without the marker segments of type m before the scan.
+func stripSegments(data []byte, m byte) []byte {
+	out := append([]byte(nil), data[:2]...)
+	p := 2
+	for p+4 <= len(data) && data[p+1] != 0xDA {
+		n := 2 + (int(data[p+2])<<8 | int(data[p+3]))
+		if data[p+1] != m {
+			out = append(out, data[p:p+n]...)
+		}
+		p += n
+	}
+	return append(out, data[p:]...)
+}
+
+// TestDecodeScaledBadInput: corrupt streams give ErrBadFrame with what was wrong, never a
+// panic or a wrong-sized image.
+func TestDecodeScaledBadInput(t *testing.T) {
+	good := syntheticJPEG(t, 64, 48)
+	sos := bytes.Index(good, []byte{0xFF, 0xDA})
+	rst := run(t, good, needTool(t, "jpegtran"), "-restart", "1B")
+	rstAt := bytes.Index(rst, []byte{0xFF, 0xD0})
+	tests := []struct {
+		name string
+		data []byte
+		w, h int
+		want string
+	}{
+		{"empty", nil, 64, 48, "no start-of-image"},
+		{"not a JPEG", []byte("GIF89a......"), 64, 48, "no start-of-image"},
+		{"size differs from the frame's", good, 64, 32, "header size differs"},
+		{"segment past the end", good[:20], 64, 48, "segment runs past the end"},
+		{"scan data cut", good[:sos+(len(good)-sos)/2], 64, 48, "scan data ends early"},
+		{"no scan", good[:sos], 64, 48, "no marker"},
+		{"restart marker out of order", replaceAt(rst, rstAt+1, 0xD3), 64, 48, "restart marker"},
+		{"overfull Huffman table", overfullDHT(good), 64, 48, "more codes than fit"},
+		{"undefined quantization table", patchSOF(t, good, 8, 3), 64, 48, "undefined quantization table"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d jpegDecoder
+			img, err := d.decode(tt.data, tt.w, tt.h, 2)
+			if !errors.Is(err, ErrBadFrame) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, %v; want ErrBadFrame: ...%s", img, err, tt.want)
+			}
+		})
+	}
+}
+
+func replaceAt(b []byte, i int, v byte) []byte {
+	b = append([]byte(nil), b...)
+	b[i] = v
+	return b
+}
+
+// overfullDHT returns data with its first Huffman table (image/jpeg writes DC luminance first:
+// counts 0, 1, 5, ...) claiming three 1-bit codes, of which there can be two, and two 3-bit
+// ones instead of five, so the number of symbols stays right.
+func overfullDHT(data []byte) []byte {
+	b := append([]byte(nil), data...)
+	p := bytes.Index(b, []byte{0xFF, 0xC4})
+	b[p+5], b[p+7] = 3, 2
+	return b
+}
+
+// FuzzDecodeScaled feeds the DCT-domain decoder arbitrary bytes (seeded with real frames and
+// their variants): it must return an image of exactly the reduced size or an error wrapping
+// ErrBadFrame or errNoFastPath, never panic.
+func FuzzDecodeScaled(f *testing.F) {
+	for _, size := range [][2]int{{64, 48}, {24, 16}} {
+		data := syntheticJPEG(f, size[0], size[1])
+		f.Add(data, uint16(size[0]), uint16(size[1]), uint8(1))
+		f.Add(stripSegments(data, 0xC4), uint16(size[0]), uint16(size[1]), uint8(2))
+	}
+	if p, err := exec.LookPath("jpegtran"); err == nil {
+		cmd := exec.Command(p, "-restart", "1B")
+		cmd.Stdin = bytes.NewReader(syntheticJPEG(f, 64, 48))
+		if out, err := cmd.Output(); err == nil {
+			f.Add(out, uint16(64), uint16(48), uint8(0))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, w, h uint16, s uint8) {
+		shift := uint(s%3) + 1
+		var d jpegDecoder
+		img, err := d.decode(data, int(w), int(h), shift)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, errNoFastPath) {
+				t.Fatalf("error %v wraps neither ErrBadFrame nor errNoFastPath", err)
+			}
+			return
+		}
+		if b := img.Bounds(); b.Dx() != ceilShift(int(w), shift) || b.Dy() != ceilShift(int(h), shift) {
+			t.Fatalf("%v from %dx%d at 1/%d", b, w, h, 1<<shift)
+		}
+	})
 }

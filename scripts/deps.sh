@@ -1,11 +1,16 @@
 #!/bin/sh
 # Installs the optional tools that some tests use (qemu-user for the arm64 test run, gpsd-clients
-# for the differential decoder test, systemd for systemd-analyze). Best effort: without them the
+# for the differential decoder test, systemd for systemd-analyze; for camera's JPEG decoder tests:
+# libjpeg-turbo-progs (cjpeg, djpeg, jpegtran) and real photographs from python-matplotlib-data and
+# imagemagick-6-doc). Best effort: without them the
 # tests that need them skip with a message. Only installs when running as root with apt-get.
 need=""
 command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || need="$need qemu-user-static"
 command -v gpsdecode >/dev/null 2>&1 || need="$need gpsd-clients"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+command -v jpegtran >/dev/null 2>&1 || need="$need libjpeg-turbo-progs"
+[ -f /usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg ] || need="$need python-matplotlib-data"
+[ -f /usr/share/doc/imagemagick-6-common/html/images/bluebells_lin.jpg ] || need="$need imagemagick-6-doc"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$need"
