@@ -213,6 +213,9 @@ func (d *jpegDecoder) sof(seg []byte, w, h int) error {
 	if d.width != w || d.height != h {
 		return errJPEG("header size differs from the frame's")
 	}
+	if w < 1 || h < 1 || w > maxSide || h > maxSide {
+		return errJPEG("image size out of range") // the planes are sized from it
+	}
 	if n != 1 && n != 3 {
 		return fmt.Errorf("%w: %d components", errNoFastPath, n)
 	}

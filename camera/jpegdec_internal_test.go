@@ -445,3 +445,20 @@ func FuzzDecodeScaled(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeScaledZeroAlloc: once its planes have grown to a frame size, the decoder allocates
+// nothing per frame, at any reduction.
+func TestDecodeScaledZeroAlloc(t *testing.T) {
+	data := syntheticJPEG(t, 640, 360)
+	var d jpegDecoder
+	for shift := uint(1); shift <= 3; shift++ {
+		if _, err := d.decode(data, 640, 360, shift); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for shift := uint(1); shift <= 3; shift++ {
+		if n := testing.AllocsPerRun(20, func() { _, _ = d.decode(data, 640, 360, shift) }); n != 0 {
+			t.Errorf("1/%d: %v allocations per frame", 1<<shift, n)
+		}
+	}
+}
