@@ -40,7 +40,12 @@
 // # Downscaling
 //
 // Scaler reduces a frame to a pixel budget for policy tiers that limit resolution: directly for
-// YUYV and NV12, by decoding and re-encoding for MJPEG.
+// YUYV and NV12, by decoding and re-encoding for MJPEG. Baseline MJPEG (what cameras send) is
+// decoded by the package's own entropy decoder at 1/2, 1/4 or 1/8 scale in the DCT domain,
+// keeping only the low-frequency coefficients the small image needs (a 4x4 or 2x2 IDCT, or the
+// DC term alone), with Huffman tables from the stream or T.81 K.3's defaults, restart markers,
+// and 4:2:0, 4:2:2, 4:4:0, 4:4:4 or grey sampling. Progressive, arithmetic-coded, 12-bit, CMYK
+// and non-interleaved JPEGs go through image/jpeg instead (slower, allocating).
 //
 // # Example
 //

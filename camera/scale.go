@@ -2,6 +2,7 @@ package camera
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -14,11 +15,16 @@ const DefaultScaleQuality = 85
 
 // Scaler reduces frames to a pixel budget, keeping their format: a policy tier may allow a
 // frame to leave the licensed chain only at, say, 1.2 megapixels. YUYV and NV12 are averaged
-// (box filter) straight from buffer to buffer without allocating. MJPEG is decoded, averaged and
-// re-encoded; image/jpeg.Decode allocates a decoder and an image on every call (about the size
-// of the decoded frame), which cannot be avoided with the standard library, so that path is for
-// the frames a tier downscales, not for every frame. A Scaler reuses its output image and tables;
-// it is not safe for concurrent use.
+// (box filter) straight from buffer to buffer. MJPEG is decoded at 1/2, 1/4 or 1/8 scale in
+// the DCT domain (the largest of these within MaxPixels; see jpegDecoder) and the small image
+// re-encoded with image/jpeg, so the MJPEG output is between a quarter of MaxPixels and
+// MaxPixels, not the FitSize of the raw formats; only when even 1/8 is over budget is it box-
+// filtered down to FitSize as well. JPEGs the DCT-domain decoder does not take (progressive,
+// non-interleaved, 12-bit, arithmetic-coded, CMYK) are decoded in full by image/jpeg, which
+// allocates about a decoded frame per call, and box-filtered to FitSize. A Scaler reuses its
+// planes, tables and output image: after the first frame of a size, YUYV, NV12 and baseline
+// MJPEG allocate nothing but what image/jpeg.Encode allocates per call (6 small allocations,
+// 432 bytes, with Go 1.26). It is not safe for concurrent use.
 type Scaler struct {
 	// MaxPixels is the largest Width x Height a scaled frame may have. Required.
 	MaxPixels int
@@ -26,7 +32,8 @@ type Scaler struct {
 	Quality int
 
 	rd   bytes.Reader
-	out  image.YCbCr // reused 4:2:0 image for MJPEG output
+	dec  jpegDecoder
+	out  image.YCbCr // reused 4:2:0 image for MJPEG output when it must be box-filtered
 	opts jpeg.Options
 	xs   []int // box boundaries, reused
 	ys   []int
@@ -58,8 +65,8 @@ func FitSize(w, h, maxPixels int) (int, int) {
 // Scale writes f, reduced to at most MaxPixels, into dst, which the caller owns, and returns
 // the scaled frame (Data is dst[:n]; Captured and Seq are kept). A frame already within the
 // budget is copied unchanged. ErrShortBuffer means dst is too small; ErrBadFrame means the
-// data does not hold a frame of f's size and format. YUYV and NV12 do not
-// allocate; MJPEG allocates inside image/jpeg.Decode (see Scaler).
+// data does not hold a frame of f's size and format. YUYV and NV12 do not allocate; MJPEG
+// allocates what image/jpeg does (see Scaler).
 func (s *Scaler) Scale(dst []byte, f Frame) (Frame, error) {
 	if s.MaxPixels < 4 {
 		panic("BUG: camera.Scaler.MaxPixels not set")
@@ -91,11 +98,11 @@ func (s *Scaler) Scale(dst []byte, f Frame) (Frame, error) {
 		out.Data = dst[:n]
 		return out, nil
 	case MJPEG:
-		n, err := s.scaleJPEG(dst, f, dw, dh)
+		w, h, n, err := s.scaleJPEG(dst, f)
 		if err != nil {
 			return Frame{}, err
 		}
-		out.Data = dst[:n]
+		out.Width, out.Height, out.Data = w, h, dst[:n]
 		return out, nil
 	}
 	return Frame{}, fmt.Errorf("%w: cannot scale %v", ErrFormat, f.Format)
@@ -193,18 +200,64 @@ func bounds(b []int, from, to int) []int {
 	return b
 }
 
-func (s *Scaler) scaleJPEG(dst []byte, f Frame, dw, dh int) (int, error) {
+// scaleJPEG writes f, reduced to at most MaxPixels, as a JPEG into dst and returns its size
+// and length: through the DCT-domain decoder when it takes the stream, else through
+// image/jpeg (scaleJPEGFull).
+func (s *Scaler) scaleJPEG(dst []byte, f Frame) (w, h, n int, err error) {
+	img, err := s.dec.decode(f.Data, f.Width, f.Height, scaleShift(f.Width, f.Height, s.MaxPixels))
+	if errors.Is(err, errNoFastPath) {
+		return s.scaleJPEGFull(dst, f)
+	}
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return s.encode(dst, img)
+}
+
+// scaleJPEGFull is the path for JPEGs the DCT-domain decoder refuses: image/jpeg decodes the
+// whole frame (allocating it), the box filter reduces it to FitSize, and encode re-encodes it.
+func (s *Scaler) scaleJPEGFull(dst []byte, f Frame) (w, h, n int, err error) {
 	// The JPEG header, not the Frame, sizes the decoder's image: check they agree before
 	// letting a corrupt header make jpeg.Decode allocate gigabytes.
 	s.rd.Reset(f.Data)
 	if c, err := jpeg.DecodeConfig(&s.rd); err != nil || c.Width != f.Width || c.Height != f.Height {
-		return 0, ErrBadFrame
+		return 0, 0, 0, ErrBadFrame
 	}
 	s.rd.Reset(f.Data)
 	img, err := jpeg.Decode(&s.rd)
 	if err != nil {
-		return 0, fmt.Errorf("%w: decode for scaling: %w", ErrBadFrame, err)
+		return 0, 0, 0, fmt.Errorf("%w: decode for scaling: %w", ErrBadFrame, err)
 	}
+	return s.encode(dst, img)
+}
+
+// encode writes img as a JPEG into dst, box-filtered to FitSize first if it is over MaxPixels.
+func (s *Scaler) encode(dst []byte, img image.Image) (w, h, n int, err error) {
+	r := img.Bounds()
+	if r.Dx()*r.Dy() > s.MaxPixels {
+		if img, err = s.reduce(img); err != nil {
+			return 0, 0, 0, err
+		}
+		r = img.Bounds()
+	}
+	s.opts.Quality = s.Quality
+	if s.opts.Quality == 0 {
+		s.opts.Quality = DefaultScaleQuality
+	}
+	fw := fixedWriter{b: dst}
+	if err := jpeg.Encode(&fw, img, &s.opts); err != nil {
+		return 0, 0, 0, fmt.Errorf("camera: scale: encode: %w", err)
+	}
+	if fw.full {
+		return 0, 0, 0, ErrShortBuffer
+	}
+	return r.Dx(), r.Dy(), fw.n, nil
+}
+
+// reduce box-filters img to FitSize(MaxPixels) into the Scaler's 4:2:0 output image.
+func (s *Scaler) reduce(img image.Image) (*image.YCbCr, error) {
+	r := img.Bounds()
+	dw, dh := FitSize(r.Dx(), r.Dy(), s.MaxPixels)
 	if s.out.Rect.Dx() != dw || s.out.Rect.Dy() != dh {
 		s.out = *image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio420)
 	}
@@ -224,20 +277,9 @@ func (s *Scaler) scaleJPEG(dst []byte, f Frame, dw, dh int) (int, error) {
 			o.Cb[i], o.Cr[i] = 128, 128
 		}
 	default:
-		return 0, fmt.Errorf("%w: cannot scale a JPEG of colour model %T", ErrFormat, img)
+		return nil, fmt.Errorf("%w: cannot scale a JPEG of colour model %T", ErrFormat, img)
 	}
-	s.opts.Quality = s.Quality
-	if s.opts.Quality == 0 {
-		s.opts.Quality = DefaultScaleQuality
-	}
-	w := fixedWriter{b: dst}
-	if err := jpeg.Encode(&w, o, &s.opts); err != nil {
-		return 0, fmt.Errorf("camera: scale: encode: %w", err)
-	}
-	if w.full {
-		return 0, ErrShortBuffer
-	}
-	return w.n, nil
+	return o, nil
 }
 
 // chromaSize is the size of the Cb and Cr planes of a w x h image subsampled by r.

@@ -22,6 +22,7 @@ type Counters struct {
 	StoreErrors atomic.Uint64 // records storage refused (full disk, I/O error)
 	ScaleErrors atomic.Uint64 // frames that could not be downscaled (dropped)
 	ScaleBusy   atomic.Uint64 // frames to downscale dropped because the scaler was still busy
+	RateLimited atomic.Uint64 // frames dropped to keep the tier's max_fps (planned, not an overload)
 	TooLarge    atomic.Uint64 // frames larger than the record buffer (dropped)
 
 	fixDrops, frameDrops [maxReasons]atomic.Uint64
@@ -31,5 +32,5 @@ type Counters struct {
 func (c *Counters) FixDrops(r policy.Reason) uint64 { return c.fixDrops[r%maxReasons].Load() }
 
 // FrameDrops returns how many frames were dropped for reason r. ReasonOK counts frames dropped
-// by the gate itself after the policy allowed them (scale error, too large).
+// by the gate itself after the policy allowed them (rate, scaler busy, scale error, too large).
 func (c *Counters) FrameDrops(r policy.Reason) uint64 { return c.frameDrops[r%maxReasons].Load() }

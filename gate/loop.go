@@ -77,6 +77,7 @@ type Loop struct {
 	fixEng    *policy.Engine
 	frameEng  *policy.Engine
 	scaler    camera.Scaler
+	rate      rate // the tier's max_fps, over the frames the policy lets through
 	track     track
 	pending   [maxPending]camera.Frame
 	phead, pn int
@@ -319,7 +320,8 @@ func (l *Loop) decideHead() bool {
 // gateFrame decides a frame whose capture time lies between two fixes, and stores it if the
 // policy allows. A frame is never treated more leniently than the fixes on either side of it:
 // if either was dropped or coarsened, the frame is dropped, so interpolation can never carry a
-// frame across a zone edge. A frame that must be downscaled is handed to the scaler goroutine,
+// frame across a zone edge. Of the frames the policy allows, only the tier's max_fps a second
+// go on (see rate); the rest are dropped as "rate", before any downscaling. A frame that must be downscaled is handed to the scaler goroutine,
 // which then owns it (handedOff), so a slow MJPEG re-encode never stalls fixes.
 func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time) (handedOff bool) {
 	interpolate(&l.ifix, &before.fix, &after.fix, f.Captured)
@@ -336,6 +338,11 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	}
 	if d.Action == policy.Drop {
 		l.dropFrame(d.Reason)
+		return false
+	}
+	if d.MaxFPS > 0 && !l.rate.keep(f.Captured, d.MaxFPS) {
+		l.Counters.RateLimited.Add(1) // planned: the tier wants fewer frames than the camera gives
+		l.dropFrame(policy.ReasonOK)
 		return false
 	}
 	h := record.FrameHeader{

@@ -51,6 +51,7 @@ type regionTOML struct {
 type tierTOML struct {
 	PrecisionM     float64 `toml:"precision_m"`
 	MaxImagePixels int     `toml:"max_image_pixels"`
+	MaxFPS         float64 `toml:"max_fps"`
 	GCJ02          bool    `toml:"gcj02"`
 }
 
@@ -158,7 +159,7 @@ func (b *bundleTOML) spec() (*Spec, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		t := b.Tiers[n]
-		s.Tiers = append(s.Tiers, Tier{Name: n, PrecisionM: t.PrecisionM, MaxImagePixels: t.MaxImagePixels, GCJ02: t.GCJ02})
+		s.Tiers = append(s.Tiers, Tier{Name: n, PrecisionM: t.PrecisionM, MaxImagePixels: t.MaxImagePixels, MaxFPS: t.MaxFPS, GCJ02: t.GCJ02})
 	}
 	names = names[:0]
 	for n := range b.Windows {

@@ -87,8 +87,8 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 		if _, dup := p.tierIndex[t.Name]; dup {
 			return nil, specErr(top, "", fmt.Errorf("%w: duplicate tier %q", ErrInvalid, t.Name))
 		}
-		if !finiteNonNeg(t.PrecisionM) || t.MaxImagePixels < 0 {
-			return nil, specErr(top, "", fmt.Errorf("%w: tier %q: precision_m and max_image_pixels must be >= 0", ErrInvalid, t.Name))
+		if !finiteNonNeg(t.PrecisionM) || t.MaxImagePixels < 0 || !finiteNonNeg(t.MaxFPS) {
+			return nil, specErr(top, "", fmt.Errorf("%w: tier %q: precision_m, max_image_pixels and max_fps must be >= 0", ErrInvalid, t.Name))
 		}
 		p.tierIndex[t.Name] = len(p.tiers)
 		p.tiers = append(p.tiers, t)

@@ -97,6 +97,9 @@ type Decision struct {
 	// MaxImagePixels caps camera frames taken at this position (width*height);
 	// 0 means unlimited. The camera gate downscales frames above it.
 	MaxImagePixels int
+	// MaxFPS caps the frames a second the camera gate stores, the tier's max_fps; 0 means
+	// every frame. Zones do not change it.
+	MaxFPS float64
 	// Version is the version of the policy that decided, 0 when none was loaded.
 	Version uint64
 }

@@ -115,7 +115,7 @@ func (e *Engine) Decide(fix *gnss.Fix, now time.Time) Decision {
 
 // decide fills in d, which must be the zero Decision (Action Drop), field by field: the
 // Decision is built once, in the caller's frame, not copied through return values. Every
-// Drop leaves Lat, Lon, Datum, PrecisionM and MaxImagePixels zero.
+// Drop leaves Lat, Lon, Datum, PrecisionM, MaxImagePixels and MaxFPS zero.
 func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 	p := e.h.cur.Load()
 	if p == nil {
@@ -192,7 +192,7 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 		d.Datum = GCJ02
 	}
 	d.Action, d.Reason, d.Zone = action, reason, zone
-	d.Lat, d.Lon, d.PrecisionM, d.MaxImagePixels = lat, lon, precisionM, maxPixels
+	d.Lat, d.Lon, d.PrecisionM, d.MaxImagePixels, d.MaxFPS = lat, lon, precisionM, maxPixels, tier.MaxFPS
 }
 
 // quantize snaps (lat, lon) to a grid of about precisionM metres: latitude in steps of

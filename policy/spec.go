@@ -133,6 +133,9 @@ type Tier struct {
 	PrecisionM float64
 	// MaxImagePixels caps camera frames (width*height); 0 = unlimited.
 	MaxImagePixels int
+	// MaxFPS caps how many camera frames a second the tier stores, sampled evenly from the
+	// camera's; 0 = every frame.
+	MaxFPS float64
 	// GCJ02 makes positions inside a GCJ-02 region come out in GCJ-02; false = always WGS-84.
 	GCJ02 bool
 }

@@ -6,8 +6,9 @@
 # It builds geogate, makes a development key, and runs the equivalent of "geogate run -dev"
 # (built-in drive past Beidaihe on the pty simulator, synthetic camera at 1920x1080 30 fps,
 # the built-in sample policy) from a config file, once per policy tier:
-#   public    the -dev default: 50 m grid, GCJ-02, frames over 640x480 downscaled, so every
-#             kept 1080p MJPEG frame is decoded, scaled and re-encoded
+#   public    the -dev default: 50 m grid, GCJ-02, max_fps = 5 (the other 25 frames a second
+#             dropped as "rate"), frames over 640x480 downscaled, so each kept 1080p MJPEG frame
+#             is decoded at 1/4 scale in the DCT domain (480x270) and re-encoded
 #   licensed  full precision, frames stored as captured (no re-encode)
 # for DURATION seconds each (default 20). The drive plays at SPEEDUP (default 1, real time, so
 # the car stays east of the deny zone and every frame is a candidate for storage: the worst
