@@ -298,3 +298,65 @@ func hugeRing(n int) string {
 	}
 	return strings.TrimSuffix(b.String(), ",") + "]"
 }
+
+// TestLoadAntimeridianSplit: a zone across the antimeridian, split at 180 degrees into a
+// MultiPolygon as RFC 7946 asks, loads and denies on both sides of the line. A fix exactly
+// on the line lies on the boundary of both parts: a margin covers it (docs/POLICY.md).
+func TestLoadAntimeridianSplit(t *testing.T) {
+	geom := `{"type":"MultiPolygon","coordinates":[[[[179,60],[180,60],[180,61],[179,61],[179,60]]],[[[-180,60],[-179,60],[-179,61],[-180,61],[-180,60]]]]}`
+	for _, margin := range []string{"0", "1"} {
+		zones := strings.Replace(zoneB(geom), `"id":"b","action":"deny"`, `"id":"b","action":"deny","margin_m":`+margin, 1)
+		p, err := Load(bundle(strings.Replace(goodTOML, "precision_m = 50", "precision_m = 0", 1), zones), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &Holder{}
+		if err := h.Swap(p); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			lon    float64
+			denied bool
+		}{{179.5, true}, {179.9999999, true}, {-179.9999999, true}, {-179.5, true}, {180, true}, {-180, true},
+			{178.9, false}, {-178.9, false}, {0, false}} {
+			if math.Abs(tt.lon) == 180 && margin == "0" {
+				continue // on the boundary: in or out, as for any zone without a margin
+			}
+			e := h.NewEngine("public")
+			if d := e.Decide(fixAt(60.5, tt.lon, t0), t0); (d.Reason == ReasonZoneDeny) != tt.denied {
+				t.Errorf("margin %s m, 60.5 N %v E: %v, want denied %v", margin, tt.lon, d.Reason, tt.denied)
+			}
+		}
+	}
+}
+
+// TestReloadSameVersion: a version names one content. Reloading the running bundle is
+// harmless; the same version with any file changed (even a comment) is refused and the
+// running policy stays; a raised version is taken.
+func TestReloadSameVersion(t *testing.T) {
+	h := &Holder{}
+	p1, err := h.Reload(bundle(goodTOML, goodZones), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Reload(bundle(goodTOML, goodZones), nil); err != nil {
+		t.Errorf("the same bundle again: %v", err)
+	}
+	for _, b := range []fstest.MapFS{
+		bundle(goodTOML, strings.Replace(goodZones, `"margin_m":100`, `"margin_m":10`, 1)),
+		bundle(goodTOML+"# a comment\n", goodZones),
+	} {
+		_, err := h.Reload(b, nil)
+		if !errors.Is(err, ErrVersionReused) || !strings.Contains(err.Error(), "policy: policy.toml: version already names other content: version 3 is running with other content (SHA-256 ") ||
+			!strings.Contains(err.Error(), "raise version for every change") {
+			t.Errorf("same version, other content: %v", err)
+		}
+	}
+	if h.Policy().digest != p1.digest {
+		t.Error("a refused reload replaced the running policy")
+	}
+	p4, err := h.Reload(bundle(strings.Replace(goodTOML, "version = 3", "version = 4", 1), goodZones), nil)
+	if err != nil || h.Policy() != p4 {
+		t.Errorf("version 4: %v", err)
+	}
+}
