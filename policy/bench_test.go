@@ -71,21 +71,35 @@ func chinaSpec() (*Spec, error) {
 	return spec, nil
 }
 
-// generatedSpec returns nPoly polygons with nVert vertices in total, spread over China's
-// box, mean radius 2-20 km, rules mixed; deterministic for a seed. Each outline is a circle
-// wobbled by three random low harmonics (+-30 %) plus 1 % vertex noise, so that edges run
-// along the boundary as in real district outlines (see wobblyRing).
+// generatedSpec returns nPoly polygons with about nVert vertices in total, spread over
+// China's box, mean radius 2-20 km, rules mixed; deterministic for a seed. Each outline is a
+// circle wobbled by three random low harmonics (+-30 %) plus 1 % vertex noise, so that edges
+// run along the boundary as in real district outlines (see wobblyRing). Every tenth polygon
+// is drawn in GCJ-02 with an eighth of its share of vertices (edges of 0.4-4 km, as a
+// hand-drawn zone has) and converted as Load converts it, densified: that brings it back to
+// about its share.
 func generatedSpec(seed uint64, nPoly, nVert int) *Spec {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	spec := testSpec(make([]Zone, nPoly))
+	budget := maxDensifyVertices
 	for i := range nPoly {
 		n := nVert / nPoly
 		if i < nVert%nPoly {
 			n++
 		}
 		lon, lat := 75+rng.Float64()*58, 20+rng.Float64()*30
-		z := Zone{ID: fmt.Sprintf("gen-%d", i), Rule: Rule(i % 3),
-			Polygons: []Polygon{{wobblyRing(rng, lon, lat, 2000+rng.Float64()*18000, n)}}}
+		gcj := i%10 == 9
+		if gcj {
+			n = max(n/8, 8)
+		}
+		ring := wobblyRing(rng, lon, lat, 2000+rng.Float64()*18000, n)
+		if gcj {
+			var err error
+			if ring, err = gcjZoneRingToWGS84(ring, &budget); err != nil {
+				panic("BUG: generated GCJ-02 zone: " + err.Error())
+			}
+		}
+		z := Zone{ID: fmt.Sprintf("gen-%d", i), Rule: Rule(i % 3), Polygons: []Polygon{{ring}}}
 		if z.Rule == RuleCoarsen {
 			z.PrecisionM = 1000
 		}
@@ -314,6 +328,7 @@ func BenchmarkCompile(b *testing.B) {
 				heap = float64(ms.HeapAlloc) - float64(before)
 				runtime.KeepAlive(p)
 				b.ReportMetric(float64(p.Summary().IndexBytes), "index-B")
+				b.ReportMetric(float64(p.Summary().Vertices), "vertices")
 				b.StartTimer()
 			}
 			b.ReportMetric(heap, "heap-B")
@@ -321,10 +336,38 @@ func BenchmarkCompile(b *testing.B) {
 	}
 }
 
-// BenchmarkGenerate measures building the (c) zone set itself.
+// BenchmarkGenerate measures building the (c) zone set itself, the densification of its
+// GCJ-02 zones included.
 func BenchmarkGenerate(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		benchSink += len(generatedSpec(1, 3000, 1_000_000).Zones)
+	}
+}
+
+// BenchmarkGCJDensify converts one GCJ-02 zone as Load does: a pentagon 10 km (then 50 km)
+// across near Beidaihe, every edge densified.
+func BenchmarkGCJDensify(b *testing.B) {
+	for _, size := range []float64{10e3, 50e3} {
+		kx := mPerDeg * math.Cos(39.9*deg2rad)
+		var drawn Ring
+		for k := range 5 {
+			a := 2 * math.Pi * float64(k) / 5
+			drawn = append(drawn, [2]float64{119.4 + size/2*math.Cos(a)/kx, 39.9 + size/2*math.Sin(a)/mPerDeg})
+		}
+		drawn = append(drawn, drawn[0])
+		b.Run(fmt.Sprintf("%gkm", size/1000), func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for range b.N {
+				budget := maxDensifyVertices
+				r, err := gcjZoneRingToWGS84(drawn, &budget)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(r) - 1
+			}
+			b.ReportMetric(float64(n), "vertices")
+		})
 	}
 }
