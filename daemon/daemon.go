@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,9 @@ type Options struct {
 	Status io.Writer
 	// Signals delivers SIGHUP, SIGINT and SIGTERM. Nil: the process's own signals.
 	Signals <-chan os.Signal
+	// Dev marks a development run (geogate run -dev), which is not warned that its policy is
+	// unsigned. False: a run without policy.trusted_keys logs a WARN at every (re)load.
+	Dev bool
 }
 
 // stopBudget is how long shutdown may take: systemd's TimeoutStopSec is longer, but a car's
@@ -114,6 +118,10 @@ type run struct {
 	wd     *board.Watchdog
 	health *board.Health
 	power  *board.PowerLine
+
+	// unsigned is set while the running policy was loaded without signature verification
+	// (no policy.trusted_keys); the status line says so.
+	unsigned atomic.Bool
 }
 
 // Run runs the daemon until ctx ends or SIGINT/SIGTERM arrives, then stops everything within
@@ -280,12 +288,34 @@ func (r *run) loadPolicy(reload bool) {
 		r.log.Error(keyFail, "bundle", where, "err", err)
 		return
 	}
+	if opts == nil && !r.opts.Dev {
+		r.log.Warn("policy unsigned: no policy.trusted_keys, so whatever bundle is in place is enforced unverified; licensed vehicles must set trusted_keys (docs/POLICY.md, \"Signed bundles\")", "bundle", where)
+	}
+	if dir := r.cfg.Policy.Dir; dir != "" {
+		if err := policy.CheckBundleDir(dir); err != nil {
+			r.log.Error(bundleFail, "bundle", where, "err", err)
+			return
+		}
+	}
 	p, err := r.holder.Reload(fsys, opts)
 	if err != nil {
 		r.log.Error(bundleFail, "bundle", where, "signature", signature, "err", err)
 		return
 	}
+	r.unsigned.Store(opts == nil)
 	r.log.Info(ok, "bundle", where, "signature", signature, "summary", policySummary(p))
+}
+
+// policyStatus is the status line's policy part: "policy v3", with " | policy unsigned" when
+// it was loaded without signature verification, or "NO POLICY" for version 0.
+func (r *run) policyStatus(version uint64) string {
+	switch {
+	case version == 0:
+		return "NO POLICY"
+	case r.unsigned.Load():
+		return fmt.Sprintf("policy v%d | policy unsigned", version)
+	}
+	return fmt.Sprintf("policy v%d", version)
 }
 
 // policyOptions reads the configured trusted keys afresh (at every load, so a rotated key
@@ -623,11 +653,7 @@ func (r *run) statusLine() string {
 	default:
 		fmt.Fprintf(&b, " | stored %s durable #%d", bytesString(c.Bytes.Load()), r.store.Durable())
 	}
-	if st.Version == 0 {
-		b.WriteString(" | NO POLICY")
-	} else {
-		fmt.Fprintf(&b, " | policy v%d", st.Version)
-	}
+	fmt.Fprintf(&b, " | %s", r.policyStatus(st.Version))
 	fmt.Fprintf(&b, " | health %s", r.health.Last().String())
 	return b.String()
 }
