@@ -78,7 +78,7 @@ func Load(fsys fs.FS, opts *LoadOptions) (*Policy, error) {
 }
 
 // ReadSpec is Load without the compilation: it reads and verifies the bundle and converts
-// GCJ-02 geometry to WGS-84 (densifying the edges of GCJ-02 zones, see gcjZoneToWGS84).
+// GCJ-02 geometry to WGS-84 (densifying the edges of GCJ-02 zones, see gcjZoneRingToWGS84).
 // Every file is read under one rule: a regular file inside the bundle, reached through no
 // symbolic link, of at most MaxFileBytes (ErrBadFile otherwise). Spec.Digest is the SHA-256
 // over the files read.
@@ -297,7 +297,7 @@ type zoneProps struct {
 	Datum          *string  `json:"datum"`
 	MaxImagePixels *int     `json:"max_image_pixels"`
 	Windows        []string `json:"windows"`
-	Name           *string  `json:"name"`
+	Name           *string  `json:"name"` // decoded only to check that it is a string
 }
 
 // zonePropNames are the properties a zone may have, as zoneProps spells them. Besides them
