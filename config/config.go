@@ -84,8 +84,9 @@ type Camera struct {
 
 // Policy configures where rules come from.
 type Policy struct {
-	// Dir is the policy bundle directory. Zero: the built-in sample bundle (examples/policy),
-	// meant for development only.
+	// Dir is the policy bundle directory; it must be owned by root or the service user and
+	// not writable by others. Zero: the built-in sample bundle (examples/policy), meant for
+	// development only.
 	Dir string `toml:"dir"`
 	// Tier is the policy tier stored data belongs to: its precision grid, datum and image
 	// size limit. A tier the policy lacks drops everything (fail closed). Zero: "public",
@@ -94,8 +95,10 @@ type Policy struct {
 	// TrustedKeys are files each holding the base64 of an ed25519 public key (as "geogate
 	// policy signkey" writes PREFIX.pub). When set, a bundle must carry a manifest signed by
 	// one of them (see docs/POLICY.md) or it is rejected; the keys are read at every (re)load,
-	// and an unreadable or malformed key file rejects the bundle (fail closed). Zero: unsigned
-	// bundles are accepted (development only; licensed deployments must set it).
+	// and an unreadable or malformed key file, or one owned by another user than root or the
+	// service user or writable by group or others, rejects the bundle (fail closed). Zero:
+	// unsigned bundles are accepted (development only; licensed deployments must set it), with
+	// a WARN at every (re)load and "policy unsigned" in the status.
 	TrustedKeys []string `toml:"trusted_keys"`
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,6 +37,9 @@ type Options struct {
 	Status io.Writer
 	// Signals delivers SIGHUP, SIGINT and SIGTERM. Nil: the process's own signals.
 	Signals <-chan os.Signal
+	// Dev marks a development run (geogate run -dev), which is not warned that its policy is
+	// unsigned. False: a run without policy.trusted_keys logs a WARN at every (re)load.
+	Dev bool
 }
 
 // stopBudget is how long shutdown may take: systemd's TimeoutStopSec is longer, but a car's
@@ -61,6 +65,10 @@ type run struct {
 	wd     *board.Watchdog
 	health *board.Health
 	power  *board.PowerLine
+
+	// unsigned is set while the running policy was loaded without signature verification
+	// (no policy.trusted_keys); the status line says so.
+	unsigned atomic.Bool
 }
 
 // Run runs the daemon until ctx ends or SIGINT/SIGTERM arrives, then stops everything within

@@ -29,12 +29,34 @@ func (r *run) loadPolicy(reload bool) {
 		r.log.Error(keyFail, "bundle", where, "err", err)
 		return
 	}
+	if opts == nil && !r.opts.Dev {
+		r.log.Warn("policy unsigned: no policy.trusted_keys, so whatever bundle is in place is enforced unverified; licensed vehicles must set trusted_keys (docs/POLICY.md, \"Signed bundles\")", "bundle", where)
+	}
+	if dir := r.cfg.Policy.Dir; dir != "" {
+		if err := policy.CheckBundleDir(dir); err != nil {
+			r.log.Error(bundleFail, "bundle", where, "err", err)
+			return
+		}
+	}
 	p, err := r.holder.Reload(fsys, opts)
 	if err != nil {
 		r.log.Error(bundleFail, "bundle", where, "signature", signature, "err", err)
 		return
 	}
+	r.unsigned.Store(opts == nil)
 	r.log.Info(ok, "bundle", where, "signature", signature, "summary", policySummary(p))
+}
+
+// policyStatus is the status line's policy part: "policy v3", with " | policy unsigned" when
+// it was loaded without signature verification, or "NO POLICY" for version 0.
+func (r *run) policyStatus(version uint64) string {
+	switch {
+	case version == 0:
+		return "NO POLICY"
+	case r.unsigned.Load():
+		return fmt.Sprintf("policy v%d | policy unsigned", version)
+	}
+	return fmt.Sprintf("policy v%d", version)
 }
 
 // policyOptions reads the configured trusted keys afresh (at every load, so a rotated key

@@ -135,3 +135,96 @@ func TestLoadPolicyTrustedKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadPolicyUnsigned: without policy.trusted_keys a run that is not -dev warns at start
+// and at every reload, and its status says "policy unsigned"; with keys, or in -dev, it
+// does not warn, and a verified policy is not called unsigned.
+func TestLoadPolicyUnsigned(t *testing.T) {
+	keys := t.TempDir()
+	trusted := testKey('t')
+	good := writePub(t, keys, "trusted.pub", trusted)
+	const warn = "level=WARN msg=\"policy unsigned: no policy.trusted_keys"
+	for _, tt := range []struct {
+		name     string
+		keys     []string
+		dev      bool
+		warns    int    // WARN lines after start and one reload
+		status   string // policyStatus
+		unsigned bool
+	}{
+		{"no keys", nil, false, 2, "policy v1 | policy unsigned", true},
+		{"no keys, -dev", nil, true, 0, "policy v1 | policy unsigned", true},
+		{"trusted keys", []string{good}, false, 0, "policy v1", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			cfg := config.Default()
+			cfg.Policy.Dir, cfg.Policy.TrustedKeys = writeBundle(t, tinyBundle("1"), trusted), tt.keys
+			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil)), opts: Options{Dev: tt.dev}}
+			r.loadPolicy(false)
+			r.loadPolicy(true)
+			if n := strings.Count(log.String(), warn); n != tt.warns {
+				t.Errorf("%d warnings, want %d; log:\n%s", n, tt.warns, log.String())
+			}
+			if got := r.policyStatus(r.holder.Policy().Version()); got != tt.status {
+				t.Errorf("status %q, want %q", got, tt.status)
+			}
+		})
+	}
+}
+
+// TestLoadPolicyAnchors: a bundle directory others may write, or another user owns, is
+// refused like an unusable key (no policy at start, the old one on reload), and a reload
+// of the running version with other content is refused.
+func TestLoadPolicyAnchors(t *testing.T) {
+	t.Run("same version, other content", func(t *testing.T) {
+		var log bytes.Buffer
+		cfg := config.Default()
+		cfg.Policy.Dir = writeBundle(t, tinyBundle("1"), nil)
+		r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
+		r.loadPolicy(false)
+		v1 := r.holder.Policy()
+		other := tinyBundle("1")
+		other["policy.toml"].Data = append(other["policy.toml"].Data, "# edited, version not raised\n"...)
+		cfg.Policy.Dir = writeBundle(t, other, nil)
+		r.loadPolicy(true)
+		if r.holder.Policy() != v1 || !strings.Contains(log.String(), "policy reload rejected; the running policy stays in force") ||
+			!strings.Contains(log.String(), "version already names other content: version 1 is running with other content") {
+			t.Errorf("log:\n%s", log.String())
+		}
+	})
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown the bundle directory to nobody")
+	}
+	for _, tt := range []struct {
+		name string
+		prep func(dir string) error
+		want string
+	}{
+		{"writable by others", func(dir string) error { return os.Chmod(dir, 0o757) }, "writable by others (mode 0757)"},
+		{"owned by nobody", func(dir string) error { return os.Chown(dir, 65534, 65534) }, "owned by uid 65534, neither root nor this service's user"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			cfg := config.Default()
+			cfg.Policy.Dir = writeBundle(t, tinyBundle("1"), nil)
+			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
+			r.loadPolicy(false)
+			v1 := r.holder.Policy()
+			dir := writeBundle(t, tinyBundle("2"), nil)
+			if err := tt.prep(dir); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Policy.Dir = dir
+			r.loadPolicy(true)
+			if r.holder.Policy() != v1 || !strings.Contains(log.String(), "policy reload rejected; the running policy stays in force") || !strings.Contains(log.String(), tt.want) {
+				t.Errorf("reload: log:\n%s", log.String())
+			}
+			r = &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
+			r.loadPolicy(false)
+			if r.holder.Policy() != nil || !strings.Contains(log.String(), "NO POLICY: bundle rejected") {
+				t.Errorf("start: log:\n%s", log.String())
+			}
+		})
+	}
+}

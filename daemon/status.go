@@ -86,11 +86,7 @@ func (r *run) statusLine() string {
 	default:
 		fmt.Fprintf(&b, " | stored %s durable #%d", bytesString(c.Bytes.Load()), r.store.Durable())
 	}
-	if st.Version == 0 {
-		b.WriteString(" | NO POLICY")
-	} else {
-		fmt.Fprintf(&b, " | policy v%d", st.Version)
-	}
+	fmt.Fprintf(&b, " | %s", r.policyStatus(st.Version))
 	fmt.Fprintf(&b, " | health %s", r.health.Last().String())
 	return b.String()
 }

@@ -60,7 +60,11 @@ var (
 // chinaSpec returns the 34 province-level outlines of china_100000_full.json (GCJ-02,
 // converted to WGS-84) as deny zones; the nine-dash "JD" strokes are left out.
 func chinaSpec() (*Spec, error) {
-	zs, err := readGeoJSON(os.DirFS("testdata/geo"), "china_100000_full.json", true, GCJ02)
+	raw, err := os.ReadFile("testdata/geo/china_100000_full.json")
+	if err != nil {
+		return nil, err
+	}
+	zs, err := readGeoJSON(raw, "china_100000_full.json", true, GCJ02, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -75,22 +79,45 @@ func chinaSpec() (*Spec, error) {
 // generatedSpec returns nPoly polygons with nVert vertices in total, spread over China's
 // box, mean radius 2-20 km, rules mixed; deterministic for a seed. Each outline is a circle
 // wobbled by three random low harmonics (+-30 %) plus 1 % vertex noise, so that edges run
-// along the boundary as in real district outlines (see wobblyRing).
+// along the boundary as in real district outlines (see wobblyRing). Every tenth polygon is
+// drawn in GCJ-02 with an eighth of an even share of the vertices (edges of 0.4-4 km, as a
+// hand-drawn zone has) and converted as Load converts it, densified; the WGS-84 polygons
+// share the vertices left.
 func generatedSpec(seed uint64, nPoly, nVert int) *Spec {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	spec := testSpec(make([]Zone, nPoly))
-	for i := range nPoly {
-		n := nVert / nPoly
-		if i < nVert%nPoly {
-			n++
+	budget := maxDensifyVertices
+	type site struct{ lon, lat, r float64 }
+	sites := make([]site, nPoly)
+	for i := range sites {
+		sites[i] = site{75 + rng.Float64()*58, 20 + rng.Float64()*30, 2000 + rng.Float64()*18000}
+	}
+	left, leftPoly := nVert, nPoly
+	for pass := range 2 { // GCJ-02 polygons first: the WGS-84 ones make up the total
+		for i, st := range sites {
+			gcj := i%10 == 9
+			if gcj != (pass == 0) {
+				continue
+			}
+			n := left / leftPoly
+			if gcj {
+				n = max(nVert/nPoly/8, 8)
+			}
+			ring := wobblyRing(rng, st.lon, st.lat, st.r, n)
+			if gcj {
+				var err error
+				if ring, err = gcjZoneRingToWGS84(ring, &budget); err != nil {
+					panic("BUG: generated GCJ-02 zone: " + err.Error())
+				}
+			}
+			left -= len(ring) - 1
+			leftPoly--
+			z := Zone{ID: fmt.Sprintf("gen-%d", i), Rule: Rule(i % 3), Polygons: []Polygon{{ring}}}
+			if z.Rule == RuleCoarsen {
+				z.PrecisionM = 1000
+			}
+			spec.Zones[i] = z
 		}
-		lon, lat := 75+rng.Float64()*58, 20+rng.Float64()*30
-		z := Zone{ID: fmt.Sprintf("gen-%d", i), Rule: Rule(i % 3),
-			Polygons: []Polygon{{wobblyRing(rng, lon, lat, 2000+rng.Float64()*18000, n)}}}
-		if z.Rule == RuleCoarsen {
-			z.PrecisionM = 1000
-		}
-		spec.Zones[i] = z
 	}
 	return spec
 }
@@ -315,6 +342,7 @@ func BenchmarkCompile(b *testing.B) {
 				heap = float64(ms.HeapAlloc) - float64(before)
 				runtime.KeepAlive(p)
 				b.ReportMetric(float64(p.Summary().IndexBytes), "index-B")
+				b.ReportMetric(float64(p.Summary().Vertices), "vertices")
 				b.StartTimer()
 			}
 			b.ReportMetric(heap, "heap-B")
@@ -322,10 +350,44 @@ func BenchmarkCompile(b *testing.B) {
 	}
 }
 
-// BenchmarkGenerate measures building the (c) zone set itself.
+// BenchmarkGenerate measures building the (c) zone set itself, the densification of its
+// GCJ-02 zones included.
 func BenchmarkGenerate(b *testing.B) {
 	b.ReportAllocs()
+	var spec *Spec
 	for range b.N {
-		benchSink += len(generatedSpec(1, 3000, 1_000_000).Zones)
+		spec = generatedSpec(1, 3000, 1_000_000)
+	}
+	gcj := 0 // vertices of the densified GCJ-02 zones (every tenth)
+	for i := 9; i < len(spec.Zones); i += 10 {
+		gcj += countVertices(spec.Zones[i].Polygons)
+	}
+	b.ReportMetric(float64(gcj), "gcj02-vertices")
+}
+
+// BenchmarkGCJDensify converts one GCJ-02 zone as Load does: a pentagon 10 km (then 50 km)
+// across near Beidaihe, every edge densified.
+func BenchmarkGCJDensify(b *testing.B) {
+	for _, size := range []float64{10e3, 50e3} {
+		kx := mPerDeg * math.Cos(39.9*deg2rad)
+		var drawn Ring
+		for k := range 5 {
+			a := 2 * math.Pi * float64(k) / 5
+			drawn = append(drawn, [2]float64{119.4 + size/2*math.Cos(a)/kx, 39.9 + size/2*math.Sin(a)/mPerDeg})
+		}
+		drawn = append(drawn, drawn[0])
+		b.Run(fmt.Sprintf("%gkm", size/1000), func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for range b.N {
+				budget := maxDensifyVertices
+				r, err := gcjZoneRingToWGS84(drawn, &budget)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(r) - 1
+			}
+			b.ReportMetric(float64(n), "vertices")
+		})
 	}
 }

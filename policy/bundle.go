@@ -2,6 +2,8 @@ package policy
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,7 +79,10 @@ func Load(fsys fs.FS, opts *LoadOptions) (*Policy, error) {
 }
 
 // ReadSpec is Load without the compilation: it reads and verifies the bundle and converts
-// GCJ-02 geometry to WGS-84.
+// GCJ-02 geometry to WGS-84 (densifying the edges of GCJ-02 zones, see gcjZoneRingToWGS84).
+// Every file is read under one rule: a regular file inside the bundle, reached through no
+// symbolic link, of at most MaxFileBytes (ErrBadFile otherwise). Spec.Digest is the SHA-256
+// over the files read.
 func ReadSpec(fsys fs.FS, opts *LoadOptions) (*Spec, error) {
 	if opts != nil && opts.Verify != nil {
 		v, err := opts.Verify(fsys)
@@ -90,9 +95,20 @@ func ReadSpec(fsys fs.FS, opts *LoadOptions) (*Spec, error) {
 		fsys = v
 	}
 	fileErr := func(file string, err error) error { return &BundleError{File: file, Feature: -1, Err: err} }
-	raw, err := fs.ReadFile(fsys, ManifestFile)
+	digest := sha256.New()
+	read := func(name string) ([]byte, error) {
+		data, err := readBundleFile(fsys, name)
+		if err != nil {
+			return nil, fileErr(name, err)
+		}
+		// Name and length first, so that no two sequences of files hash alike.
+		digest.Write(binary.BigEndian.AppendUint64([]byte(name+"\x00"), uint64(len(data))))
+		digest.Write(data)
+		return data, nil
+	}
+	raw, err := read(ManifestFile)
 	if err != nil {
-		return nil, fileErr(ManifestFile, fmt.Errorf("%w: %w", ErrMalformed, err))
+		return nil, err
 	}
 	var b bundleTOML
 	md, err := toml.Decode(string(raw), &b)
@@ -110,8 +126,27 @@ func ReadSpec(fsys fs.FS, opts *LoadOptions) (*Spec, error) {
 	if err != nil {
 		return nil, fileErr(ManifestFile, err)
 	}
+	var files []string
+	if b.GCJ02Region != nil {
+		files = b.GCJ02Region.Files
+	}
+	for _, list := range []struct {
+		key   string
+		files []string
+	}{{"zone_files", b.ZoneFiles}, {"gcj02_region.files", files}} {
+		for i, f := range list.files {
+			if err := checkBundlePath(f); err != nil {
+				return nil, fileErr(ManifestFile, fmt.Errorf("%s[%d]: %w", list.key, i, err))
+			}
+		}
+	}
+	budget := maxDensifyVertices
 	for _, f := range b.ZoneFiles {
-		zs, err := readGeoJSON(fsys, f, false, WGS84)
+		raw, err := read(f)
+		if err != nil {
+			return nil, err
+		}
+		zs, err := readGeoJSON(raw, f, false, WGS84, &budget)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +158,11 @@ func ReadSpec(fsys fs.FS, opts *LoadOptions) (*Spec, error) {
 			return nil, fileErr(ManifestFile, fmt.Errorf("gcj02_region: %w", err))
 		}
 		for _, f := range b.GCJ02Region.Files {
-			zs, err := readGeoJSON(fsys, f, true, datum)
+			raw, err := read(f)
+			if err != nil {
+				return nil, err
+			}
+			zs, err := readGeoJSON(raw, f, true, datum, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -133,6 +172,7 @@ func ReadSpec(fsys fs.FS, opts *LoadOptions) (*Spec, error) {
 			spec.GCJ02Regions = append(spec.GCJ02Regions, zs...)
 		}
 	}
+	digest.Sum(spec.Digest[:0])
 	return spec, nil
 }
 
@@ -258,20 +298,113 @@ type zoneProps struct {
 	Datum          *string  `json:"datum"`
 	MaxImagePixels *int     `json:"max_image_pixels"`
 	Windows        []string `json:"windows"`
+	Name           *string  `json:"name"` // decoded only to check that it is a string
 }
 
-// readGeoJSON reads a FeatureCollection (or a single Feature) of Polygon/MultiPolygon
-// features. For region files (region = true) properties are ignored and every feature is
-// in fileDatum; zone files need id and action and may set datum per feature.
-func readGeoJSON(fsys fs.FS, file string, region bool, fileDatum Datum) ([]Zone, error) {
-	raw, err := fs.ReadFile(fsys, file)
-	if err != nil {
-		return nil, &BundleError{File: file, Feature: -1, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
+// zonePropNames are the properties a zone may have, as zoneProps spells them. Besides them
+// a zone may carry free-form data under "meta" and under names starting with "x-"; any
+// other property is an error, so that a misspelt "datun" or "margin" never leaves a zone
+// in the wrong datum or without its margin.
+var zonePropNames = []string{"id", "action", "margin_m", "precision_m", "datum", "max_image_pixels", "windows", "name"}
+
+// freeFormProp reports whether a zone property is free-form data, ignored by the policy.
+func freeFormProp(name string) bool { return name == "meta" || strings.HasPrefix(name, "x-") }
+
+// parseZoneProps decodes a zone's properties object: known names into p, free-form ones
+// skipped; an unknown or repeated name is an error (a repeated one would let a reader of the
+// file see one value while the policy took the other). It decodes every known name even
+// after such an error, so that the caller can name the zone.
+func parseZoneProps(raw json.RawMessage, p *zoneProps) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fmt.Errorf("%w: properties: want a JSON object", ErrMalformed)
 	}
+	fields := map[string]any{"id": &p.ID, "action": &p.Action, "margin_m": &p.MarginM, "precision_m": &p.PrecisionM,
+		"datum": &p.Datum, "max_image_pixels": &p.MaxImagePixels, "windows": &p.Windows, "name": &p.Name}
+	seen := map[string]bool{}
+	var first error // the first unknown or repeated name
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: properties: %w", ErrMalformed, err)
+		}
+		key := tok.(string) // an object's keys are strings: Token checked the syntax
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return fmt.Errorf("%w: properties: %w", ErrMalformed, err)
+		}
+		if seen[key] && first == nil {
+			first = fmt.Errorf("%w: property %q appears twice", ErrInvalid, key)
+		}
+		seen[key] = true
+		if freeFormProp(key) {
+			continue
+		}
+		field, ok := fields[key]
+		if !ok {
+			if first == nil {
+				first = fmt.Errorf("%w: unknown property %q%s (zone properties are %s; put free-form data under \"meta\" or names starting with \"x-\")",
+					ErrInvalid, key, didYouMean(key, zonePropNames), strings.Join(zonePropNames, ", "))
+			}
+			continue
+		}
+		if err := json.Unmarshal(val, field); err != nil {
+			return fmt.Errorf("%w: property %q: %w", ErrMalformed, key, err)
+		}
+	}
+	return first
+}
+
+// didYouMean returns ` (did you mean "x"?)` for the name in names closest to s, if it is at
+// most two edits away, else "".
+func didYouMean(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// readGeoJSON parses raw, the bundle file named file: one FeatureCollection (or a single
+// Feature) of Polygon/MultiPolygon features, and nothing after it. For region files (region
+// = true) properties are ignored and every feature is in fileDatum, converted vertex by
+// vertex; zone files need id and action and may set datum per feature, and a GCJ-02 zone's
+// edges are densified from budget, the vertices the bundle may still add (nil for regions).
+func readGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budget *int) ([]Zone, error) {
 	var doc geoJSON
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&doc); err != nil {
 		return nil, &BundleError{File: file, Feature: -1, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
+	}
+	if off := dec.InputOffset(); len(bytes.TrimLeft(raw[off:], " \t\r\n")) > 0 {
+		off = int64(len(raw) - len(bytes.TrimLeft(raw[off:], " \t\r\n")))
+		return nil, &BundleError{File: file, Feature: -1, Err: fmt.Errorf("%w: trailing data at byte %d, after the first JSON value (a zone file holds exactly one FeatureCollection or Feature)", ErrMalformed, off)}
 	}
 	feats := doc.Features
 	switch doc.Type {
@@ -298,8 +431,12 @@ func readGeoJSON(fsys fs.FS, file string, region bool, fileDatum Datum) ([]Zone,
 			if len(f.Properties) == 0 || string(f.Properties) == "null" {
 				return nil, fail(fmt.Errorf("%w: no properties (need id and action)", ErrInvalid))
 			}
-			if err := json.Unmarshal(f.Properties, &p); err != nil {
-				return nil, fail(fmt.Errorf("%w: properties: %w", ErrMalformed, err))
+			err := parseZoneProps(f.Properties, &p)
+			if p.ID != nil {
+				z.ID = *p.ID // named in the error, if there is one
+			}
+			if err != nil {
+				return nil, fail(err)
 			}
 			if p.ID == nil || *p.ID == "" {
 				return nil, fail(fmt.Errorf("%w: property id missing", ErrInvalid))
@@ -336,9 +473,9 @@ func readGeoJSON(fsys fs.FS, file string, region bool, fileDatum Datum) ([]Zone,
 			if err := json.Unmarshal(f.Geometry.Coordinates, &c); err != nil {
 				return nil, fail(fmt.Errorf("%w: coordinates: %w", ErrMalformed, err))
 			}
-			poly, err := toPolygon(c, datum)
+			poly, err := toPolygon(c, datum, budget)
 			if err != nil {
-				return nil, fail(fmt.Errorf("polygon 0: %w", err))
+				return nil, fail(fmt.Errorf("polygon 0 %w", err)) // err starts "ring N: "
 			}
 			z.Polygons = []Polygon{poly}
 		case "MultiPolygon":
@@ -347,9 +484,9 @@ func readGeoJSON(fsys fs.FS, file string, region bool, fileDatum Datum) ([]Zone,
 				return nil, fail(fmt.Errorf("%w: coordinates: %w", ErrMalformed, err))
 			}
 			for pi, pc := range c {
-				poly, err := toPolygon(pc, datum)
+				poly, err := toPolygon(pc, datum, budget)
 				if err != nil {
-					return nil, fail(fmt.Errorf("polygon %d: %w", pi, err))
+					return nil, fail(fmt.Errorf("polygon %d %w", pi, err))
 				}
 				z.Polygons = append(z.Polygons, poly)
 			}
@@ -362,8 +499,9 @@ func readGeoJSON(fsys fs.FS, file string, region bool, fileDatum Datum) ([]Zone,
 }
 
 // toPolygon converts GeoJSON rings to a Polygon in WGS-84. Geometry is validated later by
-// Compile; here only the shape of positions is checked.
-func toPolygon(c [][][]float64, datum Datum) (Polygon, error) {
+// Compile; here only the shape of positions is checked, except for GCJ-02 zones (budget not
+// nil), whose rings are validated as drawn and then densified by gcjZoneRingToWGS84.
+func toPolygon(c [][][]float64, datum Datum, budget *int) (Polygon, error) {
 	poly := make(Polygon, len(c))
 	for ri, rc := range c {
 		r := make(Ring, len(rc))
@@ -371,11 +509,20 @@ func toPolygon(c [][][]float64, datum Datum) (Polygon, error) {
 			if len(pos) < 2 {
 				return nil, fmt.Errorf("ring %d: %w: position %d has %d numbers", ri, ErrBadCoordinate, k, len(pos))
 			}
-			lon, lat := pos[0], pos[1]
-			if datum == GCJ02 {
-				lat, lon = GCJ02ToWGS84(lat, lon)
+			r[k] = [2]float64{pos[0], pos[1]}
+		}
+		switch {
+		case datum != GCJ02:
+		case budget != nil:
+			var err error
+			if r, err = gcjZoneRingToWGS84(r, budget); err != nil {
+				return nil, fmt.Errorf("ring %d: %w", ri, err)
 			}
-			r[k] = [2]float64{lon, lat}
+		default:
+			for k, p := range r {
+				lat, lon := GCJ02ToWGS84(p[1], p[0])
+				r[k] = [2]float64{lon, lat}
+			}
 		}
 		poly[ri] = r
 	}

@@ -11,6 +11,7 @@ import (
 type Policy struct {
 	id          string
 	version     uint64
+	digest      [32]byte // Spec.Digest: the bundle files' SHA-256
 	defaultKeep bool
 	maxAge      time.Duration
 	hysteresisM float64
@@ -74,7 +75,7 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 		return nil, specErr(top, "", fmt.Errorf("%w: hysteresis_m %v out of [0, %v]", ErrInvalid, spec.HysteresisM, maxMarginM))
 	}
 	p := &Policy{
-		id: spec.ID, version: spec.Version, defaultKeep: spec.DefaultKeep, maxAge: spec.MaxAge,
+		id: spec.ID, version: spec.Version, digest: spec.Digest, defaultKeep: spec.DefaultKeep, maxAge: spec.MaxAge,
 		hysteresisM: spec.HysteresisM, tierIndex: map[string]int{}, zoneIndex: map[string]int32{},
 	}
 	if len(spec.Tiers) == 0 {

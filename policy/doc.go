@@ -9,9 +9,13 @@
 // A policy bundle is a directory: policy.toml (id, version, default action, precision
 // tiers, freshness limit, hysteresis, time windows, the zone files and the GCJ-02 region)
 // and GeoJSON files of zones (deny, coarsen, allow; margins; GCJ-02 sources converted at
-// load). docs/POLICY.md describes the format; examples/policy is a sample. Load reads,
-// verifies (LoadOptions.Verify, the seam for signed bundles) and compiles a bundle; every
-// error is a *BundleError naming the file and feature and wrapping a sentinel error.
+// load, their edges densified to within 0.05 m). docs/POLICY.md describes the format;
+// examples/policy is a sample. Load reads, verifies (LoadOptions.Verify, the seam for signed
+// bundles) and compiles a bundle; every error is a *BundleError naming the file and feature
+// and wrapping a sentinel error. Load, SignedBy and Sign read bundle files under one rule:
+// regular files inside the bundle, reached through no symbolic link, of at most
+// MaxFileBytes. Unknown zone properties, data after a file's JSON value and edges across
+// the antimeridian are errors, so that no typo or tampered file weakens a policy silently.
 //
 // # Deciding
 //

@@ -23,8 +23,10 @@ type Holder struct {
 func (h *Holder) Policy() *Policy { return h.cur.Load() }
 
 // Swap makes p the running policy, unless its version is lower than the running one's
-// (ErrOldVersion; the running policy stays). An equal version is accepted, so reloading
-// the same bundle is harmless.
+// (ErrOldVersion), or equal to it with other content (ErrVersionReused: a version names one
+// content, so a changed bundle needs a new version); the running policy then stays.
+// Reloading the same bundle is harmless. Content is compared by Spec.Digest, the SHA-256 of
+// the bundle files (zero for a Spec built in memory).
 func (h *Holder) Swap(p *Policy) error {
 	if p == nil {
 		panic("BUG: policy: Swap(nil)")
@@ -35,9 +37,15 @@ func (h *Holder) Swap(p *Policy) error {
 }
 
 func (h *Holder) swapLocked(p *Policy) error {
-	if old := h.cur.Load(); old != nil && p.version < old.version {
-		return &BundleError{File: "policy.toml", Feature: -1,
+	old := h.cur.Load()
+	switch {
+	case old == nil:
+	case p.version < old.version:
+		return &BundleError{File: ManifestFile, Feature: -1,
 			Err: fmt.Errorf("%w: version %d < running %d", ErrOldVersion, p.version, old.version)}
+	case p.version == old.version && p.digest != old.digest:
+		return &BundleError{File: ManifestFile, Feature: -1,
+			Err: fmt.Errorf("%w: version %d is running with other content (SHA-256 %x..., this bundle %x...): raise version for every change", ErrVersionReused, p.version, old.digest[:4], p.digest[:4])}
 	}
 	h.cur.Store(p)
 	return nil

@@ -51,5 +51,5 @@ func ExampleLoad_error() {
 	_, err := policy.Load(os.DirFS("testdata/no-such-bundle"), nil)
 	fmt.Println(err)
 	// Output:
-	// policy: policy.toml: malformed bundle file: open policy.toml: no such file or directory
+	// policy: policy.toml: malformed bundle file: lstat policy.toml: no such file or directory
 }

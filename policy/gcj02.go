@@ -1,6 +1,9 @@
 package policy
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // GCJ-02 is the datum Chinese maps publish: WGS-84 shifted by a published, deliberately
 // non-linear offset of about 100-700 m. The forward formula below is the widely published
@@ -103,4 +106,98 @@ func GCJ02ToWGS84(lat, lon float64) (wgsLat, wgsLon float64) {
 		return lat, lon
 	}
 	return fromGCJ(lat, lon)
+}
+
+// A zone drawn in GCJ-02 has straight edges in GCJ-02 coordinates, but the offset is not
+// linear: the exact WGS-84 image of a drawn edge is a curve, up to metres from the chord
+// between its converted ends (4 m in the middle of a 10 km edge near Beidaihe). Converting
+// only the vertices would leave a sliver of the drawn zone outside the compiled one, so
+// gcjZoneRingToWGS84 halves each drawn edge until every piece's converted midpoint and
+// quarter points lie within gcjDensifyTolM of the piece's chord.
+const (
+	// gcjDensifyTolM is how far, in metres, a piece's converted midpoint and quarter points
+	// may lie from its chord. docs/POLICY.md promises that the densified outline lies within
+	// 0.05 m of the drawn one's exact image; the probes stay five times below that, and
+	// TestGCJ02ZoneDenseReference measures the deviation against every drawn edge sampled
+	// each metre and converted point by point.
+	gcjDensifyTolM = 0.01
+	// gcjDensifyMaxDepth bounds the halving: 2^-24 of the longest edge the GCJ-02 box holds
+	// (its diagonal, about 8,000 km) is 0.5 m, and the offset bends (at most about 5,000 m
+	// per square degree) a 0.5 m piece by less than a micrometre.
+	gcjDensifyMaxDepth = 24
+	// maxDensifyVertices bounds the vertices densification adds to one bundle: 4 Mi
+	// ([2]float64, 64 MiB), four times the 1-million-vertex set the index is sized for. A
+	// drawn edge needs one vertex per 300-700 m, so only zigzags across the country reach it.
+	maxDensifyVertices = 1 << 22
+)
+
+// gcjZoneRingToWGS84 validates the GCJ-02 ring r as drawn (so that errors name the author's
+// positions and edges), checks that it lies where GCJ-02 differs from WGS-84 (the formula's
+// box), and returns its exact image in WGS-84, densified: every vertex converted with the
+// exact inverse, and each edge's image approximated by pieces within gcjDensifyTolM of it.
+// budget is decremented by the vertices added.
+func gcjZoneRingToWGS84(r Ring, budget *int) (Ring, error) {
+	r, err := checkRing(r, true)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range r {
+		if !inGCJBox(p[1], p[0]) {
+			return nil, fmt.Errorf("%w: position %d [%v, %v] of a GCJ-02 zone lies outside longitude %v-%v, latitude %v-%v, where GCJ-02 differs from WGS-84: give this zone in WGS-84",
+				ErrBadCoordinate, i, p[0], p[1], gcjMinLon, gcjMaxLon, gcjMinLat, gcjMaxLat)
+		}
+	}
+	wgs := func(g [2]float64) [2]float64 {
+		lat, lon := fromGCJ(g[1], g[0])
+		return [2]float64{lon, lat}
+	}
+	out := make(Ring, 0, len(r))
+	for i := 0; i+1 < len(r); i++ {
+		a, b := r[i], r[i+1]
+		wa := wgs(a)
+		out = append(out, wa)
+		if out, err = densifyGCJ(out, a, b, wa, wgs(b), wgs(lerp(a, b, 0.5)), 0, budget); err != nil {
+			return nil, fmt.Errorf("edge %d: %w", i, err)
+		}
+	}
+	return append(out, out[0]), nil
+}
+
+// densifyGCJ appends to out the vertices that approximate the WGS-84 image of the GCJ-02
+// piece ga-gb between (not including) its converted ends wa and wb; wm is the image of its
+// midpoint.
+func densifyGCJ(out Ring, ga, gb, wa, wb, wm [2]float64, depth int, budget *int) (Ring, error) {
+	if depth >= gcjDensifyMaxDepth {
+		return out, nil
+	}
+	q1, q3 := lerp(ga, gb, 0.25), lerp(ga, gb, 0.75)
+	lat1, lon1 := fromGCJ(q1[1], q1[0])
+	lat3, lon3 := fromGCJ(q3[1], q3[0])
+	w1, w3 := [2]float64{lon1, lat1}, [2]float64{lon3, lat3}
+	if chordDistM(wa, wb, wm) <= gcjDensifyTolM && chordDistM(wa, wb, w1) <= gcjDensifyTolM && chordDistM(wa, wb, w3) <= gcjDensifyTolM {
+		return out, nil
+	}
+	if *budget <= 0 {
+		return nil, fmt.Errorf("%w: GCJ-02 zones need more than %d added vertices to follow their drawn edges within %v m: draw long edges in WGS-84, or shorter",
+			ErrInvalid, maxDensifyVertices, gcjDensifyTolM)
+	}
+	*budget--
+	gm := lerp(ga, gb, 0.5)
+	out, err := densifyGCJ(out, ga, gm, wa, wm, w1, depth+1, budget)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, wm)
+	return densifyGCJ(out, gm, gb, wm, wb, w3, depth+1, budget)
+}
+
+func lerp(a, b [2]float64, t float64) [2]float64 {
+	return [2]float64{a[0] + t*(b[0]-a[0]), a[1] + t*(b[1]-a[1])}
+}
+
+// chordDistM is the distance in metres from p to the segment a-b (all [lon, lat]), in the
+// local equirectangular metres around p that margins use.
+func chordDistM(a, b, p [2]float64) float64 {
+	kx := mPerDeg * math.Cos(p[1]*deg2rad)
+	return math.Sqrt(segDist2((a[0]-p[0])*kx, (a[1]-p[1])*mPerDeg, (b[0]-p[0])*kx, (b[1]-p[1])*mPerDeg))
 }

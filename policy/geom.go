@@ -51,8 +51,8 @@ func segDist2(ax, ay, bx, by float64) float64 {
 // checkRing validates one ring and returns it without consecutive duplicate positions.
 // strict also rejects self-intersections.
 func checkRing(r Ring, strict bool) (Ring, error) {
-	if len(r) < 4 {
-		return nil, fmt.Errorf("%w: %d positions, need at least 4", ErrUnclosedRing, len(r))
+	if len(r) == 0 {
+		return nil, fmt.Errorf("%w: no positions (a ring lists at least 3 distinct positions, then the first again)", ErrDegenerateRing)
 	}
 	for i, p := range r {
 		if math.IsNaN(p[0]) || math.IsNaN(p[1]) || math.IsInf(p[0], 0) || math.IsInf(p[1], 0) ||
@@ -61,7 +61,7 @@ func checkRing(r Ring, strict bool) (Ring, error) {
 		}
 	}
 	if r[0] != r[len(r)-1] {
-		return nil, fmt.Errorf("%w: last position %v differs from first %v", ErrUnclosedRing, r[len(r)-1], r[0])
+		return nil, fmt.Errorf("%w: last position %v differs from first %v (a ring ends by repeating its first position)", ErrUnclosedRing, r[len(r)-1], r[0])
 	}
 	out := make(Ring, 0, len(r))
 	for _, p := range r {
@@ -70,7 +70,14 @@ func checkRing(r Ring, strict bool) (Ring, error) {
 		}
 	}
 	if len(out) < 4 {
-		return nil, fmt.Errorf("%w: only %d distinct positions", ErrUnclosedRing, len(out)-1)
+		return nil, fmt.Errorf("%w: %d positions, %d distinct: a ring encloses an area only with at least 3 distinct positions, then the first again",
+			ErrDegenerateRing, len(r), max(len(out)-1, 1))
+	}
+	for i := 0; i+1 < len(out); i++ {
+		if d := math.Abs(out[i+1][0] - out[i][0]); d > 180 {
+			return nil, fmt.Errorf("%w: edge %d from %v to %v spans %v degrees of longitude, so it would be read the long way round the globe: split the polygon at 180 degrees into the parts east and west of it, as a MultiPolygon (RFC 7946 section 3.1.9)",
+				ErrAntimeridian, i, out[i], out[i+1], d)
+		}
 	}
 	if !strict {
 		return out, nil

@@ -17,8 +17,9 @@ import (
 // base64 of the 32-byte public key and a newline (mode 0644, named in policy.trusted_keys).
 
 // ReadTrustedKeys reads the ed25519 public keys policy bundles must be signed with, one per
-// file. A key file that is missing, malformed, or writable by group or others (anyone who can
-// write it can replace the trust anchor) is an error naming the file.
+// file. A key file that is missing or malformed, owned by anyone but root or this process's
+// user, or writable by group or others (anyone who can write it can replace the trust
+// anchor) is an error naming the file.
 func ReadTrustedKeys(files []string) ([]ed25519.PublicKey, error) {
 	keys := make([]ed25519.PublicKey, 0, len(files))
 	for _, name := range files {
@@ -28,6 +29,9 @@ func ReadTrustedKeys(files []string) ([]ed25519.PublicKey, error) {
 		}
 		if perm := info.Mode().Perm(); perm&0o022 != 0 {
 			return nil, fmt.Errorf("policy: trusted key %s: writable by group or others (mode %04o); chmod 644 %s", name, perm, name)
+		}
+		if err := checkOwner(name, info); err != nil {
+			return nil, fmt.Errorf("policy: trusted key %w", err)
 		}
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -40,6 +44,40 @@ func ReadTrustedKeys(files []string) ([]ed25519.PublicKey, error) {
 		keys = append(keys, ed25519.PublicKey(k))
 	}
 	return keys, nil
+}
+
+// CheckBundleDir checks the directory a daemon loads bundles from, a trust anchor like the
+// key files: it must be a directory (a symbolic link to one is followed) owned by root or
+// this process's user, and not writable by others. Otherwise anyone could put a bundle
+// there, or (without policy.trusted_keys) any policy at all.
+func CheckBundleDir(dir string) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("policy: bundle directory: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("policy: bundle directory %s: not a directory", dir)
+	}
+	if perm := info.Mode().Perm(); perm&0o002 != 0 {
+		return fmt.Errorf("policy: bundle directory %s: writable by others (mode %04o); chmod o-w %s", dir, perm, dir)
+	}
+	if err := checkOwner(dir, info); err != nil {
+		return fmt.Errorf("policy: bundle directory %w", err)
+	}
+	return nil
+}
+
+// checkOwner refuses a trust anchor owned by anyone but root or this process's user (the
+// service user), who alone may replace it. The error starts with name.
+func checkOwner(name string, info fs.FileInfo) error {
+	uid, err := fileOwner(info)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if uid != 0 && uid != os.Geteuid() {
+		return fmt.Errorf("%s: owned by uid %d, neither root nor this service's user (uid %d), who could replace it; chown root %s", name, uid, os.Geteuid(), name)
+	}
+	return nil
 }
 
 // ReadSigningKey reads a private signing key file (PREFIX.key). It also returns the file's

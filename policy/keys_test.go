@@ -101,3 +101,74 @@ func TestKeyFiles(t *testing.T) {
 		})
 	}
 }
+
+// nobody is the uid of the unprivileged user "nobody" on Linux.
+const nobody = 65534
+
+// TestTrustAnchorOwner: a trusted key file or bundle directory another user owns is refused,
+// whatever its mode; root's (or this process's user's) are taken. It needs root, to give
+// files away with os.Chown.
+func TestTrustAnchorOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown files to nobody")
+	}
+	dir := t.TempDir()
+	pub, err := policy.WriteKeyPair(filepath.Join(dir, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "k.pub") // root-owned, 0644
+	if keys, err := policy.ReadTrustedKeys([]string{key}); err != nil || !keys[0].Equal(pub) {
+		t.Fatalf("root-owned 0644 key: %v", err)
+	}
+	foreign := filepath.Join(dir, "nobody.pub")
+	if err := os.WriteFile(foreign, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(foreign, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	_, err = policy.ReadTrustedKeys([]string{key, foreign})
+	if want := "policy: trusted key " + foreign + ": owned by uid 65534, neither root nor this service's user (uid 0), who could replace it; chown root " + foreign; err == nil || err.Error() != want {
+		t.Errorf("nobody-owned 0644 key: %v\nwant %s", err, want)
+	}
+
+	mkdir := func(name string, mode os.FileMode, uid int) string {
+		p := filepath.Join(dir, name)
+		if err := os.Mkdir(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, uid, 0); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name string
+		dir  string
+		err  string // "" = accepted
+	}{
+		{"root-owned 0755", mkdir("root", 0o755, 0), ""},
+		{"root-owned, group-writable", mkdir("group", 0o775, 0), ""},
+		{"writable by others", mkdir("others", 0o757, 0), "writable by others (mode 0757); chmod o-w"},
+		{"owned by nobody", mkdir("nobody", 0o755, nobody), "owned by uid 65534, neither root nor this service's user (uid 0)"},
+		{"a file", key, "not a directory"},
+		{"missing", filepath.Join(dir, "absent"), "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := policy.CheckBundleDir(tt.dir)
+			if tt.err == "" {
+				if err != nil {
+					t.Error(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), "policy: bundle directory") || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("got %v, want an error with %q", err, tt.err)
+			}
+		})
+	}
+}

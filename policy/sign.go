@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -27,11 +28,11 @@ const (
 // between verification and parsing.
 func SignedBy(keys ...ed25519.PublicKey) Verifier {
 	return func(fsys fs.FS) (fs.FS, error) {
-		man, err := fs.ReadFile(fsys, ManifestHashes)
+		man, err := readBundleFile(fsys, ManifestHashes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 		}
-		sigText, err := fs.ReadFile(fsys, ManifestSignature)
+		sigText, err := readBundleFile(fsys, ManifestSignature)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 		}
@@ -55,7 +56,7 @@ func SignedBy(keys ...ed25519.PublicKey) Verifier {
 		}
 		mem := memFS{}
 		for name, want := range files {
-			data, err := fs.ReadFile(fsys, name)
+			data, err := readBundleFile(fsys, name)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 			}
@@ -87,29 +88,39 @@ func parseManifest(man []byte) (map[string][sha256.Size]byte, error) {
 	return files, nil
 }
 
-// Sign returns the manifest and its signature for every regular file of the bundle in fsys
-// (except existing manifest files). Write them into the bundle as ManifestHashes and
-// ManifestSignature.
+// Sign returns the manifest and its signature for every file of the bundle in fsys (except
+// existing manifest files). Write them into the bundle as ManifestHashes and
+// ManifestSignature. Every file must be one Load would read (a regular file of at most
+// MaxFileBytes, not a symbolic link): anything else is an error wrapping ErrBadFile, since
+// it would be missing from the verified bundle.
 func Sign(fsys fs.FS, key ed25519.PrivateKey) (manifest, signature []byte, err error) {
 	var names []string
 	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() && name != ManifestHashes && name != ManifestSignature {
+		switch {
+		case d.IsDir() || name == ManifestHashes || name == ManifestSignature:
+		case !d.Type().IsRegular():
+			return &BundleError{File: name, Feature: -1, Err: fmt.Errorf("%w: %s is %s; a signed bundle holds regular files only (copy the file in)",
+				ErrBadFile, name, describeMode(fsys, name, d.Type()))}
+		default:
 			names = append(names, name)
 		}
 		return nil
 	})
-	if err != nil {
+	var be *BundleError
+	if errors.As(err, &be) {
+		return nil, nil, err
+	} else if err != nil {
 		return nil, nil, fmt.Errorf("policy: sign: %w", err)
 	}
 	sort.Strings(names)
 	var b bytes.Buffer
 	for _, n := range names {
-		data, err := fs.ReadFile(fsys, n)
+		data, err := readBundleFile(fsys, n)
 		if err != nil {
-			return nil, nil, fmt.Errorf("policy: sign: %w", err)
+			return nil, nil, &BundleError{File: n, Feature: -1, Err: err}
 		}
 		sum := sha256.Sum256(data)
 		fmt.Fprintf(&b, "%x  %s\n", sum, n)

@@ -18,14 +18,26 @@ var (
 	ErrUnknownAction = errors.New("policy: unknown action")
 	// ErrBadCoordinate: a coordinate is NaN, infinite or outside [-180,180] x [-90,90].
 	ErrBadCoordinate = errors.New("policy: bad coordinate")
-	// ErrUnclosedRing: a ring's last position differs from its first, or it has too few positions.
+	// ErrUnclosedRing: a ring's last position differs from its first.
 	ErrUnclosedRing = errors.New("policy: unclosed ring")
+	// ErrDegenerateRing: a ring has fewer than three distinct positions, so it encloses no area.
+	ErrDegenerateRing = errors.New("policy: degenerate ring")
+	// ErrAntimeridian: an edge spans more than 180 degrees of longitude (RFC 7946 section
+	// 3.1.9: such a polygon must be split at the antimeridian into a MultiPolygon).
+	ErrAntimeridian = errors.New("policy: edge crosses the antimeridian")
 	// ErrSelfIntersection: two non-adjacent edges of a ring touch or cross.
 	ErrSelfIntersection = errors.New("policy: self-intersecting ring")
 	// ErrOldVersion: the bundle's version is lower than the running policy's.
 	ErrOldVersion = errors.New("policy: version older than the running policy")
 	// ErrUnverified: the bundle verifier rejected the bundle (bad or missing signature).
 	ErrUnverified = errors.New("policy: bundle not verified")
+	// ErrBadFile: a bundle file is not read at all: its path leaves the bundle, it (or a
+	// directory on its path) is a symbolic link, it is not a regular file (a FIFO, device,
+	// socket or directory), or it is larger than MaxFileBytes.
+	ErrBadFile = errors.New("policy: refused bundle file")
+	// ErrVersionReused: the bundle has the running policy's version but different content
+	// (a version names one content: raise it for every change).
+	ErrVersionReused = errors.New("policy: version already names other content")
 )
 
 // BundleError locates a problem in a bundle. Feature is the 0-based index of the GeoJSON
@@ -108,6 +120,10 @@ type Source struct {
 type Spec struct {
 	ID      string
 	Version uint64
+	// Digest is the SHA-256 over the bundle files ReadSpec read (zero for a Spec built in
+	// memory). A Holder refuses a policy with the running policy's version and another
+	// digest: a version names one content.
+	Digest [32]byte
 	// DefaultKeep says whether a fix outside every zone is kept (true) or dropped (false,
 	// "whitelist" mode where only allow and coarsen zones record anything).
 	DefaultKeep bool

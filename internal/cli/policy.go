@@ -211,18 +211,8 @@ func policySign(args []string, stdout, stderr io.Writer) error {
 	defer clear(key)
 	pub := key.Public().(ed25519.PublicKey)
 	fsys := os.DirFS(dir)
-	// Sign covers regular files only; a symlink would be left out of the manifest and then
-	// be missing from the verified bundle.
-	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !d.Type().IsRegular() {
-			err = fmt.Errorf("%s is not a regular file (%v); a signed bundle holds regular files only: copy it in", filepath.Join(dir, name), d.Type())
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("sign %s: %w", dir, err)
-	}
-	// A signature vouches for the bundle: never sign one that does not load.
+	// A signature vouches for the bundle: never sign one that does not load. Load and Sign
+	// refuse symbolic links and other irregular files by the same rule.
 	if _, err := policy.Load(fsys, nil); err != nil {
 		return fmt.Errorf("sign %s: not signing a bundle that does not load: %w", dir, err)
 	}

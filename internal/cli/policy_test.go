@@ -474,6 +474,10 @@ func TestPolicySignErrors(t *testing.T) {
 	if err := os.Symlink(filepath.Join(keys, "zones.geojson"), filepath.Join(linked, "zones.geojson")); err != nil {
 		t.Fatal(err)
 	}
+	stray := smallBundle(t, `["zones.geojson"]`) // loads, but holds a symlink the policy does not read
+	if err := os.Symlink("/etc/hostname", filepath.Join(stray, "NOTES")); err != nil {
+		t.Fatal(err)
+	}
 	good := smallBundle(t, `["zones.geojson"]`)
 
 	for _, tt := range []struct {
@@ -488,7 +492,8 @@ func TestPolicySignErrors(t *testing.T) {
 		{"missing key", []string{"-key", filepath.Join(keys, "absent.key"), good}, "absent.key: no such file", ""},
 		{"malformed key", []string{"-key", garbage, good}, "garbage.key: want the base64 of a 32-byte ed25519 seed", ""},
 		{"bundle does not load", []string{"-key", k + ".key", broken}, "not signing a bundle that does not load: policy: absent.geojson", ""},
-		{"symlink in bundle", []string{"-key", k + ".key", linked}, "zones.geojson is not a regular file", ""},
+		{"symlink in bundle", []string{"-key", k + ".key", linked}, "not signing a bundle that does not load: policy: zones.geojson: refused bundle file: zones.geojson is a symbolic link (to " + filepath.Join(keys, "zones.geojson") + ")", ""},
+		{"stray symlink in bundle", []string{"-key", k + ".key", stray}, "policy: NOTES: refused bundle file: NOTES is a symbolic link (to /etc/hostname); a signed bundle holds regular files only", ""},
 		{"key readable by others", []string{"-key", loose, good}, "", "warning: private key " + loose + " is accessible to others (mode 0644)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -503,7 +508,7 @@ func TestPolicySignErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want %q", err, tt.want)
 			}
-			for _, d := range []string{broken, linked} {
+			for _, d := range []string{broken, linked, stray} {
 				if _, err := os.Stat(filepath.Join(d, policy.ManifestHashes)); err == nil {
 					t.Errorf("%s: a manifest was written for a bundle that was not signed", d)
 				}
