@@ -42,6 +42,7 @@ type Config struct {
 	Storage Storage `toml:"storage"`
 	Board   Board   `toml:"board"`
 	Log     Log     `toml:"log"`
+	Control Control `toml:"control"`
 }
 
 // GNSS configures the position source.
@@ -166,6 +167,17 @@ type Board struct {
 	PowerActiveLow bool `toml:"power_active_low"`
 }
 
+// Control configures the local control socket that `geogate status`, `geogate health` and
+// the serial console use (package control: a Unix socket, never TCP).
+type Control struct {
+	// Socket is the control socket's path; "off" disables it. Zero: /run/geogate/control.sock
+	// (systemd's RuntimeDirectory=geogate).
+	Socket string `toml:"socket"`
+	// Group names the group whose members may connect besides root and the service user
+	// (the socket is mode 0660 with this group). Zero: nobody else.
+	Group string `toml:"group"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is "debug", "info", "warn" or "error". Zero: "info".
@@ -281,6 +293,7 @@ func (c *Config) setDefaults() {
 	setStr(&c.Board.PowerSignal, "power-good")
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "auto")
+	setStr(&c.Control.Socket, "/run/geogate/control.sock")
 }
 
 func (c *Config) validate(file string) error {

@@ -124,6 +124,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		MaxFrameBytes: r.frameBytes(), Log: r.log,
 	})
 	r.health.Probe("storage", r.storageHealthy)
+	stopControl := r.startControl(ctx)
 
 	var wg sync.WaitGroup
 	loopCtx, stopLoop := context.WithCancel(context.Background())
@@ -203,6 +204,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	stopLoop()
 	wg.Wait()
+	stopControl()
 	stopHealth()
 	sum := r.summary()
 	r.closeStorage()

@@ -33,6 +33,8 @@ var commands = map[string]command{
 	"key":     {keyUsage, keyMain},
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
+	"status":  {statusUsage, statusMain},
+	"health":  {healthUsage, healthMain},
 	"map":     {mapUsage, mapMain},
 }
 

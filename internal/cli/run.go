@@ -96,6 +96,7 @@ func devConfig(dir string, speedup float64, stderr io.Writer) (*config.Config, e
 	cfg.Camera.Width, cfg.Camera.Height = 640, 480
 	cfg.StatusInterval.Duration = 10 * time.Second
 	cfg.Storage.KeyFile = filepath.Join(dir, "dev.key")
+	cfg.Control.Socket = filepath.Join(dir, "control.sock")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
