@@ -57,9 +57,9 @@ func (r Reason) String() string {
 // ReasonShutdown). Kept and coarsened are the stored record's action ("keep", "coarsen").
 // FramesDownscaled counts the stored frames (kept or coarsened) that were made smaller.
 type Counters struct {
-	Fixes, FixesKept, FixesCoarsened, FixesDropped      atomic.Uint64
+	Fixes, FixesKept, FixesCoarsened, FixesDropped     atomic.Uint64
 	Frames, FramesKept, FramesCoarsened, FramesDropped atomic.Uint64
-	FramesDownscaled                                    atomic.Uint64
+	FramesDownscaled                                   atomic.Uint64
 
 	Records atomic.Uint64 // records appended to storage
 	Bytes   atomic.Uint64 // payload bytes appended (before encryption and framing)
