@@ -16,6 +16,11 @@ import (
 	"github.com/geogate/geogate/storage"
 )
 
+// ErrNoStore is what a Store returns from Append while it has nowhere to write (storage
+// not open yet, or failed to open): the record is dropped as ReasonNoStore, and not logged
+// as a storage error.
+var ErrNoStore = errors.New("gate: no store open")
+
 // Store is where the loop writes what the policy lets through; *storage.Log implements it.
 // Append is called from the loop and from its scaler goroutine, so it must be safe for
 // concurrent use.
@@ -430,6 +435,9 @@ func (l *Loop) store(typ storage.Type, at time.Time, payload []byte) Reason {
 		return ReasonNoStore
 	}
 	if _, err := l.cfg.Store.Append(typ, at, payload); err != nil {
+		if errors.Is(err, ErrNoStore) {
+			return ReasonNoStore
+		}
 		if !l.storeErr.Swap(true) {
 			l.cfg.Log.Error("storage refused a record; dropping until it recovers", "err", err, "full", errors.Is(err, storage.ErrNoSpace))
 		}
