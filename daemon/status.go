@@ -176,10 +176,12 @@ func (r *run) statusLine() string {
 	} else {
 		fmt.Fprintf(&b, " | STORING NOTHING (%v)", shortErr(r.store.Why()))
 	}
-	if st.Version == 0 {
+	// The version in force, not the one of the latest decision: with no fixes (a receiver
+	// absent) there is none.
+	if p := r.holder.Policy(); p == nil {
 		b.WriteString(" | NO POLICY")
 	} else {
-		fmt.Fprintf(&b, " | policy v%d", st.Version)
+		fmt.Fprintf(&b, " | policy v%d", p.Summary().Version)
 	}
 	fmt.Fprintf(&b, " | health %s", r.health.Last().String())
 	return b.String()

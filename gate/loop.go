@@ -108,7 +108,6 @@ type Loop struct {
 type Status struct {
 	HaveFix bool          // the receiver's latest fix has a usable position
 	Reason  policy.Reason // without one, why: ReasonNoFix, ReasonInvalid or ReasonStale
-	Version uint64        // policy version in force, 0 for none
 }
 
 // New makes a Loop. It allocates every buffer the loop will use.
@@ -210,7 +209,7 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 	l.track.add(f, &d)
 	c := &l.Counters
 	c.Fixes.Add(1)
-	st := Status{HaveFix: true, Version: d.Version}
+	st := Status{HaveFix: true}
 	if d.Reason == policy.ReasonNoFix || d.Reason == policy.ReasonInvalid || d.Reason == policy.ReasonStale {
 		st.HaveFix, st.Reason = false, d.Reason
 	}
@@ -263,7 +262,7 @@ func (l *Loop) noFixState() {
 	}
 	l.mu.Lock()
 	if l.status.HaveFix || l.status.Reason != policy.ReasonNoFix {
-		l.status = Status{Reason: policy.ReasonNoFix, Version: l.status.Version}
+		l.status = Status{Reason: policy.ReasonNoFix}
 	}
 	l.mu.Unlock()
 }
