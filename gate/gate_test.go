@@ -2,7 +2,10 @@ package gate
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"os"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -53,9 +56,22 @@ type drive struct {
 	gen   sim.Generator
 	nmea  []byte
 	frame []byte
+	idx   [4]byte
 	w, h  int
 	fix   gnss.Fix
+
+	// With truth set, the drive records the ground truth an independent oracle needs: each
+	// frame's capture time on the route's clock (the frame carries its index after the
+	// JPEG), so its true position comes from the route, not from the loop's interpolation
+	// of the fixes it decoded.
+	truth     bool
+	route     []sim.Sample
+	captureAt time.Time // route time of the frame being captured
+	captured  []time.Time
 }
+
+// mPerDeg is metres per degree of latitude on the mean-radius sphere, the policy's model.
+const mPerDeg = 6371008.8 * math.Pi / 180
 
 // driveStart is when every simulated drive starts: a fixed date, in November, when the sample
 // bundle's summer window is closed.
@@ -83,6 +99,7 @@ func newDrive(t testing.TB, store Store, tier string) *drive {
 // epoch's sentences arriving at its end.
 func (d *drive) epoch(s *sim.Sample) {
 	for i := 0; i < 3; i++ {
+		d.captureAt = s.Time.Add(time.Duration(i) * 100 * time.Millisecond / 3)
 		d.commitFrame(d.now)
 		d.now = d.now.Add(100 * time.Millisecond / 3)
 		d.loop.drainFrames()
@@ -98,7 +115,25 @@ func (d *drive) epoch(s *sim.Sample) {
 func (d *drive) commitFrame(t time.Time) {
 	buf := d.ring.Buffer()
 	n := copy(buf, d.frame)
+	if d.truth {
+		// After the JPEG's end marker, where decoders do not look: the frame's index.
+		n += copy(buf[n:], binary.LittleEndian.AppendUint32(d.idx[:0], uint32(len(d.captured))))
+		d.captured = append(d.captured, d.captureAt)
+	}
 	d.ring.Commit(camera.Frame{Data: buf[:n], Width: d.w, Height: d.h, Format: camera.MJPEG, Captured: t})
+}
+
+// truePosition is where the car was at route time t: on the straight road between the
+// route's samples around t (after the last one, on along the last stretch of road).
+func (d *drive) truePosition(t time.Time) (lat, lon float64, ok bool) {
+	i := sort.Search(len(d.route), func(i int) bool { return d.route[i].Time.After(t) })
+	if i == 0 || len(d.route) < 2 {
+		return 0, 0, false
+	}
+	i = min(i, len(d.route)-1)
+	a, b := d.route[i-1], d.route[i]
+	k := float64(t.Sub(a.Time)) / float64(b.Time.Sub(a.Time))
+	return a.Lat + k*(b.Lat-a.Lat), a.Lon + k*(b.Lon-a.Lon), true
 }
 
 // decode feeds the epoch's sentences through the real decoder at d.now and hands over every
@@ -136,6 +171,7 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 	}
 	d := newDrive(t, log, "licensed")
 	samples := route()
+	d.truth, d.route = true, samples
 	for i := range samples {
 		d.epoch(&samples[i])
 	}
@@ -147,7 +183,11 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// maxLagM is how far the car drives in two epochs, plus a metre for arithmetic and the
+	// simulated serial delay: the most a frame's stored position may trail its true one.
+	const maxLagM = 2*0.1*30 + 1
 	var fixes, frames, frameBefore, frameAfter, fixBefore, fixAfter int
+	worst, closest := 0.0, math.Inf(1)
 	r, err := storage.NewReader(dir, key)
 	if err != nil {
 		t.Fatal(err)
@@ -180,9 +220,29 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 				if err != nil {
 					t.Fatalf("seq %d: %v", rec.Seq, err)
 				}
-				if string(img) != string(d.frame) {
+				if len(img) != len(d.frame)+4 || string(img[:len(d.frame)]) != string(d.frame) {
 					t.Fatalf("seq %d: frame bytes differ from the captured JPEG", rec.Seq)
 				}
+				// The oracle: where the car truly was when this frame was captured, from
+				// the route, not from the loop's interpolation of decoded fixes.
+				n := binary.LittleEndian.Uint32(img[len(d.frame):])
+				tlat, tlon, ok := d.truePosition(d.captured[n])
+				if !ok {
+					t.Fatalf("seq %d: frame %d captured at %v, outside the fixes: stored without a position", rec.Seq, n, d.captured[n])
+				}
+				// The loop places a frame by the fixes' arrival, which lags the epoch they
+				// describe: the decoder completes an epoch when the next one's sentences
+				// arrive, so up to two epochs at 30 m/s (6 m). Nothing captured may lie
+				// within the margin less that lag.
+				if out := zone.MetresOutside(tlat, tlon); out <= zone.MarginM-maxLagM {
+					t.Fatalf("seq %d: frame %d was captured %.0f m from the zone (margin %.0f m)", rec.Seq, n, out, zone.MarginM)
+				}
+				dm := math.Hypot((h.Lat-tlat)*mPerDeg, (h.Lon-tlon)*mPerDeg*math.Cos(tlat*math.Pi/180))
+				if dm > maxLagM {
+					t.Fatalf("seq %d: frame %d stored at %.6f,%.6f, %.1f m from where it was captured (%.6f,%.6f)", rec.Seq, n, h.Lat, h.Lon, dm, tlat, tlon)
+				}
+				worst = max(worst, dm)
+				closest = min(closest, zone.MetresOutside(tlat, tlon))
 				lat, lon = h.Lat, h.Lon
 				frames++
 				if lon > 119.55 {
@@ -202,6 +262,7 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	t.Logf("frames stored: at most %.1f m from where they were captured; captured %.0f m or more from the zone", worst, closest)
 	c := &d.loop.Counters
 	t.Logf("%d epochs: fixes stored %d (dropped %d, zone-deny %d); frames stored %d of %d (dropped %d, zone-deny %d)",
 		len(samples), fixes, c.FixesDropped.Load(), c.FixDrops(PolicyReason(policy.ReasonZoneDeny)),
