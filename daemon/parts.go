@@ -376,7 +376,6 @@ const (
 func (r *run) watchPower(ctx context.Context, events chan<- board.PowerEvent) {
 	wait := powerRetryMin
 	for restarts := 0; ; restarts++ {
-		started := time.Now()
 		err := r.power.Watch(ctx, events)
 		if ctx.Err() != nil {
 			return
@@ -384,9 +383,8 @@ func (r *run) watchPower(ctx context.Context, events chan<- board.PowerEvent) {
 		if err == nil {
 			err = errors.New("daemon: power-fail watcher returned")
 		}
-		r.powerDown.Store(&err)
-		if time.Since(started) > powerRetryMax {
-			wait = powerRetryMin // it ran a good while: a new fault, not the same one
+		if r.powerDown.Swap(&err) == nil {
+			wait = powerRetryMin // it had delivered the input's state: a new fault
 		}
 		r.log.Error("POWER-FAIL WATCHER STOPPED: restarting", "input", r.power.String(), "err", err, "restarts", restarts+1, "in", wait)
 		select {
