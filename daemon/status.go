@@ -58,11 +58,11 @@ func (s Summary) String() string {
 // parts that drop before the loop sees a fix or frame (the GNSS reader's full channel, the
 // camera ring's backlog, frames the capture could not use).
 type tally struct {
-	fixes, fixesKept, fixesCoarsened, fixesDropped                     uint64
-	frames, framesKept, framesCoarsened, framesDropped, framesDownscal uint64
-	drops                                                              [gate.NumReasons][2]uint64 // fixes, frames
-	rejected                                                           [gnss.NumReasons]uint64
-	cam                                                                camera.CaptureStats
+	fixes, fixesKept, fixesCoarsened, fixesDropped                       uint64
+	frames, framesKept, framesCoarsened, framesDropped, framesDownscaled uint64
+	drops                                                                [gate.NumReasons][2]uint64 // fixes, frames
+	rejected                                                             [gnss.NumReasons]uint64
+	cam                                                                  camera.CaptureStats
 }
 
 func (r *run) tally() tally {
@@ -70,7 +70,7 @@ func (r *run) tally() tally {
 	t := tally{
 		fixes: c.Fixes.Load(), fixesKept: c.FixesKept.Load(), fixesCoarsened: c.FixesCoarsened.Load(), fixesDropped: c.FixesDropped.Load(),
 		frames: c.Frames.Load(), framesKept: c.FramesKept.Load(), framesCoarsened: c.FramesCoarsened.Load(), framesDropped: c.FramesDropped.Load(),
-		framesDownscal: c.FramesDownscaled.Load(),
+		framesDownscaled: c.FramesDownscaled.Load(),
 	}
 	for why := range gate.NumReasons {
 		t.drops[why] = [2]uint64{c.FixDrops(why), c.FrameDrops(why)}
@@ -194,7 +194,7 @@ func (r *run) summary() Summary {
 		Uptime: time.Since(r.start),
 		Fixes:  t.fixes, FixesKept: t.fixesKept, FixesCoarsened: t.fixesCoarsened, FixesDropped: t.fixesDropped,
 		Frames: t.frames, FramesKept: t.framesKept, FramesCoarsened: t.framesCoarsened, FramesDropped: t.framesDropped,
-		FramesDownscaled: t.framesDownscal,
+		FramesDownscaled: t.framesDownscaled,
 		Records:          r.loop.Counters.Records.Load(), Bytes: r.loop.Counters.Bytes.Load(),
 		DropReasons: t.dropReasons(), GNSSRejected: rejected, Camera: t.cameraTrouble(),
 	}
