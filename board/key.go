@@ -64,10 +64,11 @@ func (k *KeyFile) String() string { return "key file " + k.path }
 // LogValue implements slog.LogValuer: the path, nothing else.
 func (k *KeyFile) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
-// DeviceKey implements KeyProvider. It checks mode and owner on the open file, so a file
-// swapped after the check is not read.
+// DeviceKey implements KeyProvider. It opens the file without blocking and checks type,
+// mode and owner on the open file, so a FIFO or device at the path cannot hold it up and a
+// file swapped after the check is not read.
 func (k *KeyFile) DeviceKey() ([]byte, error) {
-	f, err := os.Open(k.path)
+	f, err := os.OpenFile(k.path, keyOpenFlags, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("board: key file %s: %w: create one with \"geogate keygen -o %s\" (development) or provision it as described in docs/OPERATIONS.md", k.path, ErrNoKey, k.path)
@@ -80,7 +81,7 @@ func (k *KeyFile) DeviceKey() ([]byte, error) {
 		return nil, fmt.Errorf("board: key file: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("board: key file %s: %w: not a regular file", k.path, ErrKeyInsecure)
+		return nil, fmt.Errorf("board: key file %s: %w: not a regular file (mode %v); put the key in a file", k.path, ErrKeyInsecure, fi.Mode().Type())
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("board: key file %s: %w: mode %04o lets others read or write it; run \"chmod 600 %s\"", k.path, ErrKeyInsecure, perm, k.path)

@@ -2,7 +2,13 @@
 
 package board
 
-import "io/fs"
+import (
+	"io/fs"
+	"os"
+)
+
+// keyOpenFlags opens the key file. Outside Linux a FIFO at the key path blocks the open.
+const keyOpenFlags = os.O_RDONLY
 
 // fileOwner reports no owner: the ownership check is Linux only.
 func fileOwner(fs.FileInfo) (int, bool) { return 0, false }

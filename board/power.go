@@ -264,13 +264,27 @@ func (p *polledSource) level() (bool, error) {
 	return (b[0] == '1') != p.activeLow, nil
 }
 
+// pollRetries is how many polls in a row may fail to read a level before next reports the
+// error. A writer that truncates and then writes (os.WriteFile, a shell's "echo 0 >") leaves
+// the file empty for an instant, and a poll may land there: that read is not a fault, and
+// the next poll sees the new level. Five polls (250 ms at DefaultPowerPoll) outlast any
+// such write; an input that stays unreadable longer is reported.
+const pollRetries = 5
+
 func (p *polledSource) next(ctx context.Context) (bool, error) {
-	select {
-	case <-ctx.Done():
-		return false, ctx.Err()
-	case <-p.clock.After(p.every):
+	var err error
+	for range pollRetries {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-p.clock.After(p.every):
+		}
+		var lvl bool
+		if lvl, err = p.level(); err == nil {
+			return lvl, nil
+		}
 	}
-	return p.level()
+	return false, err
 }
 
 func (p *polledSource) close() error { return nil }

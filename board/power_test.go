@@ -25,6 +25,9 @@ func TestPowerFilePolled(t *testing.T) {
 		{"power-good", board.SignalPowerGood, false, []string{"1\n", "1\n", "0\n", "0\n", "1\n"}, []board.PowerEvent{board.PowerOK, board.PowerFail, board.PowerOK}},
 		{"ignition active low", board.SignalIgnition, true, []string{"0", "1", "0"}, []board.PowerEvent{board.PowerOK, board.IgnitionOff, board.PowerOK}},
 		{"starts with power failed", board.SignalPowerGood, false, []string{"0", "1"}, []board.PowerEvent{board.PowerFail, board.PowerOK}},
+		// A poll may land between a writer's truncate and its write: the empty or cut read
+		// is read again at the next poll, and the watch goes on.
+		{"torn writes", board.SignalPowerGood, false, []string{"1\n", "", "0\n", "", "", "1\n", "\n", "0"}, []board.PowerEvent{board.PowerOK, board.PowerFail, board.PowerOK, board.PowerFail}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "power-good")
@@ -66,6 +69,49 @@ func TestPowerFilePolled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPowerFileUnreadable checks that an input that stays unreadable ends the watch with an
+// error, after the retries that a torn write gets.
+func TestPowerFileUnreadable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "power-good")
+	if err := os.WriteFile(file, []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk := boardtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p, err := board.OpenPower(board.PowerConfig{File: file, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// waiting ends when Watch does, so the test never waits for a poll that will not come.
+	waiting, ended := context.WithCancel(context.Background())
+	defer ended()
+	events := make(chan board.PowerEvent, 4)
+	done := make(chan error, 1)
+	go func() { done <- p.Watch(context.Background(), events); ended() }()
+	if ev := <-events; ev != board.PowerOK {
+		t.Fatalf("first event %v, want %v", ev, board.PowerOK)
+	}
+	if err := os.WriteFile(file, []byte("high"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	polls := 0
+	for clk.BlockUntil(waiting, 1) == nil {
+		if polls++; polls > 100 {
+			t.Fatal("Watch still running after 100 polls of bad content")
+		}
+		clk.Advance(board.DefaultPowerPoll)
+	}
+	err = <-done
+	var de *board.DeviceError
+	if !errors.As(err, &de) {
+		t.Fatalf("Watch = %v after %d polls, want a *board.DeviceError", err, polls)
+	}
+	if polls < 2 {
+		t.Errorf("Watch gave up after %d polls of bad content, want retries", polls)
+	}
+	t.Logf("Watch ended after %d polls: %v", polls, err)
 }
 
 func TestPowerAbsent(t *testing.T) {

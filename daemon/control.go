@@ -85,7 +85,7 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 func (r *run) status() Status {
 	rep := r.health.Last()
 	return Status{
-		Summary: r.summary(), Storing: r.store != nil, PolicyUnsigned: r.unsigned.Load(),
+		Summary: r.summary(), Storing: r.store.Log() != nil, PolicyUnsigned: r.unsigned.Load(),
 		Health: rep.String(), Healthy: rep.Healthy, Line: r.statusLine(),
 	}
 }
@@ -93,7 +93,7 @@ func (r *run) status() Status {
 // healthReport collects the control socket's health answer.
 func (r *run) healthReport() Health {
 	rep := r.health.Last()
-	h := Health{Healthy: rep.Healthy, Storing: r.store != nil}
+	h := Health{Healthy: rep.Healthy, Storing: r.store.Log() != nil}
 	for _, p := range rep.Problems {
 		h.Problems = append(h.Problems, fmt.Sprintf("%s: %v", p.Check, p.Err))
 	}

@@ -1,26 +1,42 @@
 package daemon_test
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
+// sigkillSeed replays TestRunSIGKILL's kill moments; zero: GEOGATE_SIGKILL_SEED, or a new seed.
+var sigkillSeed = flag.Uint64("sigkill.seed", 0, "seed of TestRunSIGKILL's random kill moments (0: $GEOGATE_SIGKILL_SEED or a new one, logged)")
+
 // TestRunSIGKILL is issue 6's crash proof. The daemon is SIGKILLed at a random moment 0.3 to
 // 2 s after READY=1, five times, each time restarted on the same data dir (which recovers
 // the log); the highest durable seq its STATUS= lines announced before each kill is
-// remembered. A last run then appends and stops cleanly. Afterwards "geogate store verify"
-// passes, every record decodes, seqs run 1, 2, 3, ... without a gap, so every record
-// acknowledged before any kill is there and authentic, and the last run's records continue
-// the sequence.
+// remembered. The kill moments come from a seed that is logged and can be given back
+// (-sigkill.seed or GEOGATE_SIGKILL_SEED) to replay a failure. A last run then appends and
+// stops cleanly. Afterwards "geogate store verify" passes, every record decodes, seqs run 1,
+// 2, 3, ... without a gap, so every record acknowledged before any kill is there and
+// authentic, and the last run's records continue the sequence.
 func TestRunSIGKILL(t *testing.T) {
 	heavy(t)
 	needPTY(t)
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("random kill moments from seed %d", seed)
+	if *sigkillSeed != 0 {
+		seed = *sigkillSeed
+	} else if v := os.Getenv("GEOGATE_SIGKILL_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("GEOGATE_SIGKILL_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	t.Logf("random kill moments from seed %d (replay: go test -run TestRunSIGKILL ./daemon -sigkill.seed %[1]d, or GEOGATE_SIGKILL_SEED=%[1]d)", seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>32))
 
 	dir := t.TempDir()

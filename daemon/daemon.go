@@ -21,7 +21,6 @@ import (
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
-	"github.com/geogate/geogate/storage"
 )
 
 // Options are what Run needs besides the config.
@@ -53,18 +52,24 @@ type run struct {
 	log    *slog.Logger
 	start  time.Time
 	holder policy.Holder
-	store  *storage.Log
-	noKey  error // why nothing is stored, nil when storing
-	serial *gnss.Serial
-	sim    *sim.Receiver
-	reader *gate.GNSSReader
-	ring   *camera.Ring
-	cap    *camera.Capture
-	loop   *gate.Loop
-	sd     *board.Notifier
-	wd     *board.Watchdog
-	health *board.Health
-	power  *board.PowerLine
+	store  storeHolder
+	noKey  error // no usable device key: nothing is ever stored
+	// storageRetry is closed when the goroutine retrying a failed storage open has ended;
+	// nil when none was started.
+	storageRetry chan struct{}
+	serial       *gnss.Serial
+	sim          *sim.Receiver
+	reader       *gate.GNSSReader
+	ring         *camera.Ring
+	cap          *camera.Capture
+	loop         *gate.Loop
+	sd           *board.Notifier
+	wd           *board.Watchdog
+	health       *board.Health
+	power        *board.PowerLine
+	// powerDown is why the power-fail watcher is not watching, nil while it is.
+	powerDown atomic.Pointer[error]
+	powerLast board.PowerEvent // the latest event acted on
 
 	// unsigned is set while the running policy was loaded without signature verification
 	// (no policy.trusted_keys); the status line says so.
@@ -98,6 +103,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		sigs = ch
 	}
 
+	if err := r.deviceID(); err != nil {
+		return Summary{}, err
+	}
 	if err := r.openCamera(); err != nil {
 		return Summary{}, err
 	}
@@ -109,8 +117,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		defer close(firstLoad)
 		r.loadPolicy(false)
 	}()
-	r.openStorage()
+	storeCtx, stopStorage := context.WithCancel(ctx)
+	defer stopStorage()
+	r.openStorage(storeCtx)
 	if err := r.openGNSS(); err != nil {
+		stopStorage()
 		r.closeStorage()
 		return Summary{}, err
 	}
@@ -120,35 +131,38 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	r.reader.Out = fixes
 	r.loop = gate.New(gate.Config{
 		Fixes: fixes, Frames: r.ring, Policy: &r.holder, Tier: r.cfg.Policy.Tier,
-		Store: r.appender(), Beat: r.health.Beat("pipeline", 5*time.Second),
+		Store: &r.store, Beat: r.health.Beat("pipeline", 5*time.Second),
 		MaxFrameBytes: r.frameBytes(), Log: r.log,
 	})
 	r.health.Probe("storage", r.storageHealthy)
 	stopControl := r.startControl(ctx)
 
-	var wg sync.WaitGroup
+	// The sources stop before the loop (sources), so the loop counts every fix and frame
+	// they delivered; the loop stops last (loopDone).
+	var sources, loopDone sync.WaitGroup
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	srcCtx, stopSources := context.WithCancel(ctx)
-	wg.Go(func() { r.loop.Run(loopCtx) })
-	wg.Go(func() {
+	loopDone.Go(func() { r.loop.Run(loopCtx) })
+	sources.Go(func() {
 		if err := r.reader.Run(srcCtx); err != nil {
 			r.log.Error("gnss source ended", "err", err)
 		}
 	})
 	if r.cap != nil {
-		wg.Go(func() { r.cap.Run(srcCtx) })
+		sources.Go(func() { r.cap.Run(srcCtx) })
+	}
+	powerEvents := make(chan board.PowerEvent, 4)
+	if r.power != nil {
+		r.health.Probe("power-fail input", r.powerHealthy)
+		sources.Go(func() { r.watchPower(srcCtx, powerEvents) })
 	}
 	healthCtx, stopHealth := context.WithCancel(context.Background())
 	go r.health.Run(healthCtx)
-	powerEvents := make(chan board.PowerEvent, 4)
-	if r.power != nil {
-		go r.power.Watch(srcCtx, powerEvents)
-	}
 
 	if err := r.sd.Ready(); err != nil {
 		r.log.Warn("systemd notify failed", "err", err)
 	}
-	r.log.Info("running", "ready_in", time.Since(r.start).Round(time.Microsecond), "storing", r.store != nil)
+	r.log.Info("running", "ready_in", time.Since(r.start).Round(time.Microsecond), "storing", r.store.Log() != nil)
 
 	statusEvery := time.NewTicker(r.cfg.StatusInterval.Duration)
 	defer statusEvery.Stop()
@@ -199,17 +213,19 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	defer deadline.Stop()
 	stopSources()
 	r.closeGNSS()
+	sources.Wait()
 	if r.ring != nil {
 		r.ring.Close()
 	}
 	stopLoop()
-	wg.Wait()
+	loopDone.Wait()
 	stopControl()
 	stopHealth()
 	sum := r.summary()
+	stopStorage()
 	r.closeStorage()
-	if r.store != nil {
-		st := r.store.Stats()
+	if l := r.store.Log(); l != nil {
+		st := l.Stats()
 		sum.Durable, sum.Syncs = st.Durable, st.Syncs
 	}
 	r.closeBoard()

@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/geogate/geogate/board"
@@ -18,16 +22,106 @@ import (
 	"github.com/geogate/geogate/storage"
 )
 
-// openStorage unseals the device key and opens the log; on any failure the daemon stores
-// nothing (fail closed) and says why.
-func (r *run) openStorage() {
+// Storage retry: a log that fails to open (a briefly full disk refusing the first
+// segment's fallocate, a data dir not mounted yet) is retried, the wait doubling from
+// storageRetryMin to storageRetryMax: soon enough that little is lost once the cause is
+// gone, rarely enough that a lasting fault does not flood the journal.
+const (
+	storageRetryMin = 500 * time.Millisecond
+	storageRetryMax = 30 * time.Second
+)
+
+// storeHolder is the loop's store: the log once it is open, until then nothing, so records
+// are dropped as no-store (fail closed). It is safe for concurrent use.
+type storeHolder struct {
+	log atomic.Pointer[storage.Log]
+	mu  sync.Mutex
+	why error // why no log is open; nil once one is
+}
+
+// Append implements gate.Store.
+func (s *storeHolder) Append(typ storage.Type, at time.Time, payload []byte) (uint64, error) {
+	l := s.log.Load()
+	if l == nil {
+		return 0, gate.ErrNoStore
+	}
+	return l.Append(typ, at, payload)
+}
+
+// Log returns the open log, nil while there is none.
+func (s *storeHolder) Log() *storage.Log { return s.log.Load() }
+
+// Why returns why no log is open, nil once one is.
+func (s *storeHolder) Why() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.why
+}
+
+func (s *storeHolder) set(l *storage.Log, why error) {
+	s.mu.Lock()
+	s.why = why
+	s.mu.Unlock()
+	if l != nil {
+		s.log.Store(l)
+	}
+}
+
+// openStorage unseals the device keys and opens the log. Without a usable key the daemon
+// stores nothing (fail closed) and says why; a log that fails to open is retried with
+// backoff in the background until ctx ends, and the daemon says so until it is open.
+func (r *run) openStorage(ctx context.Context) {
 	keys, ring, err := r.deviceKeys()
 	if err != nil {
 		r.noKey = err
+		r.store.set(nil, err)
 		r.log.Error("NO DEVICE KEY: storing nothing", "err", err)
 		return
 	}
-	defer keys.Clear()
+	opened := func(l *storage.Log) {
+		r.store.set(l, nil)
+		if ring != nil {
+			// The log now writes under the current key only: old keys nothing needs can go.
+			ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
+		}
+	}
+	l, err := r.openLog(keys)
+	if err == nil {
+		keys.Clear()
+		opened(l)
+		return
+	}
+	r.store.set(nil, err)
+	r.log.Error("STORAGE UNAVAILABLE: storing nothing, retrying", "dir", r.cfg.DataDir, "err", err)
+	r.storageRetry = make(chan struct{})
+	go func() {
+		defer close(r.storageRetry)
+		defer keys.Clear()
+		wait := storageRetryMin
+		for attempt := 2; ; attempt++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			l, err := r.openLog(keys)
+			if err == nil {
+				opened(l)
+				r.log.Info("storage open: storing again", "dir", r.cfg.DataDir, "attempt", attempt)
+				return
+			}
+			if last := r.store.Why(); last == nil || last.Error() != err.Error() {
+				r.log.Error("STORAGE UNAVAILABLE: storing nothing, retrying", "dir", r.cfg.DataDir, "err", err, "attempt", attempt)
+			}
+			r.store.set(nil, err)
+			wait = min(2*wait, storageRetryMax)
+		}
+	}()
+}
+
+// openLog opens the log with the current key (and the old ones for reading), and reports
+// a recovery.
+func (r *run) openLog(keys board.Keys) (*storage.Log, error) {
 	cipher := storage.AES256GCM
 	if r.cfg.Storage.Cipher == "xchacha20-poly1305" {
 		cipher = storage.XChaCha20Poly1305
@@ -46,19 +140,13 @@ func (r *run) openStorage() {
 		BufferSize: max(1<<20, 3*r.frameBytes()),
 	})
 	if err != nil {
-		r.noKey = err
-		r.log.Error("STORAGE UNAVAILABLE: storing nothing", "dir", r.cfg.DataDir, "err", err)
-		return
+		return nil, err
 	}
 	rec := l.Recovery()
 	if len(rec.Cut)+len(rec.Damaged)+len(rec.Unreadable) > 0 || rec.Scanned > 0 {
 		r.log.Warn("storage recovered after an unclean stop", "scanned", rec.Scanned, "cut", len(rec.Cut), "damaged", len(rec.Damaged), "unreadable", len(rec.Unreadable))
 	}
-	r.store = l
-	if ring != nil {
-		// The log now writes under the current key only: old keys nothing needs can go.
-		ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
-	}
+	return l, nil
 }
 
 // deviceKeys unseals the device keys from storage.key_provider. ring is the TPM keyring
@@ -99,27 +187,33 @@ func (r *run) deviceKeys() (keys board.Keys, ring *board.TPMKeyring, err error) 
 	return keys, nil, nil
 }
 
-// appender returns the loop's store: nil (fail closed) without a log. A typed nil pointer
-// must not become a non-nil interface.
-func (r *run) appender() gate.Store {
-	if r.store == nil {
+// storageHealthy is the health probe: unhealthy while storage failed to open (and is being
+// retried) or fails to sync. Without a device key nothing is ever opened: that is the
+// designed fail-closed state, which a restart would not change, so it stays healthy (the
+// status line says STORING NOTHING).
+func (r *run) storageHealthy() error {
+	if l := r.store.Log(); l != nil {
+		return l.Sync()
+	}
+	if r.noKey != nil {
 		return nil
 	}
-	return r.store
-}
-
-func (r *run) storageHealthy() error {
-	if r.store == nil {
-		return nil // failing closed is a designed state, not a hang: restarting would not help
+	if err := r.store.Why(); err != nil {
+		return fmt.Errorf("daemon: no log open: %w", err)
 	}
-	return r.store.Sync()
+	return errors.New("daemon: no log open")
 }
 
+// closeStorage stops the retries and closes the log, if one is open.
 func (r *run) closeStorage() {
-	if r.store == nil {
+	if r.storageRetry != nil {
+		<-r.storageRetry // its ctx has ended
+	}
+	l := r.store.Log()
+	if l == nil {
 		return
 	}
-	if err := r.store.Close(); err != nil {
+	if err := l.Close(); err != nil {
 		r.log.Error("storage close", "err", err)
 	}
 }
@@ -311,20 +405,91 @@ func powerConfig(c config.Board) (board.PowerConfig, error) {
 	return pc, nil
 }
 
+// Power-fail watcher restarts: a watcher that stopped (its input unreadable for several
+// polls, a GPIO read error) is started again after powerRetryMin, the wait doubling up to
+// powerRetryMax while it keeps failing. Health reports it down meanwhile.
+const (
+	powerRetryMin = 100 * time.Millisecond
+	powerRetryMax = 5 * time.Second
+)
+
+// watchPower runs the power-fail input's watcher until ctx ends, restarting it whenever it
+// stops: power-fail handling must never be off silently.
+func (r *run) watchPower(ctx context.Context, events chan<- board.PowerEvent) {
+	wait := powerRetryMin
+	for restarts := 0; ; restarts++ {
+		err := r.power.Watch(ctx, events)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("daemon: power-fail watcher returned")
+		}
+		if r.powerDown.Swap(&err) == nil {
+			wait = powerRetryMin // it had delivered the input's state: a new fault
+		}
+		r.log.Error("POWER-FAIL WATCHER STOPPED: restarting", "input", r.power.String(), "err", err, "restarts", restarts+1, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, powerRetryMax)
+	}
+}
+
+// powerHealthy is the health probe of the power-fail watcher: unhealthy from its stop until
+// the restarted watcher has delivered the input's state.
+func (r *run) powerHealthy() error {
+	if err := r.powerDown.Load(); err != nil {
+		return fmt.Errorf("daemon: power-fail watcher stopped: %w", *err)
+	}
+	return nil
+}
+
+// powerEvent acts on a power event from the watcher. A restarted watcher first reports the
+// current state again: an event equal to the latest is not acted on twice.
 func (r *run) powerEvent(ev board.PowerEvent) {
+	if r.powerDown.Swap(nil) != nil {
+		r.log.Info("power-fail watcher running again", "state", ev.String())
+	}
+	first := r.powerLast == 0
+	if ev == r.powerLast {
+		return
+	}
+	r.powerLast = ev
+	if first && ev == board.PowerOK {
+		r.log.Info("power-fail input watched", "input", r.power.String())
+		return
+	}
 	switch ev {
 	case board.PowerOK:
 		r.loop.PowerRestored()
 		r.log.Info("power ok")
 	default:
 		r.loop.PowerFail()
-		if r.store != nil {
-			if err := r.store.Sync(); err != nil {
+		if l := r.store.Log(); l != nil {
+			if err := l.Sync(); err != nil {
 				r.log.Error("flush on power-fail", "err", err)
 			}
 		}
 		r.log.Warn("power failing: flushed storage, accepting nothing new", "event", ev.String())
 	}
+}
+
+// deviceID finds the device's identity and logs it. A configured ID that is not valid stops
+// the start; one that cannot be derived (no machine ID yet) is logged and the daemon runs.
+func (r *run) deviceID() error {
+	id, err := board.DeviceID(os.DirFS("/"), r.cfg.DeviceID)
+	switch {
+	case err == nil:
+		r.log.Info("device", "id", id, "configured", r.cfg.DeviceID != "")
+	case r.cfg.DeviceID != "":
+		return fmt.Errorf("daemon: device_id: %w", err)
+	default:
+		r.log.Warn("device id unknown", "err", err)
+	}
+	return nil
 }
 
 func (r *run) closeBoard() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -14,9 +15,15 @@ func TestRunPowerFail(t *testing.T) {
 	needPTY(t)
 	dir := t.TempDir()
 	power := filepath.Join(dir, "power-good")
+	// The input is written as a board helper must write it: a temporary file renamed over
+	// it, so no poll sees it half written.
 	set := func(v string) {
 		t.Helper()
-		if err := os.WriteFile(power, []byte(v+"\n"), 0o600); err != nil {
+		tmp := power + ".tmp"
+		if err := os.WriteFile(tmp, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, power); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,8 +43,24 @@ func TestRunPowerFail(t *testing.T) {
 	}
 
 	set("1")
-	waitLog(t, p, "power ok")
+	waitLog(t, p, `msg="power ok"`)
 	p.waitStatus("storing again", func(s status) bool { return s.durable > cut.durable+10 })
+
+	// An input that stays unreadable stops the watcher: the log says so, health fails
+	// (so the watchdogs are no longer kicked), and the watcher is restarted until the input
+	// reads again.
+	set("unreadable")
+	waitLog(t, p, "POWER-FAIL WATCHER STOPPED")
+	bad := p.waitStatus("health failing with the watcher stopped", func(s status) bool {
+		return strings.Contains(s.health, "power-fail input")
+	})
+	t.Logf("watcher stopped: %q", bad.line)
+	set("1")
+	waitLog(t, p, "power-fail watcher running again")
+	p.waitStatus("health ok with the watcher running", func(s status) bool { return s.health == "ok" })
+	if n := strings.Count(p.stderr(), `msg="power failing: flushed storage`); n != 1 {
+		t.Errorf("the log says power failing %d times, want once", n)
+	}
 	took, sum := p.terminate()
 	t.Logf("stopped %v after SIGTERM: %s", took, sum.line)
 }

@@ -155,30 +155,36 @@ func writeConfig(t *testing.T, dir string, c runConfig) string {
 
 // status is one STATUS= line from the daemon, with its counters parsed.
 type status struct {
-	line                         string
-	zone, action, reason         string
-	fixes, kept, coarse, dropped int64
-	framesKept, framesDropped    int64
-	durable                      int64 // highest durable seq, -1 if the line has none
-	policy                       int64 // policy version, 0 for NO POLICY
-	storingNothing, noPolicy     bool
+	line                                   string
+	gnss                                   string // "gnss fix", "gnss absent", "gnss no fix (stale)", ...
+	fixes, kept, coarse, dropped           int64
+	frames, framesKept, framesCoarse       int64
+	framesDropped                          int64
+	durable                                int64 // highest durable seq, -1 if the line has none
+	policy                                 int64 // policy version, 0 for NO POLICY
+	health                                 string
+	storingNothing, noPolicy, cameraErrors bool
 }
 
 var (
-	statusFixRE    = regexp.MustCompile(`\| zone (\S+) \| (\S+) (\S+) \| fixes (\d+) kept (\d+) coarse (\d+) dropped (\d+)`)
-	statusFrameRE  = regexp.MustCompile(`\| frames kept (\d+) scaled \d+ dropped (\d+)`)
+	statusGNSSRE   = regexp.MustCompile(`^(gnss [^|,]*?)(?:,| \|)`)
+	statusFixRE    = regexp.MustCompile(`\| fixes (\d+) kept (\d+) coarsened (\d+) dropped (\d+)`)
+	statusFrameRE  = regexp.MustCompile(`\| frames (\d+) kept (\d+) coarsened (\d+) dropped (\d+)`)
 	statusDurRE    = regexp.MustCompile(`\| stored [^|]* durable #(\d+) \|`) // the trailing " |": not cut at 200 bytes
 	statusPolicyRE = regexp.MustCompile(`\| policy v(\d+)`)
+	statusHealthRE = regexp.MustCompile(`\| health (.*)$`)
 )
 
 func parseStatus(line string) status {
 	s := status{line: line, durable: -1}
+	if m := statusGNSSRE.FindStringSubmatch(line); m != nil {
+		s.gnss = m[1]
+	}
 	if m := statusFixRE.FindStringSubmatch(line); m != nil {
-		s.zone, s.action, s.reason = m[1], m[2], m[3]
-		s.fixes, s.kept, s.coarse, s.dropped = atoi(m[4]), atoi(m[5]), atoi(m[6]), atoi(m[7])
+		s.fixes, s.kept, s.coarse, s.dropped = atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4])
 	}
 	if m := statusFrameRE.FindStringSubmatch(line); m != nil {
-		s.framesKept, s.framesDropped = atoi(m[1]), atoi(m[2])
+		s.frames, s.framesKept, s.framesCoarse, s.framesDropped = atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4])
 	}
 	if m := statusDurRE.FindStringSubmatch(line); m != nil {
 		s.durable = atoi(m[1])
@@ -186,13 +192,17 @@ func parseStatus(line string) status {
 	if m := statusPolicyRE.FindStringSubmatch(line); m != nil {
 		s.policy = atoi(m[1])
 	}
+	if m := statusHealthRE.FindStringSubmatch(line); m != nil {
+		s.health = m[1]
+	}
 	s.storingNothing = strings.Contains(line, "STORING NOTHING")
 	s.noPolicy = strings.Contains(line, "NO POLICY")
+	s.cameraErrors = strings.Contains(line, "camera errors")
 	return s
 }
 
 // stored is what the gate stored: fixes plus frames.
-func (s status) stored() int64 { return s.kept + s.coarse + s.framesKept }
+func (s status) stored() int64 { return s.kept + s.coarse + s.framesKept + s.framesCoarse }
 
 func atoi(s string) int64 {
 	n, err := strconv.ParseInt(s, 10, 64)
@@ -454,6 +464,7 @@ func (p *daemonProc) terminate() (time.Duration, summary) {
 	if !ok {
 		p.t.Fatalf("%s: no summary line on stdout:\n%s", p.name, p.stdout())
 	}
+	sum.checkTotals(p.t)
 	return took, sum
 }
 
@@ -472,24 +483,68 @@ func (p *daemonProc) kill() {
 
 // summary is the daemon's final line on stdout.
 type summary struct {
-	line                   string
-	fixes, fixesDropped    int64
-	frames, framesKept     int64
-	records, durable       int64
-	reconnects, policyVers int64
+	line                             string
+	fixes, fixesKept, fixesCoarse    int64
+	fixesDropped                     int64
+	frames, framesKept, framesCoarse int64
+	framesDropped, framesDownscaled  int64
+	records, durable                 int64
+	reconnects, policyVers           int64
+	dropReasons                      map[string][2]int64 // reason -> fixes, frames
 }
 
-var summaryRE = regexp.MustCompile(`^geogate: ran \S+: fixes (\d+) \(kept \d+, coarsened \d+, dropped (\d+)\), frames (\d+) \(kept (\d+), downscaled \d+, dropped \d+\), records stored (\d+) \([^,]*, durable up to seq (\d+), \d+ fdatasyncs\), gnss reconnects (\d+), policy v(\d+)(?:; dropped \(fixes/frames\): .*)?$`)
+var (
+	summaryRE = regexp.MustCompile(`^geogate: ran \S+: fixes (\d+) \(kept (\d+), coarsened (\d+), dropped (\d+)\), frames (\d+) \(kept (\d+), coarsened (\d+), dropped (\d+); downscaled (\d+)\), records stored (\d+) \([^,]*, durable up to seq (\d+), \d+ fdatasyncs\), gnss reconnects (\d+), policy v(\d+)(?:; dropped \(fixes/frames\): ([^;]*))?(?:; gnss sentences rejected: [^;]*)?(?:; camera: [^;]*)?$`)
+	dropRE    = regexp.MustCompile(`^([a-z-]+) (\d+)/(\d+)$`)
+)
 
 func parseSummary(stdout string) (summary, bool) {
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	for sc.Scan() {
-		if m := summaryRE.FindStringSubmatch(sc.Text()); m != nil {
-			return summary{line: m[0], fixes: atoi(m[1]), fixesDropped: atoi(m[2]), frames: atoi(m[3]), framesKept: atoi(m[4]),
-				records: atoi(m[5]), durable: atoi(m[6]), reconnects: atoi(m[7]), policyVers: atoi(m[8])}, true
+		m := summaryRE.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
 		}
+		s := summary{line: m[0], fixes: atoi(m[1]), fixesKept: atoi(m[2]), fixesCoarse: atoi(m[3]), fixesDropped: atoi(m[4]),
+			frames: atoi(m[5]), framesKept: atoi(m[6]), framesCoarse: atoi(m[7]), framesDropped: atoi(m[8]), framesDownscaled: atoi(m[9]),
+			records: atoi(m[10]), durable: atoi(m[11]), reconnects: atoi(m[12]), policyVers: atoi(m[13]), dropReasons: map[string][2]int64{}}
+		if m[14] != "" {
+			for _, part := range strings.Split(m[14], ", ") {
+				d := dropRE.FindStringSubmatch(part)
+				if d == nil {
+					return summary{}, false
+				}
+				s.dropReasons[d[1]] = [2]int64{atoi(d[2]), atoi(d[3])}
+			}
+		}
+		return s, true
 	}
 	return summary{}, false
+}
+
+// checkTotals asserts the summary's invariants: every fix and frame counted once (kept,
+// coarsened or dropped), the drops by reason adding up to the drops, none with reason ok.
+func (s summary) checkTotals(t *testing.T) {
+	t.Helper()
+	if s.fixesKept+s.fixesCoarse+s.fixesDropped != s.fixes {
+		t.Errorf("summary: fixes kept + coarsened + dropped != fixes: %s", s.line)
+	}
+	if s.framesKept+s.framesCoarse+s.framesDropped != s.frames {
+		t.Errorf("summary: frames kept + coarsened + dropped != frames: %s", s.line)
+	}
+	var fixes, frames int64
+	for why, n := range s.dropReasons {
+		if why == "ok" || why == "gate" {
+			t.Errorf("summary: drops counted as %q: %s", why, s.line)
+		}
+		fixes, frames = fixes+n[0], frames+n[1]
+	}
+	if fixes != s.fixesDropped || frames != s.framesDropped {
+		t.Errorf("summary: drops by reason add up to %d/%d, want %d/%d: %s", fixes, frames, s.fixesDropped, s.framesDropped, s.line)
+	}
+	if s.fixesKept+s.fixesCoarse+s.framesKept+s.framesCoarse != s.records {
+		t.Errorf("summary: kept + coarsened != records stored: %s", s.line)
+	}
 }
 
 // storeVerify runs "geogate store verify" and returns its report line; it fails the test

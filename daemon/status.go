@@ -7,53 +7,126 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gate"
-	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/gnss"
 )
 
-// Summary is what a run did, printed at exit.
+// What leaves the process in clear (the status line, logged every status_interval and sent
+// as STATUS=; the log; the summary) holds counts since start, health and versions only:
+// never a position, a zone, or the verdict on the latest fix, which with the journal's
+// timestamps would record when the car was in a place that must not be recorded. Drops by
+// reason are in the summary only, printed once at exit.
+
+// Summary is what a run did, printed at exit. Every fix and frame the daemon received is
+// counted once: Fixes = FixesKept + FixesCoarsened + FixesDropped, and the same for frames.
+// Kept and coarsened name the stored records' action ("keep", "coarsen" in store cat).
 type Summary struct {
-	Uptime                                      time.Duration
-	Fixes, FixesKept, FixesCoarsened, FixDrop   uint64
-	Frames, FramesKept, FramesScaled, FrameDrop uint64
-	Records, Bytes, Durable, Syncs              uint64
-	Reconnects                                  uint64
-	PolicyVersion                               uint64
-	NoStore                                     bool
+	Uptime                                             time.Duration
+	Fixes, FixesKept, FixesCoarsened, FixesDropped     uint64
+	Frames, FramesKept, FramesCoarsened, FramesDropped uint64
+	FramesDownscaled                                   uint64 // of the frames stored
+	Records, Bytes, Durable, Syncs                     uint64
+	Reconnects                                         uint64 // GNSS device reconnects
+	PolicyVersion                                      uint64
 	// DropReasons lists why fixes and frames were dropped, with counts as fixes/frames, e.g.
-	// "zone-deny 566/170", in policy.Reason order, then the gate's own reasons.
+	// "zone-deny 566/170, backlog 0/2", in gate.Reason order.
 	DropReasons string
+	// GNSSRejected lists the receiver's sentences the decoder rejected, by reason, e.g.
+	// "checksum 3, truncated 1". Empty: none.
+	GNSSRejected string
+	// Camera lists the capture's troubles, e.g. "read errors 1, reconnects 1". Empty: none.
+	Camera string
 }
 
 func (s Summary) String() string {
-	line := fmt.Sprintf("ran %s: fixes %d (kept %d, coarsened %d, dropped %d), frames %d (kept %d, downscaled %d, dropped %d), records stored %d (%s, durable up to seq %d, %d fdatasyncs), gnss reconnects %d, policy v%d",
-		s.Uptime.Round(time.Millisecond), s.Fixes, s.FixesKept, s.FixesCoarsened, s.FixDrop,
-		s.Frames, s.FramesKept, s.FramesScaled, s.FrameDrop, s.Records, bytesString(s.Bytes), s.Durable, s.Syncs, s.Reconnects, s.PolicyVersion)
-	if s.DropReasons != "" {
-		line += "; dropped (fixes/frames): " + s.DropReasons
+	line := fmt.Sprintf("ran %s: fixes %d (kept %d, coarsened %d, dropped %d), frames %d (kept %d, coarsened %d, dropped %d; downscaled %d), records stored %d (%s, durable up to seq %d, %d fdatasyncs), gnss reconnects %d, policy v%d",
+		s.Uptime.Round(time.Millisecond), s.Fixes, s.FixesKept, s.FixesCoarsened, s.FixesDropped,
+		s.Frames, s.FramesKept, s.FramesCoarsened, s.FramesDropped, s.FramesDownscaled,
+		s.Records, bytesString(s.Bytes), s.Durable, s.Syncs, s.Reconnects, s.PolicyVersion)
+	for _, part := range []struct{ name, v string }{
+		{"dropped (fixes/frames)", s.DropReasons}, {"gnss sentences rejected", s.GNSSRejected}, {"camera", s.Camera},
+	} {
+		if part.v != "" {
+			line += "; " + part.name + ": " + part.v
+		}
 	}
 	return line
 }
 
-// dropReasons formats the loop's per-reason drop counters for the summary.
-func dropReasons(c *gate.Counters) string {
-	var parts []string
-	for r := range policy.Reason(16) {
-		fix, frame := c.FixDrops(r), c.FrameDrops(r)
-		if fix+frame == 0 {
-			continue
-		}
-		name := r.String()
-		if r == policy.ReasonOK {
-			name = "gate" // allowed by the policy, dropped by the gate: rate, scaler busy, frame too large
-		}
-		parts = append(parts, fmt.Sprintf("%s %d/%d", name, fix, frame))
+// tally is every counter of the run, gathered at one moment: the loop's, and those of the
+// parts that drop before the loop sees a fix or frame (the GNSS reader's full channel, the
+// camera ring's backlog, frames the capture could not use).
+type tally struct {
+	fixes, fixesKept, fixesCoarsened, fixesDropped                       uint64
+	frames, framesKept, framesCoarsened, framesDropped, framesDownscaled uint64
+	drops                                                                [gate.NumReasons][2]uint64 // fixes, frames
+	rejected                                                             [gnss.NumReasons]uint64
+	cam                                                                  camera.CaptureStats
+}
+
+func (r *run) tally() tally {
+	c := &r.loop.Counters
+	t := tally{
+		fixes: c.Fixes.Load(), fixesKept: c.FixesKept.Load(), fixesCoarsened: c.FixesCoarsened.Load(), fixesDropped: c.FixesDropped.Load(),
+		frames: c.Frames.Load(), framesKept: c.FramesKept.Load(), framesCoarsened: c.FramesCoarsened.Load(), framesDropped: c.FramesDropped.Load(),
+		framesDownscaled: c.FramesDownscaled.Load(),
 	}
+	for why := range gate.NumReasons {
+		t.drops[why] = [2]uint64{c.FixDrops(why), c.FrameDrops(why)}
+	}
+	early := func(why gate.Reason, kind int, n uint64) {
+		t.drops[why][kind] += n
+		if kind == 0 {
+			t.fixes, t.fixesDropped = t.fixes+n, t.fixesDropped+n
+		} else {
+			t.frames, t.framesDropped = t.frames+n, t.framesDropped+n
+		}
+	}
+	early(gate.ReasonBacklog, 0, r.reader.Dropped.Load())
+	t.rejected = r.reader.Stats().Rejected
+	if r.ring != nil {
+		early(gate.ReasonBacklog, 1, r.ring.Stats().Dropped)
+	}
+	if r.cap != nil {
+		t.cam = r.cap.Stats()
+		early(gate.ReasonTooLarge, 1, t.cam.ShortBuffers)
+		early(gate.ReasonBadFrame, 1, t.cam.BadFrames)
+	}
+	return t
+}
+
+// dropReasons formats the drop counts by reason for the summary.
+func (t *tally) dropReasons() string {
+	var parts []string
+	for why, n := range t.drops {
+		if n[0]+n[1] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d/%d", gate.Reason(why), n[0], n[1]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// gnssRejected formats the decoder's rejects by reason.
+func (t *tally) gnssRejected() (string, uint64) {
+	var parts []string
+	var total uint64
+	for why, n := range t.rejected {
+		if n > 0 && gnss.Reason(why) != gnss.ReasonNone {
+			parts = append(parts, fmt.Sprintf("%s %d", gnss.Reason(why), n))
+			total += n
+		}
+	}
+	return strings.Join(parts, ", "), total
+}
+
+// cameraTrouble formats the capture's failures.
+func (t *tally) cameraTrouble() string {
+	var parts []string
 	for _, n := range []struct {
 		name string
 		v    uint64
-	}{{"rate", c.RateLimited.Load()}, {"scaler-busy", c.ScaleBusy.Load()}, {"scale-error", c.ScaleErrors.Load()},
-		{"too-large", c.TooLarge.Load()}, {"no-store", c.NoStore.Load()}, {"power-fail", c.PowerFail.Load()}, {"store-error", c.StoreErrors.Load()}} {
+	}{{"read errors", t.cam.ReadErrors}, {"open failures", t.cam.OpenFailures}, {"reconnects", t.cam.Reconnects}} {
 		if n.v > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", n.name, n.v))
 		}
@@ -61,47 +134,69 @@ func dropReasons(c *gate.Counters) string {
 	return strings.Join(parts, ", ")
 }
 
+// gnssState says whether the receiver is there and has a fix: "gnss fix", "gnss no fix
+// (stale)", "gnss absent" (its device is not there, e.g. unplugged) or "gnss down" (there
+// but failing). It is the receiver's state, never the policy's verdict.
+func (r *run) gnssState(st gate.Status) string {
+	if r.serial != nil {
+		s, err := r.serial.Stats(), r.serial.LastError()
+		if s.Opens <= s.Disconnects && err != nil {
+			if errors.Is(err, gnss.ErrDeviceAbsent) {
+				return "gnss absent"
+			}
+			return "gnss down"
+		}
+	}
+	if !st.HaveFix {
+		return "gnss no fix (" + st.Reason.String() + ")"
+	}
+	return "gnss fix"
+}
+
 func (r *run) statusLine() string {
 	st := r.loop.Status()
-	c := &r.loop.Counters
+	t := r.tally()
 	var b strings.Builder
-	switch {
-	case !st.HaveFix:
-		fmt.Fprintf(&b, "fix NONE (%s)", st.Reason)
-	default:
-		fmt.Fprintf(&b, "fix ok")
+	b.WriteString(r.gnssState(st))
+	if _, n := t.gnssRejected(); n > 0 {
+		fmt.Fprintf(&b, ", %d sentences rejected", n)
 	}
-	zone := st.Zone
-	if zone == "" {
-		zone = "-"
-	}
-	fmt.Fprintf(&b, " | zone %s | %s %s | fixes %d kept %d coarse %d dropped %d",
-		zone, st.Action, st.Reason, c.Fixes.Load(), c.FixesKept.Load(), c.FixesCoarsened.Load(), c.FixesDropped.Load())
+	fmt.Fprintf(&b, " | fixes %d kept %d coarsened %d dropped %d", t.fixes, t.fixesKept, t.fixesCoarsened, t.fixesDropped)
 	if r.ring != nil {
-		fmt.Fprintf(&b, " | frames kept %d scaled %d dropped %d", c.FramesKept.Load(), c.FramesDownscaled.Load(), c.FramesDropped.Load()+r.ring.Stats().Dropped)
+		fmt.Fprintf(&b, " | frames %d kept %d coarsened %d dropped %d", t.frames, t.framesKept, t.framesCoarsened, t.framesDropped)
+		if !t.cam.Up {
+			b.WriteString(", camera down")
+		}
+		if n := t.cam.ReadErrors + t.cam.OpenFailures; n > 0 {
+			fmt.Fprintf(&b, ", camera errors %d", n)
+		}
 	}
-	switch {
-	case r.store == nil:
-		fmt.Fprintf(&b, " | STORING NOTHING (%v)", shortErr(r.noKey))
-	default:
-		fmt.Fprintf(&b, " | stored %s durable #%d", bytesString(c.Bytes.Load()), r.store.Durable())
+	if l := r.store.Log(); l != nil {
+		fmt.Fprintf(&b, " | stored %s durable #%d", bytesString(r.loop.Counters.Bytes.Load()), l.Durable())
+	} else {
+		fmt.Fprintf(&b, " | STORING NOTHING (%v)", shortErr(r.store.Why()))
 	}
-	fmt.Fprintf(&b, " | %s", r.policyStatus(st.Version))
+	// The version in force, not the one of the latest decision: with no fixes (a receiver
+	// absent) there is none.
+	var version uint64
+	if p := r.holder.Policy(); p != nil {
+		version = p.Summary().Version
+	}
+	fmt.Fprintf(&b, " | %s", r.policyStatus(version))
 	fmt.Fprintf(&b, " | health %s", r.health.Last().String())
 	return b.String()
 }
 
 func (r *run) summary() Summary {
-	c := &r.loop.Counters
+	t := r.tally()
+	rejected, _ := t.gnssRejected()
 	s := Summary{
 		Uptime: time.Since(r.start),
-		Fixes:  c.Fixes.Load(), FixesKept: c.FixesKept.Load(), FixesCoarsened: c.FixesCoarsened.Load(), FixDrop: c.FixesDropped.Load(),
-		Frames: c.Frames.Load(), FramesKept: c.FramesKept.Load(), FramesScaled: c.FramesDownscaled.Load(), FrameDrop: c.FramesDropped.Load(),
-		Records: c.Records.Load(), Bytes: c.Bytes.Load(), NoStore: r.store == nil,
-		DropReasons: dropReasons(c),
-	}
-	if r.ring != nil {
-		s.FrameDrop += r.ring.Stats().Dropped
+		Fixes:  t.fixes, FixesKept: t.fixesKept, FixesCoarsened: t.fixesCoarsened, FixesDropped: t.fixesDropped,
+		Frames: t.frames, FramesKept: t.framesKept, FramesCoarsened: t.framesCoarsened, FramesDropped: t.framesDropped,
+		FramesDownscaled: t.framesDownscaled,
+		Records:          r.loop.Counters.Records.Load(), Bytes: r.loop.Counters.Bytes.Load(),
+		DropReasons: t.dropReasons(), GNSSRejected: rejected, Camera: t.cameraTrouble(),
 	}
 	if r.serial != nil {
 		s.Reconnects = r.serial.Stats().Reconnects

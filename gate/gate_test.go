@@ -2,7 +2,10 @@ package gate
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"os"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -53,9 +56,22 @@ type drive struct {
 	gen   sim.Generator
 	nmea  []byte
 	frame []byte
+	idx   [4]byte
 	w, h  int
 	fix   gnss.Fix
+
+	// With truth set, the drive records the ground truth an independent oracle needs: each
+	// frame's capture time on the route's clock (the frame carries its index after the
+	// JPEG), so its true position comes from the route, not from the loop's interpolation
+	// of the fixes it decoded.
+	truth     bool
+	route     []sim.Sample
+	captureAt time.Time // route time of the frame being captured
+	captured  []time.Time
 }
+
+// mPerDeg is metres per degree of latitude on the mean-radius sphere, the policy's model.
+const mPerDeg = 6371008.8 * math.Pi / 180
 
 // driveStart is when every simulated drive starts: a fixed date, in November, when the sample
 // bundle's summer window is closed.
@@ -83,6 +99,7 @@ func newDrive(t testing.TB, store Store, tier string) *drive {
 // epoch's sentences arriving at its end.
 func (d *drive) epoch(s *sim.Sample) {
 	for i := 0; i < 3; i++ {
+		d.captureAt = s.Time.Add(time.Duration(i) * 100 * time.Millisecond / 3)
 		d.commitFrame(d.now)
 		d.now = d.now.Add(100 * time.Millisecond / 3)
 		d.loop.drainFrames()
@@ -98,7 +115,25 @@ func (d *drive) epoch(s *sim.Sample) {
 func (d *drive) commitFrame(t time.Time) {
 	buf := d.ring.Buffer()
 	n := copy(buf, d.frame)
+	if d.truth {
+		// After the JPEG's end marker, where decoders do not look: the frame's index.
+		n += copy(buf[n:], binary.LittleEndian.AppendUint32(d.idx[:0], uint32(len(d.captured))))
+		d.captured = append(d.captured, d.captureAt)
+	}
 	d.ring.Commit(camera.Frame{Data: buf[:n], Width: d.w, Height: d.h, Format: camera.MJPEG, Captured: t})
+}
+
+// truePosition is where the car was at route time t: on the straight road between the
+// route's samples around t (after the last one, on along the last stretch of road).
+func (d *drive) truePosition(t time.Time) (lat, lon float64, ok bool) {
+	i := sort.Search(len(d.route), func(i int) bool { return d.route[i].Time.After(t) })
+	if i == 0 || len(d.route) < 2 {
+		return 0, 0, false
+	}
+	i = min(i, len(d.route)-1)
+	a, b := d.route[i-1], d.route[i]
+	k := float64(t.Sub(a.Time)) / float64(b.Time.Sub(a.Time))
+	return a.Lat + k*(b.Lat-a.Lat), a.Lon + k*(b.Lon-a.Lon), true
 }
 
 // decode feeds the epoch's sentences through the real decoder at d.now and hands over every
@@ -136,6 +171,7 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 	}
 	d := newDrive(t, log, "licensed")
 	samples := route()
+	d.truth, d.route = true, samples
 	for i := range samples {
 		d.epoch(&samples[i])
 	}
@@ -147,7 +183,11 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// maxLagM is how far the car drives in two epochs, plus a metre for arithmetic and the
+	// simulated serial delay: the most a frame's stored position may trail its true one.
+	const maxLagM = 2*0.1*30 + 1
 	var fixes, frames, frameBefore, frameAfter, fixBefore, fixAfter int
+	worst, closest := 0.0, math.Inf(1)
 	r, err := storage.NewReader(dir, key)
 	if err != nil {
 		t.Fatal(err)
@@ -180,9 +220,29 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 				if err != nil {
 					t.Fatalf("seq %d: %v", rec.Seq, err)
 				}
-				if string(img) != string(d.frame) {
+				if len(img) != len(d.frame)+4 || string(img[:len(d.frame)]) != string(d.frame) {
 					t.Fatalf("seq %d: frame bytes differ from the captured JPEG", rec.Seq)
 				}
+				// The oracle: where the car truly was when this frame was captured, from
+				// the route, not from the loop's interpolation of decoded fixes.
+				n := binary.LittleEndian.Uint32(img[len(d.frame):])
+				tlat, tlon, ok := d.truePosition(d.captured[n])
+				if !ok {
+					t.Fatalf("seq %d: frame %d captured at %v, outside the fixes: stored without a position", rec.Seq, n, d.captured[n])
+				}
+				// The loop places a frame by the fixes' arrival, which lags the epoch they
+				// describe: the decoder completes an epoch when the next one's sentences
+				// arrive, so up to two epochs at 30 m/s (6 m). Nothing captured may lie
+				// within the margin less that lag.
+				if out := zone.MetresOutside(tlat, tlon); out <= zone.MarginM-maxLagM {
+					t.Fatalf("seq %d: frame %d was captured %.0f m from the zone (margin %.0f m)", rec.Seq, n, out, zone.MarginM)
+				}
+				dm := math.Hypot((h.Lat-tlat)*mPerDeg, (h.Lon-tlon)*mPerDeg*math.Cos(tlat*math.Pi/180))
+				if dm > maxLagM {
+					t.Fatalf("seq %d: frame %d stored at %.6f,%.6f, %.1f m from where it was captured (%.6f,%.6f)", rec.Seq, n, h.Lat, h.Lon, dm, tlat, tlon)
+				}
+				worst = max(worst, dm)
+				closest = min(closest, zone.MetresOutside(tlat, tlon))
 				lat, lon = h.Lat, h.Lon
 				frames++
 				if lon > 119.55 {
@@ -202,14 +262,15 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	t.Logf("frames stored: at most %.1f m from where they were captured; captured %.0f m or more from the zone", worst, closest)
 	c := &d.loop.Counters
 	t.Logf("%d epochs: fixes stored %d (dropped %d, zone-deny %d); frames stored %d of %d (dropped %d, zone-deny %d)",
-		len(samples), fixes, c.FixesDropped.Load(), c.FixDrops(policy.ReasonZoneDeny),
-		frames, c.Frames.Load(), c.FramesDropped.Load(), c.FrameDrops(policy.ReasonZoneDeny))
+		len(samples), fixes, c.FixesDropped.Load(), c.FixDrops(PolicyReason(policy.ReasonZoneDeny)),
+		frames, c.Frames.Load(), c.FramesDropped.Load(), c.FrameDrops(PolicyReason(policy.ReasonZoneDeny)))
 	if fixBefore < 100 || fixAfter < 100 || frameBefore < 300 || frameAfter < 300 {
 		t.Errorf("want data before and after the zone: fixes %d/%d, frames %d/%d", fixBefore, fixAfter, frameBefore, frameAfter)
 	}
-	if c.FixDrops(policy.ReasonZoneDeny) < 1000 || c.FrameDrops(policy.ReasonZoneDeny) < 3000 {
+	if c.FixDrops(PolicyReason(policy.ReasonZoneDeny)) < 1000 || c.FrameDrops(PolicyReason(policy.ReasonZoneDeny)) < 3000 {
 		t.Errorf("the drive crossed the zone but few drops were counted")
 	}
 	if got, want := uint64(fixes+frames), c.Records.Load(); got != want {
@@ -265,8 +326,8 @@ func TestFailClosed(t *testing.T) {
 			d.epoch(&samples[i])
 		}
 		c := &d.loop.Counters
-		if c.Records.Load() != 0 || c.NoStore.Load() == 0 {
-			t.Errorf("records %d, no-store %d", c.Records.Load(), c.NoStore.Load())
+		if c.Records.Load() != 0 || c.FixDrops(ReasonNoStore) == 0 || c.FrameDrops(ReasonNoStore) == 0 {
+			t.Errorf("records %d, no-store %d/%d", c.Records.Load(), c.FixDrops(ReasonNoStore), c.FrameDrops(ReasonNoStore))
 		}
 		if c.Fixes.Load() != c.FixesDropped.Load() || c.Frames.Load() != c.FramesDropped.Load() {
 			t.Errorf("fixes %d dropped %d, frames %d dropped %d: every unstored one must count as dropped",
@@ -280,7 +341,7 @@ func TestFailClosed(t *testing.T) {
 		for i := 0; i < 30; i++ {
 			d.epoch(&samples[i])
 		}
-		if store.n != 0 || d.loop.Counters.FixDrops(policy.ReasonNoPolicy) == 0 || d.loop.Counters.FrameDrops(policy.ReasonNoPolicy) == 0 {
+		if store.n != 0 || d.loop.Counters.FixDrops(PolicyReason(policy.ReasonNoPolicy)) == 0 || d.loop.Counters.FrameDrops(PolicyReason(policy.ReasonNoPolicy)) == 0 {
 			t.Errorf("stored %d without a policy", store.n)
 		}
 	})
@@ -312,7 +373,7 @@ func TestFailClosed(t *testing.T) {
 		if got := d.loop.Counters.FramesKept.Load(); got != kept {
 			t.Errorf("%d frames stored after the fixes stopped", got-kept)
 		}
-		if d.loop.Counters.FrameDrops(policy.ReasonStale) == 0 {
+		if d.loop.Counters.FrameDrops(PolicyReason(policy.ReasonStale)) == 0 {
 			t.Error("frames waiting for a fix that never came were not dropped as stale")
 		}
 		if st := d.loop.Status(); !st.HaveFix {
@@ -334,7 +395,7 @@ func TestFailClosed(t *testing.T) {
 		for i := 10; i < 20; i++ {
 			d.epoch(&samples[i])
 		}
-		if store.n != n || d.loop.Counters.PowerFail.Load() == 0 {
+		if store.n != n || d.loop.Counters.FixDrops(ReasonPowerFail) == 0 {
 			t.Errorf("stored %d records after power-fail", store.n-n)
 		}
 	})
@@ -391,5 +452,102 @@ func TestRunStopsAndReleases(t *testing.T) {
 	}
 	if st := ring.Stats(); st.Held != 0 {
 		t.Errorf("frames still held after Run: %+v", st)
+	}
+}
+
+// TestCountersAddUp checks the counters' invariant: once the loop has stopped, every fix it
+// took is kept, coarsened or dropped, every frame too, and the drops by reason add up to the
+// drops; frames still waiting for their fix or queued in the ring at the stop count as
+// "shutdown" drops.
+func TestCountersAddUp(t *testing.T) {
+	samples := route()
+	for _, tt := range []struct {
+		name     string
+		tier     string
+		noStore  bool
+		epochs   int
+		wantKeep bool // some records kept (licensed), else coarsened (public)
+	}{
+		{"licensed", "licensed", false, 60, true},
+		{"public", "public", false, 60, false},
+		{"no store", "licensed", true, 30, false},
+		{"through the zone", "licensed", false, len(samples), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var store Store = &memStore{last: make([]byte, 0, 8192)}
+			if tt.noStore {
+				store = nil
+			}
+			d := newDrive(t, store, tt.tier)
+			d.loop.startScaler()
+			for i := 0; i < tt.epochs; i++ {
+				d.epoch(&samples[i])
+			}
+			// Two frames after the last fix wait for the next one; two more stay in the ring.
+			for range 2 {
+				d.now = d.now.Add(10 * time.Millisecond)
+				d.commitFrame(d.now)
+				d.loop.drainFrames()
+			}
+			d.commitFrame(d.now)
+			d.commitFrame(d.now)
+			d.loop.stop()
+
+			c := &d.loop.Counters
+			fixDrops, frameDrops := uint64(0), uint64(0)
+			for r := range NumReasons {
+				fixDrops += c.FixDrops(r)
+				frameDrops += c.FrameDrops(r)
+			}
+			if got := c.FixesKept.Load() + c.FixesCoarsened.Load() + c.FixesDropped.Load(); got != c.Fixes.Load() || c.Fixes.Load() != uint64(tt.epochs) {
+				t.Errorf("fixes: kept %d + coarsened %d + dropped %d = %d, want %d fixes (%d epochs)",
+					c.FixesKept.Load(), c.FixesCoarsened.Load(), c.FixesDropped.Load(), got, c.Fixes.Load(), tt.epochs)
+			}
+			if got := c.FramesKept.Load() + c.FramesCoarsened.Load() + c.FramesDropped.Load(); got != c.Frames.Load() || c.Frames.Load() != uint64(3*tt.epochs+4) {
+				t.Errorf("frames: kept %d + coarsened %d + dropped %d = %d, want %d frames (%d committed)",
+					c.FramesKept.Load(), c.FramesCoarsened.Load(), c.FramesDropped.Load(), got, c.Frames.Load(), 3*tt.epochs+4)
+			}
+			if fixDrops != c.FixesDropped.Load() || frameDrops != c.FramesDropped.Load() {
+				t.Errorf("drops by reason add up to %d fixes and %d frames, want %d and %d", fixDrops, frameDrops, c.FixesDropped.Load(), c.FramesDropped.Load())
+			}
+			if got := c.FrameDrops(ReasonShutdown); got != 4 {
+				t.Errorf("%d frames dropped as shutdown, want the 4 still waiting", got)
+			}
+			if c.FrameDrops(PolicyReason(policy.ReasonOK)) != 0 || c.FixDrops(PolicyReason(policy.ReasonOK)) != 0 {
+				t.Error("drops counted with reason ok")
+			}
+			stored := c.FixesKept.Load() + c.FramesKept.Load()
+			if !tt.wantKeep {
+				stored = c.FixesCoarsened.Load() + c.FramesCoarsened.Load()
+			}
+			if (stored > 0) != !tt.noStore || c.Records.Load() != c.FixesKept.Load()+c.FixesCoarsened.Load()+c.FramesKept.Load()+c.FramesCoarsened.Load() {
+				t.Errorf("records %d; kept %d/%d, coarsened %d/%d (fixes/frames)", c.Records.Load(),
+					c.FixesKept.Load(), c.FramesKept.Load(), c.FixesCoarsened.Load(), c.FramesCoarsened.Load())
+			}
+			if st := d.ring.Stats(); st.Held != 0 || st.Queued != 0 {
+				t.Errorf("ring after stop: %+v, want nothing held or queued", st)
+			}
+		})
+	}
+}
+
+// TestReasonNames checks the vocabulary: every reason has a distinct name, the gate's do not
+// reuse the policy's.
+func TestReasonNames(t *testing.T) {
+	seen := map[string]Reason{}
+	for r := range NumReasons {
+		name := r.String()
+		if name == "reason(?)" {
+			continue
+		}
+		if prev, dup := seen[name]; dup {
+			t.Errorf("reasons %d and %d are both %q", prev, r, name)
+		}
+		seen[name] = r
+	}
+	for _, want := range []string{"zone-deny", "stale", "scaler-busy", "too-large", "backlog", "no-store", "shutdown"} {
+		if _, ok := seen[want]; !ok {
+			t.Errorf("no reason named %q", want)
+		}
 	}
 }

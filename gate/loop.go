@@ -16,6 +16,11 @@ import (
 	"github.com/geogate/geogate/storage"
 )
 
+// ErrNoStore is what a Store returns from Append while it has nowhere to write (storage
+// not open yet, or failed to open): the record is dropped as ReasonNoStore, and not logged
+// as a storage error.
+var ErrNoStore = errors.New("gate: no store open")
+
 // Store is where the loop writes what the policy lets through; *storage.Log implements it.
 // Append is called from the loop and from its scaler goroutine, so it must be safe for
 // concurrent use.
@@ -98,14 +103,12 @@ type Loop struct {
 	status Status
 }
 
-// Status is the loop's latest state, for status lines. It holds no raw position.
+// Status is the loop's latest state, for status lines. It holds no position and nothing
+// about the policy's verdict on it (no zone, no action): a status line is logged with a
+// timestamp, and must not tell when the car met a zone.
 type Status struct {
-	HaveFix bool          // a usable fix was decided last
-	Action  policy.Action // of the last fix
-	Reason  policy.Reason
-	Zone    string
-	Version uint64 // policy version
-	Datum   policy.Datum
+	HaveFix bool          // the receiver's latest fix has a usable position
+	Reason  policy.Reason // without one, why: ReasonNoFix, ReasonInvalid or ReasonStale
 }
 
 // New makes a Loop. It allocates every buffer the loop will use.
@@ -178,8 +181,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			l.stopScaler()
-			l.releasePending()
+			l.stop()
 			return nil
 		case f, ok := <-fixes:
 			if !ok {
@@ -208,16 +210,18 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 	l.track.add(f, &d)
 	c := &l.Counters
 	c.Fixes.Add(1)
+	st := Status{HaveFix: true}
+	if d.Reason == policy.ReasonNoFix || d.Reason == policy.ReasonInvalid || d.Reason == policy.ReasonStale {
+		st.HaveFix, st.Reason = false, d.Reason
+	}
 	l.mu.Lock()
-	l.status = Status{HaveFix: d.Reason != policy.ReasonNoFix && d.Reason != policy.ReasonInvalid && d.Reason != policy.ReasonStale,
-		Action: d.Action, Reason: d.Reason, Zone: d.Zone, Version: d.Version, Datum: d.Datum}
+	l.status = st
 	l.mu.Unlock()
 	if l.cfg.Beat != nil {
 		l.cfg.Beat.OK()
 	}
 	if d.Action == policy.Drop {
-		c.FixesDropped.Add(1)
-		c.fixDrops[d.Reason%maxReasons].Add(1)
+		c.dropFix(PolicyReason(d.Reason))
 		return
 	}
 	rec := record.Fix{
@@ -240,9 +244,9 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 			rec.Alt, rec.HasAlt = float32(f.Alt), true
 		}
 	}
-	switch {
-	case !l.store(record.TypeFix, at, record.AppendFix(l.fixBuf[:0], &rec)):
-		c.FixesDropped.Add(1) // no store, power failing or storage refused: counted there too
+	switch why := l.store(record.TypeFix, at, record.AppendFix(l.fixBuf[:0], &rec)); {
+	case why != stored:
+		c.dropFix(why)
 	case d.Action == policy.Coarsen:
 		c.FixesCoarsened.Add(1)
 	default:
@@ -259,7 +263,7 @@ func (l *Loop) noFixState() {
 	}
 	l.mu.Lock()
 	if l.status.HaveFix || l.status.Reason != policy.ReasonNoFix {
-		l.status = Status{Action: policy.Drop, Reason: policy.ReasonNoFix, Version: l.status.Version}
+		l.status = Status{Reason: policy.ReasonNoFix}
 	}
 	l.mu.Unlock()
 }
@@ -298,10 +302,10 @@ func (l *Loop) decideHead() bool {
 		if now.Sub(f.Captured) < l.cfg.FrameWait {
 			return false
 		}
-		l.dropFrame(policy.ReasonStale) // no fix came after it in time: position unknown
+		l.Counters.dropFrame(PolicyReason(policy.ReasonStale)) // no fix came after it in time: position unknown
 		l.cfg.Frames.Release(f)
 	case spanNone:
-		l.dropFrame(policy.ReasonNoFix)
+		l.Counters.dropFrame(PolicyReason(policy.ReasonNoFix))
 		l.cfg.Frames.Release(f)
 	case spanFound:
 		if l.gateFrame(&f, before, after, now) {
@@ -329,20 +333,19 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	for _, n := range [2]*tracked{before, after} {
 		if n.action < d.Action {
 			if n.action == policy.Drop {
-				l.dropFrame(n.reason)
+				l.Counters.dropFrame(PolicyReason(n.reason))
 			} else {
-				l.dropFrame(policy.ReasonZoneCoarsen)
+				l.Counters.dropFrame(PolicyReason(policy.ReasonZoneCoarsen))
 			}
 			return false
 		}
 	}
 	if d.Action == policy.Drop {
-		l.dropFrame(d.Reason)
+		l.Counters.dropFrame(PolicyReason(d.Reason))
 		return false
 	}
 	if d.MaxFPS > 0 && !l.rate.keep(f.Captured, d.MaxFPS) {
-		l.Counters.RateLimited.Add(1) // planned: the tier wants fewer frames than the camera gives
-		l.dropFrame(policy.ReasonOK)
+		l.Counters.dropFrame(ReasonRate) // planned: the tier wants fewer frames than the camera gives
 		return false
 	}
 	h := record.FrameHeader{
@@ -357,8 +360,7 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 		case l.scaleJobs <- scaleJob{frame: *f, hdr: h, maxPixels: d.MaxImagePixels}:
 			return true
 		default:
-			l.Counters.ScaleBusy.Add(1)
-			l.dropFrame(policy.ReasonOK)
+			l.Counters.dropFrame(ReasonScalerBusy)
 			return false
 		}
 	}
@@ -368,20 +370,24 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 
 // writeFrame stores a frame record made of h and img in buf (the caller's record buffer).
 func (l *Loop) writeFrame(buf []byte, h *record.FrameHeader, img *camera.Frame, scaled bool) {
+	c := &l.Counters
 	if len(img.Data) > cap(buf)-record.FrameHeaderSize {
-		l.Counters.TooLarge.Add(1)
-		l.dropFrame(policy.ReasonOK)
+		c.dropFrame(ReasonTooLarge)
 		return
 	}
 	h.Width, h.Height, h.Format = uint16(img.Width), uint16(img.Height), img.Format
 	buf = append(record.AppendFrameHeader(buf[:0], h), img.Data...)
-	switch {
-	case !l.store(record.TypeFrame, h.Time, buf):
-		l.Counters.FramesDropped.Add(1)
-	case scaled:
-		l.Counters.FramesDownscaled.Add(1)
-	default:
-		l.Counters.FramesKept.Add(1)
+	if why := l.store(record.TypeFrame, h.Time, buf); why != stored {
+		c.dropFrame(why)
+		return
+	}
+	if scaled {
+		c.FramesDownscaled.Add(1)
+	}
+	if h.Action == policy.Coarsen {
+		c.FramesCoarsened.Add(1)
+	} else {
+		c.FramesKept.Add(1)
 	}
 }
 
@@ -402,8 +408,7 @@ func (l *Loop) startScaler() {
 			l.scaler.MaxPixels = j.maxPixels
 			small, err := l.scaler.Scale(l.scaleBuf, j.frame)
 			if err != nil {
-				l.Counters.ScaleErrors.Add(1)
-				l.dropFrame(policy.ReasonOK)
+				l.Counters.dropFrame(ReasonScaleError)
 			} else {
 				l.writeFrame(l.scaleRec, &j.hdr, &small, true)
 			}
@@ -421,42 +426,62 @@ func (l *Loop) stopScaler() {
 	}
 }
 
-func (l *Loop) dropFrame(r policy.Reason) {
-	l.Counters.FramesDropped.Add(1)
-	l.Counters.frameDrops[r%maxReasons].Add(1)
-}
+// stored is what store returns for an accepted record: ReasonOK is no drop reason.
+const stored = Reason(policy.ReasonOK)
 
-// store appends one record and reports whether it was accepted. Without a store, or after a
-// power-fail, nothing is written.
-func (l *Loop) store(typ storage.Type, at time.Time, payload []byte) bool {
+// store appends one record and returns stored, or why it was not: without a store, or after
+// a power-fail, nothing is written.
+func (l *Loop) store(typ storage.Type, at time.Time, payload []byte) Reason {
 	c := &l.Counters
 	switch {
 	case l.powerFail.Load():
-		c.PowerFail.Add(1)
-		return false
+		return ReasonPowerFail
 	case l.cfg.Store == nil:
-		c.NoStore.Add(1)
-		return false
+		return ReasonNoStore
 	}
 	if _, err := l.cfg.Store.Append(typ, at, payload); err != nil {
-		c.StoreErrors.Add(1)
+		if errors.Is(err, ErrNoStore) {
+			return ReasonNoStore
+		}
 		if !l.storeErr.Swap(true) {
 			l.cfg.Log.Error("storage refused a record; dropping until it recovers", "err", err, "full", errors.Is(err, storage.ErrNoSpace))
 		}
-		return false
+		return ReasonStoreError
 	}
 	if l.storeErr.Swap(false) {
 		l.cfg.Log.Info("storage accepts records again")
 	}
 	c.Records.Add(1)
 	c.Bytes.Add(uint64(len(payload)))
-	return true
+	return stored
 }
 
+// stop ends a run: the frame being downscaled is finished, and every frame still waiting is
+// dropped and counted.
+func (l *Loop) stop() {
+	l.stopScaler()
+	l.releasePending()
+}
+
+// releasePending drops, as ReasonShutdown, the frames still waiting for a fix and those
+// still queued in the ring, so that every frame taken is counted once.
 func (l *Loop) releasePending() {
 	for ; l.pn > 0; l.pn-- {
+		l.Counters.dropFrame(ReasonShutdown)
 		l.cfg.Frames.Release(l.pending[l.phead])
 		l.pending[l.phead] = camera.Frame{}
 		l.phead = (l.phead + 1) % maxPending
+	}
+	if l.cfg.Frames == nil {
+		return
+	}
+	for {
+		f, ok, _ := l.cfg.Frames.TryRecv()
+		if !ok {
+			return
+		}
+		l.Counters.Frames.Add(1)
+		l.Counters.dropFrame(ReasonShutdown)
+		l.cfg.Frames.Release(f)
 	}
 }

@@ -60,10 +60,10 @@ func TestNMEA41ReceiversThroughGate(t *testing.T) {
 					l.HandleFix(&fixes[i])
 				}
 				c := &l.Counters
-				notValid := c.FixDrops(policy.ReasonInvalid) + c.FixDrops(policy.ReasonNoFix)
+				notValid := c.FixDrops(PolicyReason(policy.ReasonInvalid)) + c.FixDrops(PolicyReason(policy.ReasonNoFix))
 				t.Logf("%s: %d fixes, %d valid: kept %d, coarsened %d, dropped %d (invalid or no fix %d, stale %d)",
 					tier.name, len(fixes), valid, c.FixesKept.Load(), c.FixesCoarsened.Load(), c.FixesDropped.Load(),
-					notValid, c.FixDrops(policy.ReasonStale))
+					notValid, c.FixDrops(PolicyReason(policy.ReasonStale)))
 				if got := tier.want(c); got != uint64(valid) {
 					t.Errorf("%s tier: %d of %d valid fixes kept or coarsened as the tier says", tier.name, got, valid)
 				}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/gnss"
-	"github.com/paulmach/orb"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -90,9 +89,9 @@ func TestGoldenDriveBeidaihe(t *testing.T) {
 			deny = &spec.Zones[i]
 		}
 	}
-	mp := toOrb(deny.Polygons)
+	o := &oracle{}
+	o.add(deny.ID, toOrb(deny.Polygons), deny.MarginM)
 	within := func(lat, lon float64) bool { // inside the zone or its margin
-		o := &oracle{mps: []orb.MultiPolygon{mp}, margins: []float64{deny.MarginM}}
 		z, _ := o.lookup(lon, lat, -1, 0, 0)
 		return z == 0
 	}

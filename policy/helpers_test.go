@@ -8,6 +8,8 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
+
+	"github.com/geogate/geogate/policy/policytest"
 )
 
 // starRing returns a closed star-shaped ring of n vertices around (lon, lat) with radii in
@@ -44,9 +46,11 @@ func testSpec(zones []Zone) *Spec {
 }
 
 // oracle is the brute-force reference: orb containment over every zone in precedence
-// order, plus the documented distance approximation over every edge.
+// order, plus the documented distance approximation over every edge as policytest computes
+// it, sharing no code with the package's own distance (segDist2).
 type oracle struct {
 	mps     []orb.MultiPolygon
+	outline [][]policytest.Zone // per zone, one policytest.Zone per polygon, for DistM
 	margins []float64
 }
 
@@ -58,8 +62,7 @@ func newOracle(p *Policy, spec *Spec) *oracle {
 	o := &oracle{}
 	for _, zi := range p.zones {
 		z := byID[zi.id]
-		o.mps = append(o.mps, toOrb(z.Polygons))
-		o.margins = append(o.margins, z.MarginM)
+		o.add(zi.id, toOrb(z.Polygons), z.MarginM)
 	}
 	return o
 }
@@ -82,20 +85,32 @@ func toOrb(polys []Polygon) orb.MultiPolygon {
 	return mp
 }
 
-// distM is the distance in metres from (x, y) to the boundary of mp, by the documented
-// local equirectangular approximation.
-func distM(mp orb.MultiPolygon, x, y float64) float64 {
-	kx := mPerDeg * math.Cos(y*deg2rad)
-	best := math.Inf(1)
+// add appends a zone to the oracle.
+func (o *oracle) add(id string, mp orb.MultiPolygon, marginM float64) {
+	var outline []policytest.Zone
 	for _, poly := range mp {
+		var rings [][][2]float64
 		for _, r := range poly {
-			for i := 0; i+1 < len(r); i++ {
-				d := segDist2((r[i][0]-x)*kx, (r[i][1]-y)*mPerDeg, (r[i+1][0]-x)*kx, (r[i+1][1]-y)*mPerDeg)
-				best = min(best, d)
+			ring := make([][2]float64, len(r))
+			for i, pt := range r {
+				ring[i] = [2]float64(pt)
 			}
+			rings = append(rings, ring)
 		}
+		outline = append(outline, policytest.Zone{ID: id, Rings: rings})
 	}
-	return math.Sqrt(best)
+	o.mps = append(o.mps, mp)
+	o.outline = append(o.outline, outline)
+	o.margins = append(o.margins, marginM)
+}
+
+// distM is the distance in metres from (x, y) to the boundary of a zone's polygons.
+func distM(outline []policytest.Zone, x, y float64) float64 {
+	best := math.Inf(1)
+	for _, z := range outline {
+		best = min(best, z.DistM(y, x))
+	}
+	return best
 }
 
 // lookup returns the first zone containing (x, y) with margin (extra metres added to the
@@ -104,7 +119,7 @@ func distM(mp orb.MultiPolygon, x, y float64) float64 {
 func (o *oracle) lookup(x, y float64, sticky int, extra, eps float64) (int, bool) {
 	robust := true
 	for z, mp := range o.mps {
-		d := distM(mp, x, y)
+		d := distM(o.outline[z], x, y)
 		m := o.margins[z]
 		if z == sticky {
 			m += extra
