@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,24 +17,19 @@ import (
 	"github.com/geogate/geogate/policy"
 )
 
-// auditInterval is how often the decision counts go into the audit log: an hour, so the
-// plaintext log cannot tell within the hour when the car met a zone (a drop count that rises
-// says only "some time in that hour").
-const auditInterval = time.Hour
+// auditInterval is how often the decision counts go into the audit log: a day, so the
+// plaintext log cannot tell within the day when the car met a zone (a drop count that rises
+// says only "some time that day"); the last interval is closed at every stop.
+const auditInterval = 24 * time.Hour
 
 // auditTrail writes the daemon's events into the audit log (package audit) in <data_dir>/audit,
 // signed with the key in <data_dir>/audit.key (created on first start, mode 0600). Its
 // methods never block the caller (they queue, or drop and count) and do nothing when the log
 // could not be opened, so the daemon runs on without it: the failure was logged loudly.
 //
-// Run wires it so (one call each):
-//
-//	at := openAudit(r.cfg, r.log)               // after openStorage
-//	at.started(version)                         // once running
-//	at.policyLoaded(p, keys) / at.policyRejected(err, keys)   // in loadPolicy
-//	at.power(ev)                                // in powerEvent
-//	case <-at.ticks: at.decisions(&r.loop.Counters)   // in Run's select: every auditInterval
-//	at.stopped(&r.loop.Counters, why)           // after the loop stopped, before closeStorage
+// Run opens it before the policy's first load, records the start once running, the policy
+// loads and rejections, power events and the decision counts every auditInterval, and closes
+// it after the loop has stopped.
 type auditTrail struct {
 	log    *audit.Log
 	slog   *slog.Logger
@@ -64,6 +60,11 @@ func openAudit(cfg *config.Config, log *slog.Logger) *auditTrail {
 	if cfg.DeviceID != "" {
 		origin = "geogate/" + strings.ReplaceAll(cfg.DeviceID, "+", "-") + "/audit"
 	}
+	// The audit log opens before storage, which would create the data directory.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		log.Error("NO AUDIT TRAIL: no data directory; running without it", "dir", cfg.DataDir, "err", err)
+		return a
+	}
 	l, err := audit.Open(filepath.Join(cfg.DataDir, "audit"), audit.Options{
 		KeyFile: filepath.Join(cfg.DataDir, "audit.key"), Origin: origin, Logger: log,
 	})
@@ -77,8 +78,9 @@ func openAudit(cfg *config.Config, log *slog.Logger) *auditTrail {
 	return a
 }
 
+// record queues e; a nil trail (a run part tested alone) records nothing.
 func (a *auditTrail) record(e audit.Entry) {
-	if a.log != nil {
+	if a != nil && a.log != nil {
 		a.log.Record(e)
 	}
 }
@@ -130,7 +132,7 @@ func (a *auditTrail) decisions(c *gate.Counters) {
 // stopped records the last interval's counts (c may be nil) and the stop, then closes the
 // log: fsync and a last signed checkpoint.
 func (a *auditTrail) stopped(c *gate.Counters, why string) {
-	if a.log == nil {
+	if a == nil || a.log == nil {
 		return
 	}
 	a.ticker.Stop()

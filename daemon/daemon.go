@@ -36,6 +36,8 @@ type Options struct {
 	Status io.Writer
 	// Signals delivers SIGHUP, SIGINT and SIGTERM. Nil: the process's own signals.
 	Signals <-chan os.Signal
+	// Version is the binary's version, recorded in the audit trail at start. Zero: "dev".
+	Version string
 	// Dev marks a development run (geogate run -dev), which is not warned that its policy is
 	// unsigned. False: a run without policy.trusted_keys logs a WARN at every (re)load.
 	Dev bool
@@ -74,6 +76,8 @@ type run struct {
 	// unsigned is set while the running policy was loaded without signature verification
 	// (no policy.trusted_keys); the status line says so.
 	unsigned atomic.Bool
+	// audit records the run's events in the tamper-evident audit log (never nil).
+	audit *auditTrail
 }
 
 // Run runs the daemon until ctx ends or SIGINT/SIGTERM arrives, then stops everything within
@@ -111,6 +115,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	// The policy compiles while the rest starts (the sample bundle's China outline takes a
 	// quarter of a second). Until it is in force the loop drops everything: fail closed.
+	r.audit = openAudit(r.cfg, r.log)
 	firstLoad := make(chan struct{})
 	policyLoaded := firstLoad // set to nil once seen, so the select stops taking it
 	go func() {
@@ -121,6 +126,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	defer stopStorage()
 	r.openStorage(storeCtx)
 	if err := r.openGNSS(); err != nil {
+		<-firstLoad
+		r.audit.stopped(nil, "start failed: "+err.Error())
 		stopStorage()
 		r.closeStorage()
 		return Summary{}, err
@@ -162,6 +169,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := r.sd.Ready(); err != nil {
 		r.log.Warn("systemd notify failed", "err", err)
 	}
+	version := opts.Version
+	if version == "" {
+		version = "dev"
+	}
+	r.audit.started(version)
 	r.log.Info("running", "ready_in", time.Since(r.start).Round(time.Microsecond), "storing", r.store.Log() != nil)
 
 	statusEvery := time.NewTicker(r.cfg.StatusInterval.Duration)
@@ -191,6 +203,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			stop = true
 		case ev := <-powerEvents:
 			r.powerEvent(ev)
+		case <-r.audit.ticks:
+			r.audit.decisions(&r.loop.Counters)
 		case <-statusEvery.C:
 			line := r.statusLine()
 			r.log.Info("status", "line", line)
@@ -220,6 +234,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	stopLoop()
 	loopDone.Wait()
 	stopControl()
+	<-firstLoad // its outcome is in the audit log before the stop
+	r.audit.stopped(&r.loop.Counters, "stopped")
 	stopHealth()
 	sum := r.summary()
 	stopStorage()

@@ -462,6 +462,7 @@ func (r *run) powerEvent(ev board.PowerEvent) {
 		r.log.Info("power-fail input watched", "input", r.power.String())
 		return
 	}
+	r.audit.power(ev)
 	switch ev {
 	case board.PowerOK:
 		r.loop.PowerRestored()

@@ -27,6 +27,7 @@ func (r *run) loadPolicy(reload bool) {
 	opts, signature, err := r.policyOptions()
 	if err != nil {
 		r.log.Error(keyFail, "bundle", where, "err", err)
+		r.audit.policyRejected(err, policyKeyIDs(r.cfg))
 		return
 	}
 	if opts == nil && !r.opts.Dev {
@@ -35,16 +36,19 @@ func (r *run) loadPolicy(reload bool) {
 	if dir := r.cfg.Policy.Dir; dir != "" {
 		if err := policy.CheckBundleDir(dir); err != nil {
 			r.log.Error(bundleFail, "bundle", where, "err", err)
+			r.audit.policyRejected(err, policyKeyIDs(r.cfg))
 			return
 		}
 	}
 	p, err := r.holder.Reload(fsys, opts)
 	if err != nil {
 		r.log.Error(bundleFail, "bundle", where, "signature", signature, "err", err)
+		r.audit.policyRejected(err, policyKeyIDs(r.cfg))
 		return
 	}
 	r.unsigned.Store(opts == nil)
 	r.log.Info(ok, "bundle", where, "signature", signature, "summary", policySummary(p))
+	r.audit.policyLoaded(p, policyKeyIDs(r.cfg))
 }
 
 // policyStatus is the status line's policy part: "policy v3", with " | policy unsigned" when

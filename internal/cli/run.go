@@ -68,7 +68,7 @@ func runMain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := newLogger(cfg.Log, stderr)
-	opts := daemon.Options{Config: cfg, BuiltinPolicy: examples.SamplePolicy(), Log: logger, Dev: *dev}
+	opts := daemon.Options{Config: cfg, BuiltinPolicy: examples.SamplePolicy(), Log: logger, Dev: *dev, Version: version}
 	if isTerminal(stdout) {
 		opts.Status = stdout
 	}

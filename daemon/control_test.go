@@ -1,0 +1,72 @@
+package daemon_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/geogate/geogate/daemon"
+)
+
+// TestRunControlAndAudit runs the daemon with a control socket, reads its state with
+// geogate status and geogate health as an operator (and an OTA updater) would, stops it,
+// and checks the audit trail it left: verified, with the start, the policy and the stop.
+func TestRunControlAndAudit(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	sock := filepath.Join(dir, "run", "control.sock")
+	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: newKey(t, dir),
+		GNSS: fmt.Sprintf("source = \"serial\"\ndevice = %q\n", filepath.Join(dir, "ttyNONE"))})
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[control]\nsocket = %q\n", sock)
+	f.Close()
+
+	p := startDaemon(t, "geogate run (control socket)", cfg)
+	p.waitReady()
+	p.waitStatus("the policy in force, health checked", func(s status) bool {
+		return s.policy > 0 && s.health == "ok"
+	})
+	out, err := exec.Command(geogateBin(t), "status", "-json", "-socket", sock).Output()
+	if err != nil {
+		t.Fatalf("geogate status: %v", err)
+	}
+	var st daemon.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		t.Fatalf("geogate status -json: %v\n%s", err, out)
+	}
+	if !st.Healthy || st.Health != "ok" || !st.Storing || st.PolicyVersion == 0 || !strings.Contains(st.Line, "gnss absent") {
+		t.Errorf("status: %+v", st)
+	}
+	if out, err := exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "healthy: policy v1") {
+		t.Errorf("geogate health: %v: %s", err, out)
+	}
+	p.terminate()
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("control socket left behind after the stop: %v", err)
+	}
+	out, err = exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "daemon not running") {
+		t.Errorf("geogate health with no daemon: %v: %s", err, out)
+	}
+
+	audit := filepath.Join(data, "audit")
+	if out, err := exec.Command(geogateBin(t), "audit", "verify", "-dir", audit).CombinedOutput(); err != nil {
+		t.Fatalf("geogate audit verify: %v\n%s", err, out)
+	}
+	out, err = exec.Command(geogateBin(t), "audit", "cat", "-dir", audit).CombinedOutput()
+	if err != nil {
+		t.Fatalf("geogate audit cat: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"daemon.start"`, `"policy.loaded"`, `"decisions"`, `"daemon.stop"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("audit log has no %s entry:\n%s", want, out)
+		}
+	}
+}
