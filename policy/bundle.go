@@ -52,6 +52,7 @@ type tierTOML struct {
 	PrecisionM     float64 `toml:"precision_m"`
 	MaxImagePixels int     `toml:"max_image_pixels"`
 	GCJ02          bool    `toml:"gcj02"`
+	Anonymize      bool    `toml:"anonymize"`
 }
 
 type windowTOML struct {
@@ -158,7 +159,7 @@ func (b *bundleTOML) spec() (*Spec, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		t := b.Tiers[n]
-		s.Tiers = append(s.Tiers, Tier{Name: n, PrecisionM: t.PrecisionM, MaxImagePixels: t.MaxImagePixels, GCJ02: t.GCJ02})
+		s.Tiers = append(s.Tiers, Tier{Name: n, PrecisionM: t.PrecisionM, MaxImagePixels: t.MaxImagePixels, GCJ02: t.GCJ02, Anonymize: t.Anonymize})
 	}
 	names = names[:0]
 	for n := range b.Windows {

@@ -97,6 +97,10 @@ type Decision struct {
 	// MaxImagePixels caps camera frames taken at this position (width*height);
 	// 0 means unlimited. The camera gate downscales frames above it.
 	MaxImagePixels int
+	// Anonymize says frames taken at this position may be stored only after their faces and
+	// number plates are masked (the tier's anonymize). A caller that cannot mask them must
+	// drop the frame. False when Action is Drop.
+	Anonymize bool
 	// Version is the version of the policy that decided, 0 when none was loaded.
 	Version uint64
 }
