@@ -24,6 +24,15 @@ type Counters struct {
 	ScaleBusy   atomic.Uint64 // frames to downscale dropped because the scaler was still busy
 	TooLarge    atomic.Uint64 // frames larger than the record buffer (dropped)
 
+	// FramesAnonymized counts frames stored after masking (also counted as kept or downscaled).
+	FramesAnonymized atomic.Uint64
+	// AnonymizeFailed counts frames dropped because they could not be masked: no detector
+	// configured or listening, a crash, a malformed or late answer, an undecodable frame.
+	AnonymizeFailed atomic.Uint64
+	// AnonymizeBusy counts frames to mask dropped because the worker was still busy with an
+	// earlier frame (the detector is slower than the camera).
+	AnonymizeBusy atomic.Uint64
+
 	fixDrops, frameDrops [maxReasons]atomic.Uint64
 }
 
@@ -31,5 +40,6 @@ type Counters struct {
 func (c *Counters) FixDrops(r policy.Reason) uint64 { return c.fixDrops[r%maxReasons].Load() }
 
 // FrameDrops returns how many frames were dropped for reason r. ReasonOK counts frames dropped
-// by the gate itself after the policy allowed them (scale error, too large).
+// by the gate itself after the policy allowed them (scale error or busy, too large, not
+// anonymized).
 func (c *Counters) FrameDrops(r policy.Reason) uint64 { return c.frameDrops[r%maxReasons].Load() }

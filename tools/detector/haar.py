@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Reference face and number-plate detector for geogate (protocol v1, docs/ANONYMIZE.md).
 
 Listens on a Unix stream socket, reads detection requests (a 28-byte header and a JPEG or
