@@ -45,14 +45,15 @@ func dropReasons(c *gate.Counters) string {
 		}
 		name := r.String()
 		if r == policy.ReasonOK {
-			name = "gate" // allowed by the policy, dropped by the gate: scaler busy, frame too large
+			name = "gate" // allowed by the policy, dropped by the gate: scaler busy, frame too large, not anonymized
 		}
 		parts = append(parts, fmt.Sprintf("%s %d/%d", name, fix, frame))
 	}
 	for _, n := range []struct {
 		name string
 		v    uint64
-	}{{"no-store", c.NoStore.Load()}, {"power-fail", c.PowerFail.Load()}, {"store-error", c.StoreErrors.Load()}} {
+	}{{"no-store", c.NoStore.Load()}, {"power-fail", c.PowerFail.Load()}, {"store-error", c.StoreErrors.Load()},
+		{"anonymizer", c.AnonymizeFailed.Load()}, {"anonymizer-busy", c.AnonymizeBusy.Load()}} {
 		if n.v > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", n.name, n.v))
 		}

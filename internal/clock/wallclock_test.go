@@ -18,14 +18,15 @@ import (
 // function names ("Type.Method" for methods), so they survive a file moving; the values say
 // why. The test fails when an entry no longer applies, so the list cannot rot.
 var timeNowUses = map[string]string{
-	"SystemClock.Now":    "board: times health checks and input polls (intervals, never dates)",
-	"Run":                "daemon: the run's start, for uptime and ready_in (time.Since)",
-	"policyCheck":        "cli: how long the bundle took to compile (time.Since)",
-	"policySign":         "cli: how long the bundle took to compile (time.Since)",
-	"NewReplay":          "gnss: the default clock that paces a replay (gaps between fixes)",
-	"v4l2Device.Dequeue": "camera: the poll deadline of a V4L2 read (time.Until)",
-	"Server.serveConn":   "control: a connection's idle deadline (SetReadDeadline)",
-	"Client.Call":        "control: an exchange's deadline (SetDeadline)",
+	"SystemClock.Now":      "board: times health checks and input polls (intervals, never dates)",
+	"Run":                  "daemon: the run's start, for uptime and ready_in (time.Since)",
+	"policyCheck":          "cli: how long the bundle took to compile (time.Since)",
+	"policySign":           "cli: how long the bundle took to compile (time.Since)",
+	"NewReplay":            "gnss: the default clock that paces a replay (gaps between fixes)",
+	"v4l2Device.Dequeue":   "camera: the poll deadline of a V4L2 read (time.Until)",
+	"Server.serveConn":     "control: a connection's idle deadline (SetReadDeadline)",
+	"Client.Call":          "control: an exchange's deadline (SetDeadline)",
+	"Anonymizer.Anonymize": "anonymize: a detection round trip's deadline (SetDeadline)",
 }
 
 // TestWallClockSeam finds every time.Now in the module's non-test Go files outside this
