@@ -81,6 +81,13 @@ type Camera struct {
 	// the camera queues): fps / receiver rate + 3 is enough, 6 at 30 fps with a 10 Hz
 	// receiver, 33 with a 1 Hz one. Each costs one frame of memory. Zero: 12.
 	Buffers int `toml:"buffers"`
+	// Detector is the Unix socket of the face and plate detector (docs/ANONYMIZE.md) that
+	// masks frames for a policy tier with anonymize = true. Zero: none, so every frame of
+	// such a tier is dropped (fail closed); tiers without anonymize never use it.
+	Detector string `toml:"detector"`
+	// DetectorDeadline bounds one detection round trip; a frame without an answer in time
+	// is dropped. Zero: 500ms.
+	DetectorDeadline Duration `toml:"detector_deadline"`
 }
 
 // Policy configures where rules come from.
@@ -273,6 +280,7 @@ func (c *Config) setDefaults() {
 	setInt(&c.Camera.FPS, 30)
 	setStr(&c.Camera.Format, "mjpeg")
 	setInt(&c.Camera.Buffers, 12)
+	setDur(&c.Camera.DetectorDeadline, 500*time.Millisecond)
 	if c.MemoryLimitMB == 0 {
 		c.MemoryLimitMB = 32
 	}
@@ -340,6 +348,8 @@ func (c *Config) validate(file string) error {
 		return bad("camera.fps", "must be 1..240, got %d", c.Camera.FPS)
 	case c.Camera.Buffers < 2 || c.Camera.Buffers > 256:
 		return bad("camera.buffers", "must be 2..256, got %d", c.Camera.Buffers)
+	case c.Camera.DetectorDeadline.Duration < 0 || c.Camera.DetectorDeadline.Duration > 10*time.Second:
+		return bad("camera.detector_deadline", "must be 1ms..10s, got %v", c.Camera.DetectorDeadline.Duration)
 	case c.Board.PowerFail != "" && !validPowerInput(c.Board.PowerFail):
 		return bad("board.power_fail", "want gpiochipN:LINE, sysfs:/path or file:/path, got %q", c.Board.PowerFail)
 	case c.MemoryLimitMB < 0:

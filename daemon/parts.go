@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/geogate/geogate/anonymize"
 	"os"
 	"strconv"
 	"strings"
@@ -501,4 +502,14 @@ func (r *run) closeBoard() {
 		r.power.Close()
 	}
 	r.sd.Close()
+}
+
+// anonymizer connects frames of a tier with anonymize = true to the configured detector;
+// nil without one, and the loop drops such frames (fail closed).
+func (r *run) anonymizer() gate.Anonymizer {
+	c := r.cfg.Camera
+	if c.Detector == "" || c.Source == "off" {
+		return nil
+	}
+	return &anonymize.Anonymizer{Detector: anonymize.Detector{Socket: c.Detector}, Deadline: c.DetectorDeadline.Duration}
 }

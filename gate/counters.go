@@ -16,23 +16,25 @@ type Reason uint8
 // others are counted where they happen (the camera ring, the capture, the GNSS reader) and
 // reported under these names.
 const (
-	firstGateReason  Reason = 16 + iota // above every policy.Reason
-	ReasonRate                          // above the tier's max_fps: planned, not an overload
-	ReasonScalerBusy                    // the frame had to be downscaled but the scaler was still busy
-	ReasonScaleError                    // the frame could not be downscaled (corrupt JPEG)
-	ReasonTooLarge                      // the frame did not fit a buffer (ring or record)
-	ReasonBadFrame                      // the camera delivered an empty or corrupt frame
-	ReasonBacklog                       // the consumer was too slow: the camera ring or the fix channel was full
-	ReasonNoStore                       // no store: no device key, or storage failed to open
-	ReasonPowerFail                     // the supply is failing: nothing new is stored
-	ReasonStoreError                    // storage refused the record (disk full, I/O error)
-	ReasonShutdown                      // still waiting for its fix when the daemon stopped
+	firstGateReason      Reason = 16 + iota // above every policy.Reason
+	ReasonRate                              // above the tier's max_fps: planned, not an overload
+	ReasonScalerBusy                        // the frame had to be downscaled but the scaler was still busy
+	ReasonScaleError                        // the frame could not be downscaled (corrupt JPEG)
+	ReasonAnonymizer                        // the tier requires masking and the detector failed (none, crashed, late, garbage)
+	ReasonAnonymizerBusy                    // the tier requires masking and the worker was still busy (detector slower than the camera)
+	ReasonTooLarge                          // the frame did not fit a buffer (ring or record)
+	ReasonBadFrame                          // the camera delivered an empty or corrupt frame
+	ReasonBacklog                           // the consumer was too slow: the camera ring or the fix channel was full
+	ReasonNoStore                           // no store: no device key, or storage failed to open
+	ReasonPowerFail                         // the supply is failing: nothing new is stored
+	ReasonStoreError                        // storage refused the record (disk full, I/O error)
+	ReasonShutdown                          // still waiting for its fix when the daemon stopped
 	// NumReasons is the number of Reason values, for arrays indexed by Reason.
 	NumReasons
 )
 
 var gateReasonNames = [NumReasons - firstGateReason]string{
-	"", "rate", "scaler-busy", "scale-error", "too-large", "bad-frame", "backlog", "no-store", "power-fail", "store-error", "shutdown",
+	"", "rate", "scaler-busy", "scale-error", "anonymizer", "anonymizer-busy", "too-large", "bad-frame", "backlog", "no-store", "power-fail", "store-error", "shutdown",
 }
 
 // PolicyReason returns the Reason for a policy decision's reason.
@@ -64,6 +66,10 @@ type Counters struct {
 
 	Records atomic.Uint64 // records appended to storage
 	Bytes   atomic.Uint64 // payload bytes appended (before encryption and framing)
+
+	// FramesAnonymized counts stored frames that were masked (also counted as kept or
+	// coarsened).
+	FramesAnonymized atomic.Uint64
 
 	fixDrops, frameDrops [NumReasons]atomic.Uint64
 }

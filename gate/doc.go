@@ -20,6 +20,14 @@
 // dropped and counted. Frames with no trustworthy position are dropped, never stored "just
 // in case".
 //
+// # Anonymization
+//
+// A tier with anonymize = true stores frames only after an Anonymizer has masked their faces
+// and number plates (docs/ANONYMIZE.md). The same worker goroutine does it, after any
+// downscale; when it is busy the frame is dropped (Counters.AnonymizeBusy), and a frame that
+// cannot be masked (no detector, a crash, a late or malformed answer) is dropped
+// (Counters.AnonymizeFailed), never stored as captured.
+//
 // # Fail closed
 //
 // No policy, no fix, an invalid or stale fix, no store (no device key), a failing power

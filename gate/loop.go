@@ -28,6 +28,15 @@ type Store interface {
 	Append(typ storage.Type, at time.Time, payload []byte) (uint64, error)
 }
 
+// Anonymizer masks faces and number plates in a frame before it is stored, for tiers that
+// require it (policy.Decision.Anonymize). It writes the masked frame into dst, which the
+// caller owns, and returns it; any error means the frame could not be masked and is dropped.
+// The loop calls it from its frame worker only, never from the hot loop.
+// *anonymize.Anonymizer implements it.
+type Anonymizer interface {
+	Anonymize(dst []byte, f camera.Frame) (camera.Frame, error)
+}
+
 // Beater is told the loop is alive: on every fix, on every tick that finds no fix (an explicit
 // "no fix" state), never when the loop is stuck. *board.Beat implements it.
 type Beater interface{ OK() }
@@ -68,6 +77,9 @@ type Config struct {
 	FrameWait time.Duration
 	// MaxFrameBytes is the largest frame the loop must copy into a record. Zero: 4 MiB.
 	MaxFrameBytes int
+	// Anonymizer masks faces and plates for tiers that require it. Nil: every frame of such
+	// a tier is dropped as ReasonAnonymizer. Fail closed.
+	Anonymizer Anonymizer
 	// Beat is told the loop is alive. Zero: nobody.
 	Beat Beater
 	// Log receives state changes (store errors, power-fail). Zero: discarded.
@@ -91,10 +103,12 @@ type Loop struct {
 	frameBuf  []byte
 	scaleBuf  []byte // the scaler goroutine's image buffer
 	scaleRec  []byte // the scaler goroutine's record buffer
+	anonBuf   []byte // the scaler goroutine's masked image, when there is an Anonymizer
 	scaleJobs chan scaleJob
 	scaleDone chan struct{}
 	powerFail atomic.Bool
 	storeErr  atomic.Bool // the last Append failed; logged once per change
+	anonErr   atomic.Bool // the last Anonymize failed, or there is no Anonymizer; logged once per change
 
 	// Counters count everything the loop does; read them from any goroutine.
 	Counters Counters
@@ -138,6 +152,9 @@ func New(cfg Config) *Loop {
 		l.frameBuf = make([]byte, 0, record.FrameHeaderSize+cfg.MaxFrameBytes)
 		l.scaleBuf = make([]byte, cfg.MaxFrameBytes)
 		l.scaleRec = make([]byte, 0, record.FrameHeaderSize+cfg.MaxFrameBytes)
+		if cfg.Anonymizer != nil {
+			l.anonBuf = make([]byte, cfg.MaxFrameBytes)
+		}
 	}
 	return l
 }
@@ -355,12 +372,20 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	if l.ifix.Has&gnss.HasTime != 0 {
 		h.Time = l.ifix.Time
 	}
-	if d.MaxImagePixels > 0 && f.Width*f.Height > d.MaxImagePixels {
+	if d.Anonymize && l.cfg.Anonymizer == nil {
+		l.anonymizeFailed(errNoAnonymizer)
+		return false
+	}
+	if d.Anonymize || d.MaxImagePixels > 0 && f.Width*f.Height > d.MaxImagePixels {
 		select {
-		case l.scaleJobs <- scaleJob{frame: *f, hdr: h, maxPixels: d.MaxImagePixels}:
+		case l.scaleJobs <- scaleJob{frame: *f, hdr: h, maxPixels: d.MaxImagePixels, anonymize: d.Anonymize}:
 			return true
 		default:
-			l.Counters.dropFrame(ReasonScalerBusy)
+			if d.Anonymize {
+				l.Counters.dropFrame(ReasonAnonymizerBusy)
+			} else {
+				l.Counters.dropFrame(ReasonScalerBusy)
+			}
 			return false
 		}
 	}
@@ -368,18 +393,30 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	return false
 }
 
-// writeFrame stores a frame record made of h and img in buf (the caller's record buffer).
-func (l *Loop) writeFrame(buf []byte, h *record.FrameHeader, img *camera.Frame, scaled bool) {
+// errNoAnonymizer is logged when a tier requires anonymization and Config has no Anonymizer.
+var errNoAnonymizer = errors.New("gate: the tier requires anonymization and no detector is configured")
+
+// anonymizeFailed drops a frame that could not be masked, and logs when masking starts failing.
+func (l *Loop) anonymizeFailed(err error) {
+	l.Counters.dropFrame(ReasonAnonymizer)
+	if !l.anonErr.Swap(true) {
+		l.cfg.Log.Error("frames cannot be anonymized; dropping them until the detector answers", "err", err)
+	}
+}
+
+// writeFrame stores a frame record made of h and img in buf (the caller's record buffer) and
+// reports whether it was stored.
+func (l *Loop) writeFrame(buf []byte, h *record.FrameHeader, img *camera.Frame, scaled bool) bool {
 	c := &l.Counters
 	if len(img.Data) > cap(buf)-record.FrameHeaderSize {
 		c.dropFrame(ReasonTooLarge)
-		return
+		return false
 	}
 	h.Width, h.Height, h.Format = uint16(img.Width), uint16(img.Height), img.Format
 	buf = append(record.AppendFrameHeader(buf[:0], h), img.Data...)
 	if why := l.store(record.TypeFrame, h.Time, buf); why != stored {
 		c.dropFrame(why)
-		return
+		return false
 	}
 	if scaled {
 		c.FramesDownscaled.Add(1)
@@ -389,13 +426,15 @@ func (l *Loop) writeFrame(buf []byte, h *record.FrameHeader, img *camera.Frame, 
 	} else {
 		c.FramesKept.Add(1)
 	}
+	return true
 }
 
-// scaleJob is a frame the policy allows only at a smaller size.
+// scaleJob is a frame the policy allows only at a smaller size, or only anonymized.
 type scaleJob struct {
 	frame     camera.Frame
 	hdr       record.FrameHeader
 	maxPixels int
+	anonymize bool
 }
 
 // startScaler starts the goroutine that downscales frames; Run starts it, tests may too.
@@ -405,16 +444,40 @@ func (l *Loop) startScaler() {
 	go func() {
 		defer close(l.scaleDone)
 		for j := range l.scaleJobs {
-			l.scaler.MaxPixels = j.maxPixels
-			small, err := l.scaler.Scale(l.scaleBuf, j.frame)
-			if err != nil {
-				l.Counters.dropFrame(ReasonScaleError)
-			} else {
-				l.writeFrame(l.scaleRec, &j.hdr, &small, true)
-			}
+			l.work(&j)
 			l.cfg.Frames.Release(j.frame)
 		}
 	}()
+}
+
+// work downscales a frame if it is too large, then masks it if the tier requires it, and
+// stores it. Scaling first gives the detector fewer pixels to search and masks exactly the
+// pixels that are stored.
+func (l *Loop) work(j *scaleJob) {
+	img, scaled := j.frame, false
+	if j.maxPixels > 0 && img.Width*img.Height > j.maxPixels {
+		l.scaler.MaxPixels = j.maxPixels
+		small, err := l.scaler.Scale(l.scaleBuf, img)
+		if err != nil {
+			l.Counters.dropFrame(ReasonScaleError)
+			return
+		}
+		img, scaled = small, true
+	}
+	if j.anonymize {
+		masked, err := l.cfg.Anonymizer.Anonymize(l.anonBuf, img)
+		if err != nil {
+			l.anonymizeFailed(err)
+			return
+		}
+		if l.anonErr.Swap(false) {
+			l.cfg.Log.Info("frames are anonymized again")
+		}
+		img = masked
+	}
+	if l.writeFrame(l.scaleRec, &j.hdr, &img, scaled) && j.anonymize {
+		l.Counters.FramesAnonymized.Add(1)
+	}
 }
 
 // stopScaler waits for the frame being downscaled, if any, to be stored and released.

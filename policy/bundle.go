@@ -55,6 +55,7 @@ type tierTOML struct {
 	MaxImagePixels int     `toml:"max_image_pixels"`
 	MaxFPS         float64 `toml:"max_fps"`
 	GCJ02          bool    `toml:"gcj02"`
+	Anonymize      bool    `toml:"anonymize"`
 }
 
 type windowTOML struct {
@@ -199,7 +200,7 @@ func (b *bundleTOML) spec() (*Spec, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		t := b.Tiers[n]
-		s.Tiers = append(s.Tiers, Tier{Name: n, PrecisionM: t.PrecisionM, MaxImagePixels: t.MaxImagePixels, MaxFPS: t.MaxFPS, GCJ02: t.GCJ02})
+		s.Tiers = append(s.Tiers, Tier{Name: n, PrecisionM: t.PrecisionM, MaxImagePixels: t.MaxImagePixels, MaxFPS: t.MaxFPS, GCJ02: t.GCJ02, Anonymize: t.Anonymize})
 	}
 	names = names[:0]
 	for n := range b.Windows {

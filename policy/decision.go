@@ -100,6 +100,10 @@ type Decision struct {
 	// MaxFPS caps the frames a second the camera gate stores, the tier's max_fps; 0 means
 	// every frame. Zones do not change it.
 	MaxFPS float64
+	// Anonymize says frames taken at this position may be stored only after their faces and
+	// number plates are masked (the tier's anonymize). A caller that cannot mask them must
+	// drop the frame. False when Action is Drop.
+	Anonymize bool
 	// Version is the version of the policy that decided, 0 when none was loaded.
 	Version uint64
 }

@@ -201,6 +201,7 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 	}
 	d.Action, d.Reason, d.Zone = action, reason, zone
 	d.Lat, d.Lon, d.PrecisionM, d.MaxImagePixels, d.MaxFPS = lat, lon, precisionM, maxPixels, tier.MaxFPS
+	d.Anonymize = tier.Anonymize
 }
 
 // quantize snaps (lat, lon) to a grid of about precisionM metres: latitude in steps of

@@ -154,6 +154,9 @@ type Tier struct {
 	MaxFPS float64
 	// GCJ02 makes positions inside a GCJ-02 region come out in GCJ-02; false = always WGS-84.
 	GCJ02 bool
+	// Anonymize requires faces and number plates in camera frames to be masked before a
+	// frame is stored (see Decision.Anonymize); false = frames are stored as captured.
+	Anonymize bool
 }
 
 // Window is a recurring time window; a zone that names windows is in force only while one

@@ -13,6 +13,8 @@ command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrextend >/dev/null 2>&1 ||
 command -v jpegtran >/dev/null 2>&1 || need="$need libjpeg-turbo-progs"
 [ -f /usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg ] || need="$need python-matplotlib-data"
 [ -f /usr/share/doc/imagemagick-6-common/html/images/bluebells_lin.jpg ] || need="$need imagemagick-6-doc"
+# The reference face and plate detector (tools/detector/haar.py): Debian's python3 with OpenCV and its Haar cascades.
+/usr/bin/python3 -c 'import cv2' 2>/dev/null && [ -f /usr/share/opencv4/haarcascades/haarcascade_russian_plate_number.xml ] || need="$need python3-opencv opencv-data"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$need"
