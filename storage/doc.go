@@ -44,7 +44,9 @@
 //
 // Segments roll by size and age. The oldest sealed segments are erased to keep under a
 // byte Quota, and a sealed segment holding a record type older than that type's MaxAge is
-// erased whole. A full disk (ENOSPC) erases the oldest sealed segments too, but never the
+// erased whole; if older segments are kept, it leaves a tombstone in its place that keeps
+// the chain and tells readers which records retention erased (Reader lists it in
+// SegmentInfo.Erased), removed once it is the oldest. A full disk (ENOSPC) erases the oldest sealed segments too, but never the
 // newest KeepSegments (the retention floor); beyond that the log drops and counts new
 // records (Stats.Dropped, ErrNoSpace) and writes again by itself once space returns. Erasure is crypto-erasure: the wrapped key is
 // overwritten and synced before the file is unlinked.

@@ -16,10 +16,14 @@ type segMeta struct {
 	// chain is the chain frame's link (version 2), read with the index of a sealed segment.
 	chain    chainLink
 	hasChain bool
+	// tomb is the tombstone block (hasTomb), found whether or not the key is destroyed yet.
+	tomb    tombstone
+	hasTomb bool
 }
 
 // readMeta reads a segment's header and, if the segment is sealed, its index: three small
-// reads however large the segment. err wraps ErrWrongKey, ErrCorrupt (including an erased
+// reads however large the segment. A segment retention buried has hasTomb set and
+// nothing else read (err wraps ErrCorrupt once its key is destroyed). err wraps ErrWrongKey, ErrCorrupt (including an erased
 // segment), ErrNotSegment, ErrVersion or ErrPlain.
 func readMeta(path string, devKey []byte) (segMeta, error) {
 	var m segMeta
@@ -33,18 +37,23 @@ func readMeta(path string, devKey []byte) (segMeta, error) {
 		return m, fmt.Errorf("storage: stat segment: %w", err)
 	}
 	m.size = fi.Size()
-	var hb [headerSize]byte
-	if _, err := f.ReadAt(hb[:], 0); err != nil {
+	// The header, and where a tombstone would be, in one read.
+	var hb [headerSize + chainFrameSize + tombSize]byte
+	n, err := f.ReadAt(hb[:], 0)
+	if n < headerSize {
 		if err == io.EOF {
 			return m, fmt.Errorf("%w (%s is %d bytes)", ErrNotSegment, path, m.size)
 		}
 		return m, fmt.Errorf("storage: read segment header: %w", err)
 	}
-	m.im, err = parseImage(path, hb[:], devKey)
+	m.im, err = parseImage(path, hb[:headerSize], devKey)
 	if m.im != nil {
 		m.hdr = m.im.hdr
+		if n == len(hb) {
+			m.tomb, m.hasTomb = openTombstone(devKey, &m.hdr.digest, hb[tombOffset():])
+		}
 	}
-	if err != nil {
+	if err != nil || m.hasTomb {
 		return m, err
 	}
 	m.im.data = nil

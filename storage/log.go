@@ -89,6 +89,7 @@ type segment struct {
 	aead    cipher.AEAD
 	hdr     [headerSize]byte
 	digest  [32]byte // chainDigest of the header: what the next segment's chain frame binds
+	link    chainLink // what its own chain frame binds (zero for version 1), for a tombstone
 
 	// Guarded by Log.mu.
 	stats     segStats
@@ -96,6 +97,7 @@ type segment struct {
 	firstAt   int64 // timestamp of the first record, for the age roll
 	diskSize  int64 // bytes the file occupies, preallocation included
 	sealed    bool  // sealed on disk: retention may erase it
+	tomb      bool  // erased by retention, a tombstone left (see tombstone.go); sealed is false
 	abandoned bool  // the disk was full: its records are dropped, the next Append rolls
 
 	// Owned by the flusher.

@@ -64,7 +64,8 @@ func (l *Log) create(seg *segment) error {
 	}
 	// The header and the chain frame, which binds the segment before this one; both are
 	// durable before the file gets its name, so a segment without its chain frame was cut.
-	head := append(seg.hdr[:], sealFrame(seg.aead, seg.id, typeChain, 0, seg.created.UnixNano(), l.prev.appendTo(nil))...)
+	seg.link = l.prev
+	head := append(seg.hdr[:], sealFrame(seg.aead, seg.id, typeChain, 0, seg.created.UnixNano(), seg.link.appendTo(nil))...)
 	if err := l.noSpace(func() error { _, err := f.WriteAt(head, 0); return err }); err != nil {
 		return fail(fmt.Errorf("storage: write segment header: %w", err))
 	}

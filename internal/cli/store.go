@@ -192,6 +192,10 @@ func storeLs(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error {
 			fmt.Fprintf(tw, "%016x\t%d\t-\t-\t-\t-\t-\t%v\n", s.ID, s.Size, s.Err)
 			continue
 		}
+		if e := s.Erased; e != nil {
+			fmt.Fprintf(tw, "%016x\t%d\t%d\t%s\t%s\t%s\t%v\terased by retention %s\n", s.ID, s.Size, s.Records, seqRange(s.FirstSeq, s.LastSeq, s.Records), fmtTime(e.First), fmtTime(e.Last), s.Cipher, fmtTime(e.At))
+			continue
+		}
 		first, last := timeRange(s.Types)
 		state := "sealed"
 		if !s.Sealed {
@@ -243,6 +247,12 @@ func storeVerify(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error 
 		if s.Chain != nil {
 			fmt.Fprintf(stdout, "segment %016x (%s): %v\n", s.ID, s.Path, s.Chain)
 			problems++
+		}
+		if e := s.Erased; e != nil {
+			// Not a problem, but a gap the reader must see.
+			fmt.Fprintf(stdout, "segment %016x (%s): erased by retention at %s: %d records, seq %s, %s to %s\n",
+				s.ID, s.Path, fmtTime(e.At), s.Records, seqRange(s.FirstSeq, s.LastSeq, s.Records), fmtTime(e.First), fmtTime(e.Last))
+			continue
 		}
 		rep, err := r.Scan(s.ID, func(*storage.Record) error { return nil })
 		if err != nil {
