@@ -88,7 +88,7 @@ type segment struct {
 	created time.Time
 	aead    cipher.AEAD
 	hdr     [headerSize]byte
-	digest  [32]byte // chainDigest of the header: what the next segment's chain frame binds
+	digest  [32]byte  // chainDigest of the header: what the next segment's chain frame binds
 	link    chainLink // what its own chain frame binds (zero for version 1), for a tombstone
 
 	// Guarded by Log.mu.
