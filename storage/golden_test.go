@@ -35,11 +35,17 @@ var goldenDirs = []struct {
 
 func writeGolden(t *testing.T, dir string, c Cipher, torn bool) {
 	os.RemoveAll(dir)
-	o := Options{Key: goldenKey, Cipher: c, SegmentSize: 4 << 10, BufferSize: 1 << 10, SyncInterval: time.Hour, Clock: &fakeClock{t: t0}}
+	o := Options{Key: goldenKey, Cipher: c, SegmentSize: 4 << 10, BufferSize: 2 << 10, SyncInterval: time.Hour, Clock: &fakeClock{t: t0}}
 	l := mustOpen(t, dir, o)
-	for seq := uint64(1); seq <= 40; seq++ {
+	for i := 1; i <= 40; i++ {
+		seq := l.Stats().NextSeq
 		if _, err := l.Append(Type(1+seq%3), t0.Add(time.Duration(seq)*time.Second), payloadFor(seq)); err != nil {
 			t.Fatal(err)
+		}
+		if i%8 == 0 { // a fix-sized placeholder now and then
+			if _, err := l.AppendPlaceholder(t0.Add(time.Duration(seq)*time.Second+time.Second/2), 48); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := l.Sync(); err != nil {
@@ -85,6 +91,9 @@ func goldenText(t *testing.T, dir string) string {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if rep.Placeholders > 0 || s.Placeholders > 0 {
+			fmt.Fprintf(&b, "placeholders: %d (index: %d)\n", rep.Placeholders, s.Placeholders)
 		}
 		fmt.Fprintf(&b, "damage: %v\n", rep.Err())
 	}

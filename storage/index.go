@@ -24,7 +24,7 @@ type segMeta struct {
 // readMeta reads a segment's header and, if the segment is sealed, its index: three small
 // reads however large the segment. A segment retention buried has hasTomb set and
 // nothing else read (err wraps ErrCorrupt once its key is destroyed). err wraps ErrWrongKey, ErrCorrupt (including an erased
-// segment), ErrNotSegment, ErrVersion or ErrPlain.
+// segment), ErrNotSegment or ErrVersion.
 func readMeta(path string, devKey []byte) (segMeta, error) {
 	var m segMeta
 	f, err := os.Open(path)
@@ -72,7 +72,7 @@ func readMeta(path string, devKey []byte) (segMeta, error) {
 	if _, err := f.ReadAt(frame, off); err != nil {
 		return m, fmt.Errorf("storage: read segment index: %w", err)
 	}
-	s := &scanner{data: frame, segID: m.hdr.id, path: path, aead: m.im.aead}
+	s := &scanner{data: frame, segID: m.hdr.id, path: path, aead: m.im.aead, v: m.hdr.version}
 	fh, pt, ok := s.valid(0, 0)
 	if !ok || fh.typ != typeIndex || fh.size() != len(frame) {
 		return m, nil
@@ -84,7 +84,7 @@ func readMeta(path string, devKey []byte) (segMeta, error) {
 			return m, fmt.Errorf("storage: read segment chain frame: %w", err)
 		}
 		s.data = append(make([]byte, headerSize), cf...)
-		if fh, ok := parseFrameHeader(cf); ok && fh.typ == typeChain && fh.seq == 0 && fh.size() == chainFrameSize {
+		if fh, ok := s.parse(cf); ok && fh.typ == typeChain && fh.seq == 0 && fh.size() == chainFrameSize {
 			if pt, ok := s.open(headerSize, &fh); ok {
 				m.chain, m.hasChain = decodeChain(pt)
 			}

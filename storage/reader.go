@@ -36,9 +36,12 @@ type SegmentInfo struct {
 	// Sealed is true when the segment was closed cleanly; otherwise its counts come from
 	// reading every record.
 	Sealed bool
-	// Records, FirstSeq and LastSeq count and bound the authentic records.
+	// Records, FirstSeq and LastSeq count and bound the authentic records; Placeholders
+	// counts the placeholders among them (Log.AppendPlaceholder), which Records and Types
+	// leave out.
 	Records           int
 	FirstSeq, LastSeq uint64
+	Placeholders      int
 	// Types summarises the records per type, in order of first appearance.
 	Types []TypeInfo
 	// Err says why the segment cannot be read (wrong key, corrupt header, erased, a
@@ -76,8 +79,10 @@ type TypeInfo struct {
 
 // ScanReport is what Scan found besides the records.
 type ScanReport struct {
-	// Records counts the authentic records passed to the callback.
-	Records int
+	// Records counts the authentic records passed to the callback; Placeholders the
+	// placeholders skipped.
+	Records      int
+	Placeholders int
 	// Damaged lists corrupt ranges that were skipped; Tail is non-zero data after the last
 	// authentic record of an unsealed segment (a torn write), nil if none.
 	Damaged []Damage
@@ -140,6 +145,11 @@ func (r *Reader) Segments() ([]SegmentInfo, error) {
 		}
 		info.Records, info.FirstSeq, info.LastSeq = int(st.count), st.first, st.last
 		for _, t := range st.types {
+			if t.typ == typePlaceholder {
+				info.Placeholders = int(t.count)
+				info.Records -= int(t.count)
+				continue
+			}
 			info.Types = append(info.Types, TypeInfo{Type: t.typ, Records: int(t.count), First: time.Unix(0, t.min), Last: time.Unix(0, t.max)})
 		}
 		info.Chain = chainCheck(id, m.hdr.version, link, linked, before, &beforeDigest)
@@ -205,7 +215,7 @@ func scanImage(path string, data, devKey []byte, fn func(*Record) error) (ScanRe
 		rep.Records++
 		return fn(rec)
 	})
-	rep.Damaged, rep.Tail = res.damaged, res.tail
+	rep.Damaged, rep.Tail, rep.Placeholders = res.damaged, res.tail, res.placeholders
 	if err != nil {
 		return rep, fmt.Errorf("storage: scan segment %016x: %w", id, err)
 	}

@@ -108,7 +108,7 @@ func (l *Log) seal(seg *segment) error {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return fmt.Errorf("storage: index nonce: %w", err)
 	}
-	frame := sealFrame(seg.aead, seg.id, typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano(), idx)
+	frame := sealFrame(seg.aead, seg.id, typeIndex, binary.LittleEndian.Uint64(rnd[:])|indexSeq, l.clock.Now().UnixNano(), idx)
 	frame = append(frame, make([]byte, trailerSize)...)
 	putTrailer(frame[len(frame)-trailerSize:], seg.written)
 	if err := l.noSpace(func() error { _, err := seg.f.WriteAt(frame, seg.written); return err }); err != nil {

@@ -24,7 +24,8 @@ import (
 // Tombstone layout.
 const (
 	// tombPlainSize is the sealed content: prev id (8), prev digest (32), first and last
-	// seq (8+8), record count (4), oldest and newest record time (8+8), erasure time (8).
+	// seq (8+8), record count without placeholders (4), oldest and newest record time
+	// (8+8), erasure time (8).
 	tombPlainSize = 8 + sha256.Size + 8 + 8 + 4 + 8 + 8 + 8
 	// tombSize is the whole block: magic, salt, sealed content with its tag.
 	tombSize = 8 + saltSize + tombPlainSize + tagSize
@@ -107,16 +108,20 @@ func openTombstone(devKey []byte, digest *[sha256.Size]byte, b []byte) (t tombst
 	return t, true
 }
 
-// tombstoneOf summarises a segment's records for its tombstone.
+// tombstoneOf summarises a segment's records, placeholders left out, for its tombstone.
 func tombstoneOf(s *segment, now time.Time) tombstone {
-	t := tombstone{link: s.link, first: s.stats.first, last: s.stats.last, count: s.stats.count, erasedAt: now.UnixNano()}
-	for i, ts := range s.stats.types {
-		if i == 0 || ts.min < t.oldest {
+	t := tombstone{link: s.link, first: s.stats.first, last: s.stats.last, erasedAt: now.UnixNano()}
+	for _, ts := range s.stats.types {
+		if ts.typ == typePlaceholder {
+			continue
+		}
+		if t.count == 0 || ts.min < t.oldest {
 			t.oldest = ts.min
 		}
-		if i == 0 || ts.max > t.newest {
+		if t.count == 0 || ts.max > t.newest {
 			t.newest = ts.max
 		}
+		t.count += ts.count
 	}
 	return t
 }
