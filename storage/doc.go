@@ -9,8 +9,11 @@
 // HKDF-SHA256 from the 32-byte device key and a per-segment salt. Records are sealed with
 // AES-256-GCM (default) or XChaCha20-Poly1305; the associated data binds each record to
 // its segment id, sequence number, type, timestamp and length, so records cannot be
-// altered, reordered, replayed or moved between segments undetected. Nothing is stored in
-// the clear. docs/FORMAT.md documents every byte.
+// altered, reordered, replayed or moved between segments undetected. Type and timestamp
+// are sealed with the payload: the clear framing is a frame's length, sequence number and
+// CRC, which recovery needs. A caller that drops a record appends a placeholder of the
+// same size instead (AppendPlaceholder), so the stream shows no gap; readers skip it.
+// Nothing is stored in the clear. docs/FORMAT.md documents every byte.
 //
 // # Durability
 //
