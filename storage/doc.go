@@ -7,7 +7,7 @@
 //
 // Every segment has a fresh random data key, wrapped (AES-256-GCM) by a key derived with
 // HKDF-SHA256 from the 32-byte device key and a per-segment salt. Records are sealed with
-// AES-256-GCM (default) or XChaCha20-Poly1305; the associated data binds each record to
+// AES-256-GCM (default) or XChaCha20-Poly1305, which bind each record to
 // its segment id, sequence number, type, timestamp and length, so records cannot be
 // altered, reordered, replayed or moved between segments undetected. Type and timestamp
 // are sealed with the payload: the clear framing is a frame's length, sequence number and
