@@ -85,6 +85,12 @@ func goldenText(t *testing.T, dir string) string {
 	var b strings.Builder
 	for _, s := range segs {
 		fmt.Fprintf(&b, "segment %016x sealed=%v cipher=%v records=%d seq=%d-%d err=%v\n", s.ID, s.Sealed, s.Cipher, s.Records, s.FirstSeq, s.LastSeq, s.Err)
+		if s.Chain != nil {
+			fmt.Fprintf(&b, "chain: %v\n", s.Chain)
+		}
+		if e := s.Erased; e != nil {
+			fmt.Fprintf(&b, "erased by retention at %s: records from %s to %s\n", e.At.UTC().Format(time.RFC3339Nano), e.First.UTC().Format(time.RFC3339Nano), e.Last.UTC().Format(time.RFC3339Nano))
+		}
 		rep, err := r.Scan(s.ID, func(rec *Record) error {
 			fmt.Fprintf(&b, "%d %d %s %x\n", rec.Seq, rec.Type, rec.Time.UTC().Format(time.RFC3339Nano), rec.Payload)
 			return nil
@@ -203,4 +209,32 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGoldenRetention reads a golden log in which retention buried a segment in the middle
+// (testdata/v2-retention: fixes, fixes, frames erased by MaxAge, fixes, fixes): the
+// tombstone's format stays readable, it keeps the chain, and it lists what was erased.
+func TestGoldenRetention(t *testing.T) {
+	const dir = "testdata/v2-retention"
+	want := dir + ".golden"
+	if *update && formatVersion == 2 {
+		os.RemoveAll(dir)
+		o := retentionOptions()
+		o.Key = goldenKey
+		retentionLog(t, dir, o)
+		os.Remove(filepath.Join(dir, "LOCK"))
+		if err := os.WriteFile(want, []byte(goldenText(t, dir)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := goldenText(t, dir); got != string(exp) {
+		t.Fatalf("reading %s:\n%s\nwant (%s):\n%s", dir, got, want, exp)
+	}
+	if !strings.Contains(string(exp), "erased by retention") {
+		t.Fatalf("%s holds no tombstone", want)
+	}
 }
