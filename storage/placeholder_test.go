@@ -137,3 +137,42 @@ func TestAppendPlaceholderAllocs(t *testing.T) {
 		t.Fatal("nothing was written during the count")
 	}
 }
+
+// TestIndexHidesTypes: the index frame of a segment of fixes and that of a segment with
+// fixes, a placeholder and a frame have the same length (the index is padded), so its
+// length does not tell whether a segment holds placeholders.
+func TestIndexHidesTypes(t *testing.T) {
+	dir := t.TempDir()
+	for _, types := range [][]Type{{tFix, tFix, tFix}, {tFix, typePlaceholder, tFrame}} {
+		l := mustOpen(t, dir, testOptions())
+		for _, typ := range types {
+			var err error
+			if typ == typePlaceholder {
+				_, err = l.AppendPlaceholder(t0, 48)
+			} else {
+				_, err = l.Append(typ, t0, make([]byte, 48))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lengths []int64
+	for id := uint64(1); id <= 2; id++ {
+		b, err := os.ReadFile(dir + "/" + segName(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, ok := isTrailer(b[len(b)-trailerSize:])
+		if !ok {
+			t.Fatalf("segment %d not sealed", id)
+		}
+		lengths = append(lengths, int64(len(b)-trailerSize)-off)
+	}
+	if lengths[0] != lengths[1] {
+		t.Fatalf("index frame lengths %v differ with the types a segment holds", lengths)
+	}
+}

@@ -123,6 +123,21 @@ func (s *scanner) valid(off int, after uint64) (frameHeader, []byte, bool) {
 	return f, pt, ok
 }
 
+// plausible is the cheapest test of a frame header at off, inlined into resync's loop over
+// every offset: a length that fits (version 1: zero flags too). parseFrameHeader checks
+// it again, with the CRC.
+func (s *scanner) plausible(off int) bool {
+	b := s.data[off:]
+	if len(b) < frameHeaderSize {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if s.v < 2 {
+		return len(b) >= v1HeaderSize && b[6]|b[7] == 0 && n <= maxPayload
+	}
+	return n >= innerSize && uint64(n) <= uint64(len(b))
+}
+
 // resync finds the first offset in (off, end) where an authentic frame starts, or -1.
 // Every offset is tried once, and a candidate costs one CRC (and an AEAD open only if the
 // CRC matches), so a scan that resyncs over a whole segment stays linear in its size.
@@ -144,8 +159,10 @@ func (s *scanner) resync(off, end int, after uint64) int {
 				}
 			}
 		}
-		if _, _, ok := s.valid(q, after); ok {
-			return q
+		if s.plausible(q) {
+			if _, _, ok := s.valid(q, after); ok {
+				return q
+			}
 		}
 	}
 	return -1
