@@ -169,7 +169,9 @@ type Recovery struct {
 	// Stray lists segment files whose id is out of range (see docs/FORMAT.md): ignored,
 	// left alone, and never used to pick the next id.
 	Stray []string
-	// Erased counts interrupted crypto-erasures that Open completed.
+	// Erased counts interrupted crypto-erasures that Open completed, burials it finished
+	// (see docs/FORMAT.md, "Tombstones") and tombstones it removed because they had become
+	// the oldest files of the log.
 	Erased int
 	// TempRemoved counts half-created segment files that Open removed.
 	TempRemoved int
@@ -194,7 +196,10 @@ type Stats struct {
 	Dropped uint64
 	// Full is true while the disk is full and Append drops records.
 	Full bool
-	// Placeholders counts the placeholders appended since Open (AppendPlaceholder).
+	// Placeholders counts the placeholders appended since Open (AppendPlaceholder). Like
+	// the caller's own drop counters, it grows while the caller drops records (the gate: in
+	// a deny zone), so its changes over time tell when that happened: report it as a
+	// total on request, never in a periodic status line or log.
 	Placeholders uint64
 }
 
