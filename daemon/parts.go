@@ -49,6 +49,16 @@ func (s *storeHolder) Append(typ storage.Type, at time.Time, payload []byte) (ui
 	return l.Append(typ, at, payload)
 }
 
+// AppendPlaceholder puts a sealed placeholder where the gate dropped a fix, so the stored
+// stream has no gap; nothing while no log is open.
+func (s *storeHolder) AppendPlaceholder(at time.Time, size int) (uint64, error) {
+	l := s.log.Load()
+	if l == nil {
+		return 0, gate.ErrNoStore
+	}
+	return l.AppendPlaceholder(at, size)
+}
+
 // Log returns the open log, nil while there is none.
 func (s *storeHolder) Log() *storage.Log { return s.log.Load() }
 

@@ -558,6 +558,32 @@ func storeVerify(t *testing.T, dir, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// verifiedPlaceholders reads the placeholders count from store verify's closing line.
+func verifiedPlaceholders(t *testing.T, verify string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`\(and (\d+) placeholders for dropped fixes\)`).FindStringSubmatch(verify)
+	if m == nil {
+		t.Fatalf("store verify gives no placeholder count: %q", verify)
+	}
+	return atoi(m[1])
+}
+
+// checkSeqs checks that the records' seqs rise strictly and that, with the placeholders
+// between them, they fill 1..n without a gap: nothing acknowledged was lost or duplicated.
+func checkSeqs(t *testing.T, recs []logRecord, placeholders int64) (n int64) {
+	t.Helper()
+	for i := 1; i < len(recs); i++ {
+		if recs[i].seq <= recs[i-1].seq {
+			t.Fatalf("record %d has seq %d after %d: a record was duplicated or reordered", i, recs[i].seq, recs[i-1].seq)
+		}
+	}
+	n = int64(len(recs)) + placeholders
+	if len(recs) > 0 && int64(recs[len(recs)-1].seq) > n {
+		t.Fatalf("last record has seq %d, but records and placeholders number %d: a record was lost", recs[len(recs)-1].seq, n)
+	}
+	return n
+}
+
 // logRecord is one authentic record read back from the log, payload copied.
 type logRecord struct {
 	seq     uint64

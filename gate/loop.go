@@ -219,8 +219,16 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// HandleFix decides one fix and stores what the policy allows. Run calls it for every fix;
-// it is exported for tests and benchmarks. It does not allocate.
+// placeholderStore is a Store that can put a sealed placeholder where a record was dropped;
+// *storage.Log implements it.
+type placeholderStore interface {
+	AppendPlaceholder(at time.Time, size int) (uint64, error)
+}
+
+// HandleFix decides one fix and stores what the policy allows; a fix the policy drops is
+// replaced by a sealed placeholder of a fix record's size (if the Store can), so the stored
+// stream has no gap that tells, without the key, when fixes were dropped. Run calls it for
+// every fix; it is exported for tests and benchmarks. It does not allocate.
 func (l *Loop) HandleFix(f *gnss.Fix) {
 	now := l.cfg.Now()
 	d := l.fixEng.Decide(f, now)
@@ -239,6 +247,15 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 	}
 	if d.Action == policy.Drop {
 		c.dropFix(PolicyReason(d.Reason))
+		// At the fix's epoch time, like a stored fix. Storage counts what it refuses
+		// (a full disk); the fix is dropped either way.
+		if p, ok := l.cfg.Store.(placeholderStore); ok && !l.powerFail.Load() {
+			at := now.UTC()
+			if f.Has&gnss.HasTime != 0 {
+				at = f.Time
+			}
+			p.AppendPlaceholder(at, record.FixSize)
+		}
 		return
 	}
 	rec := record.Fix{

@@ -18,10 +18,35 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	if typ == 0 || typ > MaxType {
 		return 0, ErrType
 	}
-	if len(payload) > l.maxPayload {
+	return l.add(typ, at, payload, len(payload))
+}
+
+// AppendPlaceholder adds a placeholder at time at and returns its sequence number: a
+// record of the log's own type with size zero bytes of payload, sealed like any other, so
+// that on disk it looks like a record of that size. A caller that drops a record it would
+// have stored (a fix the policy denies) appends a placeholder of the same size instead, so
+// the stream has no gap: without the key, neither the sequence numbers nor the frame
+// lengths nor the spacing of the frames tell a dropped record from a kept one. Scan and
+// the tools skip placeholders and count them (ScanReport.Placeholders,
+// SegmentInfo.Placeholders, Stats.Placeholders). It is Append in every other respect: it
+// does not allocate, durability and errors are the same.
+func (l *Log) AppendPlaceholder(at time.Time, size int) (uint64, error) {
+	if size < 0 {
 		return 0, ErrTooLarge
 	}
-	n := frameOverhead + len(payload)
+	seq, err := l.add(typePlaceholder, at, nil, size)
+	if err == nil {
+		l.placeholders.Add(1)
+	}
+	return seq, err
+}
+
+// add is Append of a record of size bytes: payload, or zeros if payload is nil.
+func (l *Log) add(typ Type, at time.Time, payload []byte, size int) (uint64, error) {
+	if size > l.maxPayload {
+		return 0, ErrTooLarge
+	}
+	n := frameOverhead + size
 	ts := at.UnixNano()
 	l.mu.Lock()
 	for {
@@ -67,9 +92,10 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	off := len(b.buf)
 	b.buf = b.buf[:off+n]
 	frame := b.buf[off:]
-	putFrameHeader(frame, len(payload), typ, seq, ts)
-	copy(frame[frameHeaderSize:], payload)
-	clear(frame[frameHeaderSize+len(payload):]) // the tag, until a sealer writes it
+	putFrameHeader(frame, innerSize+size, seq)
+	putInner(frame[frameHeaderSize:], typ, ts)
+	copy(frame[frameHeaderSize+innerSize:], payload)
+	clear(frame[frameOverhead-tagSize+len(payload):]) // a placeholder's zeros; the tag until a sealer writes it
 	if b.first == 0 {
 		b.first = seq
 	}
@@ -82,7 +108,7 @@ func (l *Log) Append(typ Type, at time.Time, payload []byte) (uint64, error) {
 	full := len(b.buf) >= l.opts.SyncBytes
 	// Close a run once a chunk's worth of frames waits in the clear and wake a sealer: the
 	// sealers encrypt the fill buffer behind Append, so little is left when it is handed off.
-	run := seg.aead != nil && len(b.buf)-b.markEnd() >= sealChunk
+	run := len(b.buf)-b.markEnd() >= sealChunk
 	if run {
 		b.marks = append(b.marks, len(b.buf))
 	}
@@ -124,13 +150,11 @@ func (l *Log) handOffLocked() {
 	l.fill, l.free = l.free[len(l.free)-1], l.free[:len(l.free)-1]
 	l.fill.seg = b.seg
 	b.state = batchReady
-	if b.seg.aead != nil {
-		if len(b.buf) > b.markEnd() {
-			b.marks = append(b.marks, len(b.buf))
-		}
-		if b.next < len(b.marks) || b.busy > 0 {
-			b.state = batchClear
-		}
+	if len(b.buf) > b.markEnd() {
+		b.marks = append(b.marks, len(b.buf))
+	}
+	if b.next < len(b.marks) || b.busy > 0 {
+		b.state = batchClear
 	}
 	if b.last > 0 {
 		l.handed = b.last

@@ -7,10 +7,13 @@
 //
 // Every segment has a fresh random data key, wrapped (AES-256-GCM) by a key derived with
 // HKDF-SHA256 from the 32-byte device key and a per-segment salt. Records are sealed with
-// AES-256-GCM (default) or XChaCha20-Poly1305; the associated data binds each record to
+// AES-256-GCM (default) or XChaCha20-Poly1305, which bind each record to
 // its segment id, sequence number, type, timestamp and length, so records cannot be
-// altered, reordered, replayed or moved between segments undetected. Nothing is stored in
-// the clear. docs/FORMAT.md documents every byte.
+// altered, reordered, replayed or moved between segments undetected. Type and timestamp
+// are sealed with the payload: the clear framing is a frame's length, sequence number and
+// CRC, which recovery needs. A caller that drops a record appends a placeholder of the
+// same size instead (AppendPlaceholder), so the stream shows no gap; readers skip it.
+// Nothing is stored in the clear. docs/FORMAT.md documents every byte.
 //
 // # Durability
 //
@@ -44,7 +47,9 @@
 //
 // Segments roll by size and age. The oldest sealed segments are erased to keep under a
 // byte Quota, and a sealed segment holding a record type older than that type's MaxAge is
-// erased whole. A full disk (ENOSPC) erases the oldest sealed segments too, but never the
+// erased whole; if older segments are kept, it leaves a tombstone in its place that keeps
+// the chain and tells readers which records retention erased (Reader lists it in
+// SegmentInfo.Erased), removed once it is the oldest. A full disk (ENOSPC) erases the oldest sealed segments too, but never the
 // newest KeepSegments (the retention floor); beyond that the log drops and counts new
 // records (Stats.Dropped, ErrNoSpace) and writes again by itself once space returns. Erasure is crypto-erasure: the wrapped key is
 // overwritten and synced before the file is unlinked.

@@ -29,14 +29,25 @@ const (
 	// header cannot be torn by a sector-atomic disk (it is also written before the file is
 	// renamed into place).
 	headerSize = 128
-	// frameHeaderSize is the clear part of a record frame: length, type, flags, seq, time, crc.
-	frameHeaderSize = 28
+	// frameHeaderSize is the clear part of a version-2 frame: length, seq, crc. Type and
+	// time are sealed (innerSize), so the clear framing tells nothing but where frames are.
+	frameHeaderSize = 4 + 8 + 4
+	// innerSize is what a version-2 frame seals before the payload: type and time.
+	innerSize = 2 + 8
 	// tagSize is the AEAD tag of both ciphers (128 bits).
 	tagSize = 16
-	// frameOverhead is what a record costs on disk beyond its payload.
-	frameOverhead = frameHeaderSize + tagSize
-	// adSize is the associated data of a record: segment id + frame header without its crc.
-	adSize = 8 + 24
+	// frameOverhead is what a record costs on disk beyond its payload (version 2).
+	frameOverhead = frameHeaderSize + innerSize + tagSize
+	// adSize is the associated data of a version-2 frame: segment id + length and seq.
+	adSize = 8 + 12
+	// v1HeaderSize and v1ADSize are the clear frame header (length, type, flags, seq, time,
+	// crc) and the associated data of version 1, which is still read.
+	v1HeaderSize = 28
+	v1ADSize     = 8 + 24
+	// indexSeq marks the seq of an index frame (version 2): its other 63 bits are random.
+	// Record seqs stay below it, the chain frame has seq 0, so every frame of a segment
+	// has its own nonce.
+	indexSeq = 1 << 63
 	// trailerSize ends a sealed segment: index frame offset + magic.
 	trailerSize = 16
 	// maxPayload bounds the length field so a corrupt length is recognised as such.
@@ -51,6 +62,9 @@ const (
 	indexTypeSize = 2 + 4 + 8 + 8
 	// indexFixedSize is the index record before its per-type entries.
 	indexFixedSize = 8 + 8 + 4 + 2
+	// indexMinTypes pads the index to this many per-type entries, so that the length of
+	// the index frame does not tell which types (placeholders, say) a segment holds.
+	indexMinTypes = 8
 )
 
 // Byte offsets in the segment header.
@@ -113,15 +127,13 @@ func newAESGCM(key []byte) cipher.AEAD {
 	return g
 }
 
-// recordAEAD returns the record cipher for a data key; nil for cipherNone.
+// recordAEAD returns the record cipher for a data key.
 func recordAEAD(c Cipher, key []byte) (cipher.AEAD, error) {
 	switch c {
 	case AES256GCM:
 		return newAESGCM(key), nil
 	case XChaCha20Poly1305:
 		return chacha20poly1305.NewX(key)
-	case cipherNone:
-		return nil, nil
 	}
 	return nil, fmt.Errorf("storage: unknown cipher id %d: %w", uint8(c), ErrVersion)
 }
@@ -215,38 +227,72 @@ func (h *header) unwrap(raw []byte, devKey []byte) ([]byte, error) {
 	return key, nil
 }
 
-// frameHeader is the clear part of a record frame.
+// frameHeader is a frame's header: for version 2 the clear part plus, once the frame is
+// opened, the sealed type and time.
 type frameHeader struct {
-	length uint32
-	typ    Type
+	length uint32 // sealed bytes before the tag: version 1 the payload, version 2 type, time and payload
+	typ    Type   // version 2: typeChain or typeIndex from the seq, 0 for a record until opened
 	seq    uint64
-	time   int64
+	time   int64 // version 2: 0 until opened
+	hdrLen int   // clear header size of the frame's version
 }
 
-func (f *frameHeader) size() int { return frameOverhead + int(f.length) }
+func (f *frameHeader) size() int { return f.hdrLen + int(f.length) + tagSize }
 
-// putFrameHeader writes the 28-byte frame header into b, flags 0 (format version 1 defines
-// none).
-func putFrameHeader(b []byte, length int, typ Type, seq uint64, ts int64) {
+// putFrameHeader writes the 16-byte clear header of a version-2 frame into b: body is the
+// length of type, time and payload.
+func putFrameHeader(b []byte, body int, seq uint64) {
 	_ = b[frameHeaderSize-1]
-	binary.LittleEndian.PutUint32(b[0:], uint32(length))
-	binary.LittleEndian.PutUint16(b[4:], uint16(typ))
-	binary.LittleEndian.PutUint16(b[6:], 0)
-	binary.LittleEndian.PutUint64(b[8:], seq)
-	binary.LittleEndian.PutUint64(b[16:], uint64(ts))
-	binary.LittleEndian.PutUint32(b[24:], crc32.Checksum(b[:24], castagnoli))
+	binary.LittleEndian.PutUint32(b[0:], uint32(body))
+	binary.LittleEndian.PutUint64(b[4:], seq)
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], castagnoli))
 }
 
-// parseFrameHeader decodes a frame header; ok is false unless its checksum, flags, type and
-// length are plausible. It does not authenticate anything.
-func parseFrameHeader(b []byte) (f frameHeader, ok bool) {
+// putInner writes the sealed type and time that start a version-2 frame's body.
+func putInner(b []byte, typ Type, ts int64) {
+	binary.LittleEndian.PutUint16(b, uint16(typ))
+	binary.LittleEndian.PutUint64(b[2:], uint64(ts))
+}
+
+// parseFrameHeader decodes the clear header of a frame of format version v; ok is false
+// unless its checksum and length (and, version 1, flags and type) are plausible. It does
+// not authenticate anything.
+func parseFrameHeader(b []byte, v uint16) (f frameHeader, ok bool) {
+	if v < 2 {
+		return parseFrameHeaderV1(b)
+	}
 	if len(b) < frameHeaderSize {
 		return f, false
 	}
+	f.hdrLen = frameHeaderSize
+	f.length = binary.LittleEndian.Uint32(b[0:])
+	// The cheap check first: a resync tries every offset of a damaged range.
+	if f.length < innerSize || f.length > maxPayload+innerSize || int(f.length) > len(b) {
+		return f, false
+	}
+	if binary.LittleEndian.Uint32(b[12:]) != crc32.Checksum(b[:12], castagnoli) {
+		return f, false
+	}
+	f.seq = binary.LittleEndian.Uint64(b[4:])
+	switch {
+	case f.seq == 0:
+		f.typ = typeChain
+	case f.seq >= indexSeq:
+		f.typ = typeIndex
+	}
+	return f, true
+}
+
+// parseFrameHeaderV1 decodes a version-1 frame header: length, type, flags, seq, time in
+// the clear.
+func parseFrameHeaderV1(b []byte) (f frameHeader, ok bool) {
+	if len(b) < v1HeaderSize {
+		return f, false
+	}
+	f.hdrLen = v1HeaderSize
 	f.length = binary.LittleEndian.Uint32(b[0:])
 	f.typ = Type(binary.LittleEndian.Uint16(b[4:]))
 	flags := binary.LittleEndian.Uint16(b[6:])
-	// The cheap checks first: a resync tries every offset of a damaged range.
 	if flags != 0 || f.typ == 0 || f.length > maxPayload || (f.typ > MaxType && f.typ != typeIndex && f.typ != typeChain) {
 		return f, false
 	}
@@ -258,29 +304,41 @@ func parseFrameHeader(b []byte) (f frameHeader, ok bool) {
 	return f, true
 }
 
-// putNonce writes the nonce of a frame into n (12 or 24 bytes): seq big-endian, then zero
-// for records or 0xff for the index record, whose seq is random. Records never reuse a
-// nonce because each segment has a fresh data key and seq strictly increases within it;
-// the index record's 64 random bits keep reseals of a recovered segment apart.
-func putNonce(n []byte, typ Type, seq uint64) {
+// putNonce writes the nonce of a frame into n (12 or 24 bytes): seq big-endian, then zeros.
+// In version 2 the seq alone keeps nonces apart (records 1 to 2^63-1, the chain frame 0,
+// the index 2^63 plus 63 random bits); version 1 filled the rest with 0xff for the index
+// and 0xfe for the chain frame (v1Fill).
+func putNonce(n []byte, seq uint64, fill byte) {
 	binary.BigEndian.PutUint64(n, seq)
-	fill := byte(0)
-	switch typ {
-	case typeIndex:
-		fill = 0xff
-	case typeChain:
-		fill = 0xfe
-	}
 	for i := 8; i < len(n); i++ {
 		n[i] = fill
 	}
 }
 
-// putAD writes the associated data of a frame: segment id, then the frame header's first
-// 24 bytes (length, type, flags, seq, time).
-func putAD(ad *[adSize]byte, segID uint64, frame []byte) {
+// v1Fill is the nonce fill of a version-1 frame of type typ.
+func v1Fill(typ Type) byte {
+	switch typ {
+	case typeIndex:
+		return 0xff
+	case typeChain:
+		return 0xfe
+	}
+	return 0
+}
+
+// putAD writes the associated data of a version-2 frame into ad and returns it: segment
+// id, then the clear header without its crc (length, seq).
+func putAD(ad *[v1ADSize]byte, segID uint64, frame []byte) []byte {
+	binary.LittleEndian.PutUint64(ad[0:], segID)
+	copy(ad[8:], frame[:12])
+	return ad[:adSize]
+}
+
+// putADV1 is putAD for version 1: segment id, then length, type, flags, seq and time.
+func putADV1(ad *[v1ADSize]byte, segID uint64, frame []byte) []byte {
 	binary.LittleEndian.PutUint64(ad[0:], segID)
 	copy(ad[8:], frame[:24])
+	return ad[:]
 }
 
 // typeStat summarises the records of one type in a segment.
@@ -315,7 +373,10 @@ func (s *segStats) add(typ Type, seq uint64, ts int64) {
 	s.types = append(s.types, typeStat{typ: typ, count: 1, min: ts, max: ts})
 }
 
-func (s *segStats) encodedSize() int { return indexFixedSize + indexTypeSize*len(s.types) }
+// encodedSize is the size of the index payload, padded to indexMinTypes entries.
+func (s *segStats) encodedSize() int {
+	return indexFixedSize + indexTypeSize*max(len(s.types), indexMinTypes)
+}
 
 func (s *segStats) appendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, s.first)
@@ -327,6 +388,9 @@ func (s *segStats) appendTo(b []byte) []byte {
 		b = binary.LittleEndian.AppendUint32(b, t.count)
 		b = binary.LittleEndian.AppendUint64(b, uint64(t.min))
 		b = binary.LittleEndian.AppendUint64(b, uint64(t.max))
+	}
+	for range indexMinTypes - len(s.types) {
+		b = append(b, make([]byte, indexTypeSize)...)
 	}
 	return b
 }
@@ -341,7 +405,7 @@ func decodeStats(b []byte) (segStats, bool) {
 	s.count = binary.LittleEndian.Uint32(b[16:])
 	n := int(binary.LittleEndian.Uint16(b[20:]))
 	b = b[indexFixedSize:]
-	if len(b) != n*indexTypeSize {
+	if len(b) < n*indexTypeSize { // version 2 pads with zero entries
 		return s, false
 	}
 	for i := 0; i < n; i++ {
@@ -398,19 +462,18 @@ func decodeChain(b []byte) (chainLink, bool) {
 	return c, true
 }
 
-// sealFrame builds a complete log-internal frame (index or chain) of payload p, sealed
-// under aead (nil: cipherNone) for segment segID.
+// sealFrame builds a complete log-internal version-2 frame (index or chain) of payload p,
+// sealed under aead for segment segID.
 func sealFrame(aead cipher.AEAD, segID uint64, typ Type, seq uint64, ts int64, p []byte) []byte {
-	frame := make([]byte, frameOverhead+len(p))
-	putFrameHeader(frame, len(p), typ, seq, ts)
-	if aead == nil {
-		copy(frame[frameHeaderSize:], p)
-		return frame
-	}
-	var ad [adSize]byte
-	putAD(&ad, segID, frame)
+	body := innerSize + len(p)
+	frame := make([]byte, frameHeaderSize+body+tagSize)
+	putFrameHeader(frame, body, seq)
+	putInner(frame[frameHeaderSize:], typ, ts)
+	copy(frame[frameHeaderSize+innerSize:], p)
+	var ad [v1ADSize]byte
 	nonce := make([]byte, aead.NonceSize())
-	putNonce(nonce, typ, seq)
-	aead.Seal(frame[frameHeaderSize:frameHeaderSize], nonce, p, ad[:])
+	putNonce(nonce, seq, 0)
+	pt := frame[frameHeaderSize : frameHeaderSize+body]
+	aead.Seal(pt[:0], nonce, pt, putAD(&ad, segID, frame))
 	return frame
 }

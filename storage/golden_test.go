@@ -35,11 +35,17 @@ var goldenDirs = []struct {
 
 func writeGolden(t *testing.T, dir string, c Cipher, torn bool) {
 	os.RemoveAll(dir)
-	o := Options{Key: goldenKey, Cipher: c, SegmentSize: 4 << 10, BufferSize: 1 << 10, SyncInterval: time.Hour, Clock: &fakeClock{t: t0}}
+	o := Options{Key: goldenKey, Cipher: c, SegmentSize: 4 << 10, BufferSize: 2 << 10, SyncInterval: time.Hour, Clock: &fakeClock{t: t0}}
 	l := mustOpen(t, dir, o)
-	for seq := uint64(1); seq <= 40; seq++ {
+	for i := 1; i <= 40; i++ {
+		seq := l.Stats().NextSeq
 		if _, err := l.Append(Type(1+seq%3), t0.Add(time.Duration(seq)*time.Second), payloadFor(seq)); err != nil {
 			t.Fatal(err)
+		}
+		if i%8 == 0 { // a fix-sized placeholder now and then
+			if _, err := l.AppendPlaceholder(t0.Add(time.Duration(seq)*time.Second+time.Second/2), 48); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := l.Sync(); err != nil {
@@ -79,12 +85,21 @@ func goldenText(t *testing.T, dir string) string {
 	var b strings.Builder
 	for _, s := range segs {
 		fmt.Fprintf(&b, "segment %016x sealed=%v cipher=%v records=%d seq=%d-%d err=%v\n", s.ID, s.Sealed, s.Cipher, s.Records, s.FirstSeq, s.LastSeq, s.Err)
+		if s.Chain != nil {
+			fmt.Fprintf(&b, "chain: %v\n", s.Chain)
+		}
+		if e := s.Erased; e != nil {
+			fmt.Fprintf(&b, "erased by retention at %s: records from %s to %s\n", e.At.UTC().Format(time.RFC3339Nano), e.First.UTC().Format(time.RFC3339Nano), e.Last.UTC().Format(time.RFC3339Nano))
+		}
 		rep, err := r.Scan(s.ID, func(rec *Record) error {
 			fmt.Fprintf(&b, "%d %d %s %x\n", rec.Seq, rec.Type, rec.Time.UTC().Format(time.RFC3339Nano), rec.Payload)
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if rep.Placeholders > 0 || s.Placeholders > 0 {
+			fmt.Fprintf(&b, "placeholders: %d (index: %d)\n", rep.Placeholders, s.Placeholders)
 		}
 		fmt.Fprintf(&b, "damage: %v\n", rep.Err())
 	}
@@ -194,4 +209,32 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGoldenRetention reads a golden log in which retention buried a segment in the middle
+// (testdata/v2-retention: fixes, fixes, frames erased by MaxAge, fixes, fixes): the
+// tombstone's format stays readable, it keeps the chain, and it lists what was erased.
+func TestGoldenRetention(t *testing.T) {
+	const dir = "testdata/v2-retention"
+	want := dir + ".golden"
+	if *update && formatVersion == 2 {
+		os.RemoveAll(dir)
+		o := retentionOptions()
+		o.Key = goldenKey
+		retentionLog(t, dir, o)
+		os.Remove(filepath.Join(dir, "LOCK"))
+		if err := os.WriteFile(want, []byte(goldenText(t, dir)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := goldenText(t, dir); got != string(exp) {
+		t.Fatalf("reading %s:\n%s\nwant (%s):\n%s", dir, got, want, exp)
+	}
+	if !strings.Contains(string(exp), "erased by retention") {
+		t.Fatalf("%s holds no tombstone", want)
+	}
 }

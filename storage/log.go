@@ -46,27 +46,28 @@ type Log struct {
 	sync    syncReq    // written, not yet synced: the syncer's next fdatasync
 	syncing bool       // the syncer is in an fdatasync
 
-	durable   atomic.Uint64
-	dropped   atomic.Uint64
-	stalls    atomic.Uint64
-	erased    atomic.Uint64
-	syncs     atomic.Uint64
-	ahead     atomic.Uint64 // runs of fill-buffer frames encrypted before hand-off
-	helped    atomic.Uint64 // runs encrypted by sealers other than the first
-	kick      chan struct{} // wakes the flusher
-	sealKick  chan struct{} // wakes the first sealer (nil for the plain baseline)
-	helpKick  chan struct{} // wakes one of the other sealers (nil if there are none)
-	syncKick  chan struct{} // wakes the syncer
-	syncStop  chan struct{} // closed by the flusher when it ends
-	syncDone  chan struct{} // closed when the syncer has ended
-	stop      chan struct{}
-	sealStop  chan struct{} // closed by the flusher when it ends
-	done      chan struct{}
-	sealDone  chan struct{} // closed when every sealer has ended
-	ageDue    bool          // flusher only: check ages now (after a seal)
-	lastAgeAt time.Time     // flusher only
-	retryAt   time.Time     // guarded by mu: when Append may write again on a full disk
-	backoff   time.Duration // guarded by mu: the next wait on a full disk
+	durable      atomic.Uint64
+	dropped      atomic.Uint64
+	placeholders atomic.Uint64
+	stalls       atomic.Uint64
+	erased       atomic.Uint64
+	syncs        atomic.Uint64
+	ahead        atomic.Uint64 // runs of fill-buffer frames encrypted before hand-off
+	helped       atomic.Uint64 // runs encrypted by sealers other than the first
+	kick         chan struct{} // wakes the flusher
+	sealKick     chan struct{} // wakes the first sealer
+	helpKick     chan struct{} // wakes one of the other sealers (nil if there are none)
+	syncKick     chan struct{} // wakes the syncer
+	syncStop     chan struct{} // closed by the flusher when it ends
+	syncDone     chan struct{} // closed when the syncer has ended
+	stop         chan struct{}
+	sealStop     chan struct{} // closed by the flusher when it ends
+	done         chan struct{}
+	sealDone     chan struct{} // closed when every sealer has ended
+	ageDue       bool          // flusher only: check ages now (after a seal)
+	lastAgeAt    time.Time     // flusher only
+	retryAt      time.Time     // guarded by mu: when Append may write again on a full disk
+	backoff      time.Duration // guarded by mu: the next wait on a full disk
 }
 
 // seqRange is the records first to last.
@@ -88,7 +89,8 @@ type segment struct {
 	created time.Time
 	aead    cipher.AEAD
 	hdr     [headerSize]byte
-	digest  [32]byte // chainDigest of the header: what the next segment's chain frame binds
+	digest  [32]byte  // chainDigest of the header: what the next segment's chain frame binds
+	link    chainLink // what its own chain frame binds (zero for version 1), for a tombstone
 
 	// Guarded by Log.mu.
 	stats     segStats
@@ -96,6 +98,7 @@ type segment struct {
 	firstAt   int64 // timestamp of the first record, for the age roll
 	diskSize  int64 // bytes the file occupies, preallocation included
 	sealed    bool  // sealed on disk: retention may erase it
+	tomb      bool  // erased by retention, a tombstone left (see tombstone.go); sealed is false
 	abandoned bool  // the disk was full: its records are dropped, the next Append rolls
 
 	// Owned by the flusher.
@@ -166,7 +169,9 @@ type Recovery struct {
 	// Stray lists segment files whose id is out of range (see docs/FORMAT.md): ignored,
 	// left alone, and never used to pick the next id.
 	Stray []string
-	// Erased counts interrupted crypto-erasures that Open completed.
+	// Erased counts interrupted crypto-erasures that Open completed, burials it finished
+	// (see docs/FORMAT.md, "Tombstones") and tombstones it removed because they had become
+	// the oldest files of the log.
 	Erased int
 	// TempRemoved counts half-created segment files that Open removed.
 	TempRemoved int
@@ -191,6 +196,11 @@ type Stats struct {
 	Dropped uint64
 	// Full is true while the disk is full and Append drops records.
 	Full bool
+	// Placeholders counts the placeholders appended since Open (AppendPlaceholder). Like
+	// the caller's own drop counters, it grows while the caller drops records (the gate: in
+	// a deny zone), so its changes over time tell when that happened: report it as a
+	// total on request, never in a periodic status line or log.
+	Placeholders uint64
 }
 
 // Open opens the log in dir (created with mode 0700 if missing), recovers it after a crash
@@ -237,24 +247,20 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.ageDue = true
 	l.backoff = fullRetryMin
 	l.retention()
-	if seg.aead != nil {
-		n := min(runtime.GOMAXPROCS(0), maxSealers)
-		l.sealKick = make(chan struct{}, 1)
-		if n > 1 {
-			l.helpKick = make(chan struct{}, n-1)
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() { l.sealer(l.sealKick, true) })
-		for range n - 1 {
-			wg.Go(func() { l.sealer(l.helpKick, false) })
-		}
-		go func() {
-			wg.Wait()
-			close(l.sealDone)
-		}()
-	} else {
-		close(l.sealDone)
+	n := min(runtime.GOMAXPROCS(0), maxSealers)
+	l.sealKick = make(chan struct{}, 1)
+	if n > 1 {
+		l.helpKick = make(chan struct{}, n-1)
 	}
+	var wg sync.WaitGroup
+	wg.Go(func() { l.sealer(l.sealKick, true) })
+	for range n - 1 {
+		wg.Go(func() { l.sealer(l.helpKick, false) })
+	}
+	go func() {
+		wg.Wait()
+		close(l.sealDone)
+	}()
 	go l.syncer()
 	go l.run()
 	return l, nil
@@ -297,9 +303,7 @@ func (l *Log) setOptions(o Options) error {
 	if o.Cipher == 0 {
 		o.Cipher = AES256GCM
 	}
-	if o.plain {
-		o.Cipher = cipherNone
-	} else if o.Cipher != AES256GCM && o.Cipher != XChaCha20Poly1305 {
+	if o.Cipher != AES256GCM && o.Cipher != XChaCha20Poly1305 {
 		return fmt.Errorf("storage: unknown cipher %d", o.Cipher)
 	}
 	if o.SegmentSize == 0 {
@@ -358,7 +362,7 @@ func (l *Log) Recovery() Recovery { return l.recovery }
 func (l *Log) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load(), Syncs: l.syncs.Load(), Dropped: l.dropped.Load(), Full: l.full}
+	s := Stats{Durable: l.durable.Load(), NextSeq: l.nextSeq, Segments: len(l.segs), Stalls: l.stalls.Load(), Erased: l.erased.Load(), Syncs: l.syncs.Load(), Dropped: l.dropped.Load(), Full: l.full, Placeholders: l.placeholders.Load()}
 	for _, g := range l.segs {
 		s.Bytes += g.diskSize
 	}

@@ -125,7 +125,7 @@ func (l *Log) sealer(kick <-chan struct{}, fill bool) {
 // sealScratch is a sealer's nonce and associated data buffers.
 type sealScratch struct {
 	nonce [24]byte
-	ad    [adSize]byte
+	ad    [v1ADSize]byte
 }
 
 // sealChunk is the size of the runs of frames that sealers take.
@@ -188,19 +188,18 @@ func (l *Log) sealableLocked(fill bool) *batch {
 	return nil
 }
 
-// sealFrames encrypts, in place, the payload of every frame in buf (whole frames written
-// by Append) and writes its tag.
+// sealFrames encrypts, in place, the body (type, time, payload) of every frame in buf
+// (whole version-2 frames written by Append) and writes its tag.
 func sealFrames(seg *segment, buf []byte, s *sealScratch) {
 	nonce := s.nonce[:seg.aead.NonceSize()]
 	for len(buf) > 0 {
 		n := int(binary.LittleEndian.Uint32(buf))
-		typ := Type(binary.LittleEndian.Uint16(buf[4:]))
-		seq := binary.LittleEndian.Uint64(buf[8:])
-		putAD(&s.ad, seg.id, buf)
-		putNonce(nonce, typ, seq)
+		seq := binary.LittleEndian.Uint64(buf[4:])
+		ad := putAD(&s.ad, seg.id, buf)
+		putNonce(nonce, seq, 0)
 		p := buf[frameHeaderSize : frameHeaderSize+n]
-		seg.aead.Seal(p[:0], nonce, p, s.ad[:])
-		buf = buf[frameOverhead+n:]
+		seg.aead.Seal(p[:0], nonce, p, ad)
+		buf = buf[frameHeaderSize+n+tagSize:]
 	}
 }
 

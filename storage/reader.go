@@ -38,9 +38,12 @@ type SegmentInfo struct {
 	// Sealed is true when the segment was closed cleanly; otherwise its counts come from
 	// reading every record.
 	Sealed bool
-	// Records, FirstSeq and LastSeq count and bound the authentic records.
+	// Records, FirstSeq and LastSeq count and bound the authentic records; Placeholders
+	// counts the placeholders among them (Log.AppendPlaceholder), which Records and Types
+	// leave out.
 	Records           int
 	FirstSeq, LastSeq uint64
+	Placeholders      int
 	// Types summarises the records per type, in order of first appearance.
 	Types []TypeInfo
 	// Err says why the segment cannot be read (wrong key, corrupt header, erased, a
@@ -55,6 +58,18 @@ type SegmentInfo struct {
 	// segment cut to its header, are found. The oldest segment is not checked: retention
 	// erases from there. Its records are still readable.
 	Chain error
+	// Erased, if not nil, says that retention erased the segment's records while older
+	// segments were kept (a type's MaxAge expired): only a tombstone is left, which keeps
+	// the chain and says which records were erased (Records, FirstSeq and LastSeq count
+	// and bound them; Types is nil). It is not a problem, but a gap a reader should see.
+	// Scan returns no records for it.
+	Erased *Erasure
+}
+
+// Erasure describes the records retention erased from a segment (SegmentInfo.Erased).
+type Erasure struct {
+	// At is when they were erased; First and Last bound their timestamps.
+	At, First, Last time.Time
 }
 
 // TypeInfo counts the records of one type in a segment and bounds their timestamps.
@@ -66,8 +81,10 @@ type TypeInfo struct {
 
 // ScanReport is what Scan found besides the records.
 type ScanReport struct {
-	// Records counts the authentic records passed to the callback.
-	Records int
+	// Records counts the authentic records passed to the callback; Placeholders the
+	// placeholders skipped.
+	Records      int
+	Placeholders int
 	// Damaged lists corrupt ranges that were skipped; Tail is non-zero data after the last
 	// authentic record of an unsealed segment (a torn write), nil if none.
 	Damaged []Damage
@@ -93,8 +110,19 @@ func (r *Reader) Segments() ([]SegmentInfo, error) {
 		if m.im != nil {
 			info.Created, info.Cipher, info.Version = m.hdr.created, m.hdr.cipher, m.hdr.version
 		}
-		if err == nil && m.hdr.id != id {
+		switch {
+		case m.im != nil && m.hdr.id != id:
 			err = fmt.Errorf("storage: %s holds segment %016x (renamed, copied or swapped): %w", path, m.hdr.id, ErrChain)
+		case m.hasTomb:
+			t := &m.tomb
+			info.Erased = &Erasure{At: time.Unix(0, t.erasedAt), First: time.Unix(0, t.oldest), Last: time.Unix(0, t.newest)}
+			info.Records, info.FirstSeq, info.LastSeq = int(t.count), t.first, t.last
+			info.Chain = chainCheck(id, m.hdr.version, t.link, m.hdr.version >= 2, before, &beforeDigest)
+			out = append(out, info)
+			before, beforeDigest = &out[len(out)-1], m.hdr.digest
+			continue
+		case m.im != nil && m.hdr.erased() && before != nil:
+			err = fmt.Errorf("storage: segment %016x: key destroyed without a retention tombstone while segment %016x before it is kept: erased by something other than geogate, its records hidden: %w", id, before.ID, ErrChain)
 		}
 		if err != nil {
 			info.Err = err
@@ -119,40 +147,60 @@ func (r *Reader) Segments() ([]SegmentInfo, error) {
 		}
 		info.Records, info.FirstSeq, info.LastSeq = int(st.count), st.first, st.last
 		for _, t := range st.types {
+			if t.typ == typePlaceholder {
+				info.Placeholders = int(t.count)
+				info.Records -= int(t.count)
+				continue
+			}
 			info.Types = append(info.Types, TypeInfo{Type: t.typ, Records: int(t.count), First: time.Unix(0, t.min), Last: time.Unix(0, t.max)})
 		}
-		switch {
-		case m.hdr.version < 2 && before != nil && before.Version >= 2:
-			info.Chain = fmt.Errorf("storage: segment %016x: version %d after version-%d segment %016x (an old segment copied in): %w", id, m.hdr.version, before.Version, before.ID, ErrChain)
-		case m.hdr.version < 2:
-		case !linked:
-			info.Chain = fmt.Errorf("storage: segment %016x has no chain frame (cut right after its header): %w", id, ErrChain)
-		case before != nil && (link.prev != before.ID || link.digest != beforeDigest):
-			what := "a segment was deleted, replaced or reordered"
-			if link.prev == before.ID {
-				what = "segment " + fmt.Sprintf("%016x", before.ID) + " was replaced"
-			}
-			info.Chain = fmt.Errorf("storage: segment %016x follows segment %016x, the log has %016x before it: %s: %w", id, link.prev, before.ID, what, ErrChain)
-		}
+		info.Chain = chainCheck(id, m.hdr.version, link, linked, before, &beforeDigest)
 		out = append(out, info)
 		before, beforeDigest = &out[len(out)-1], m.hdr.digest
 	}
 	return out, nil
 }
 
+// chainCheck checks the link of segment id (format version v; linked: it has a chain
+// frame or tombstone) against before, the segment listed before it, whose header has
+// beforeDigest. It returns nil or an error wrapping ErrChain.
+func chainCheck(id uint64, v uint16, link chainLink, linked bool, before *SegmentInfo, beforeDigest *[32]byte) error {
+	switch {
+	case v < 2 && before != nil && before.Version >= 2:
+		return fmt.Errorf("storage: segment %016x: version %d after version-%d segment %016x (an old segment copied in): %w", id, v, before.Version, before.ID, ErrChain)
+	case v < 2:
+	case !linked:
+		return fmt.Errorf("storage: segment %016x has no chain frame (cut right after its header): %w", id, ErrChain)
+	case before != nil && (link.prev != before.ID || link.digest != *beforeDigest):
+		what := "a segment was deleted, replaced or reordered"
+		if link.prev == before.ID {
+			what = fmt.Sprintf("segment %016x was replaced", before.ID)
+		}
+		return fmt.Errorf("storage: segment %016x follows segment %016x, the log has %016x before it: %s: %w", id, link.prev, before.ID, what, ErrChain)
+	}
+	return nil
+}
+
 // Scan reads every record of segment id in order and calls fn with each authentic one;
 // nothing that fails authentication reaches fn. The Record and its Payload are only
 // valid during the call. An error from fn stops the scan and is returned. A segment that
 // cannot be opened returns an error wrapping ErrWrongKey, ErrCorrupt and the like, and
-// nothing reaches fn.
+// nothing reaches fn. A segment retention erased (SegmentInfo.Erased) has no records.
 func (r *Reader) Scan(id uint64, fn func(*Record) error) (ScanReport, error) {
 	path := filepath.Join(r.dir, segName(id))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ScanReport{}, fmt.Errorf("storage: read segment: %w", err)
 	}
-	if h, err := decodeHeader(data); err == nil && h.id != id {
-		return ScanReport{}, fmt.Errorf("storage: %s holds segment %016x: %w", path, h.id, ErrChain)
+	if h, err := decodeHeader(data); err == nil {
+		if h.id != id {
+			return ScanReport{}, fmt.Errorf("storage: %s holds segment %016x: %w", path, h.id, ErrChain)
+		}
+		if len(data) >= int(tombOffset())+tombSize {
+			if _, ok := openTombstone(r.devKey, &h.digest, data[tombOffset():]); ok {
+				return ScanReport{}, nil // erased by retention: no records
+			}
+		}
 	}
 	return scanImage(path, data, r.devKey, fn)
 }
@@ -169,7 +217,7 @@ func scanImage(path string, data, devKey []byte, fn func(*Record) error) (ScanRe
 		rep.Records++
 		return fn(rec)
 	})
-	rep.Damaged, rep.Tail = res.damaged, res.tail
+	rep.Damaged, rep.Tail, rep.Placeholders = res.damaged, res.tail, res.placeholders
 	if err != nil {
 		return rep, fmt.Errorf("storage: scan segment %016x: %w", id, err)
 	}

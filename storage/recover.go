@@ -32,29 +32,50 @@ func (l *Log) recover() error {
 		path := filepath.Join(l.dir, segName(id))
 		l.nextID = max(l.nextID, id+1)
 		m, err := readMeta(path, l.devKey)
+		// before: a segment the log keeps lies before this one, so this one is in the
+		// middle of the log, where a gap is a deletion unless a tombstone explains it.
+		before := len(l.segs) > 0
 		switch {
-		case err == nil && m.hdr.id != id:
+		case m.im != nil && m.hdr.id != id:
 			if err := l.quarantine(path, fmt.Errorf("storage: %s holds segment %016x: %w", path, m.hdr.id, ErrChain)); err != nil {
 				return err
 			}
 			continue
+		case m.hasTomb:
+			keep, err := l.recoverTomb(path, &m, before)
+			if err != nil {
+				return err
+			}
+			if keep {
+				l.segs = append(l.segs, &segment{id: id, path: path, created: m.hdr.created, tomb: true, diskSize: tombOffset() + tombSize, digest: m.hdr.digest})
+				l.nextSeq = max(l.nextSeq, m.tomb.last+1)
+			}
+			continue
 		case err == nil:
-		case m.im != nil && m.hdr.erased():
+		case m.im != nil && m.hdr.erased() && !before:
+			// A full erasure of the oldest segment, interrupted: finish it.
 			if err := l.fs.Remove(path); err != nil {
 				return fmt.Errorf("storage: complete erasure: %w", err)
 			}
 			rec.Erased++
 			continue
-		case errors.Is(err, ErrWrongKey), errors.Is(err, ErrPlain) && !l.opts.plain:
+		case m.im != nil && m.hdr.erased():
+			// The log destroys a key in the middle of the log only after a durable
+			// tombstone: this segment was erased by something else, which hides its records
+			// like a deletion. Set it aside, loudly.
+			if err := l.quarantine(path, fmt.Errorf("storage: segment %016x: key destroyed without a retention tombstone, with older segments kept: erased by something other than geogate: %w", id, ErrChain)); err != nil {
+				return err
+			}
+			continue
+		case errors.Is(err, ErrWrongKey):
 			return fmt.Errorf("storage: open %s: %w", l.dir, err)
-		case errors.Is(err, ErrPlain):
 		default:
 			if err := l.quarantine(path, err); err != nil {
 				return err
 			}
 			continue
 		}
-		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size, digest: m.hdr.digest}
+		seg := &segment{id: id, path: path, created: m.hdr.created, aead: m.im.aead, stats: m.stats, sealed: true, diskSize: m.size, digest: m.hdr.digest, link: m.chain}
 		if !m.sealed {
 			keep, err := l.recoverSegment(seg)
 			if err != nil {
@@ -117,7 +138,7 @@ func (l *Log) recoverSegment(seg *segment) (keep bool, err error) {
 	if res.tail != nil {
 		rec.Cut = append(rec.Cut, *res.tail)
 	}
-	seg.stats = res.stats
+	seg.stats, seg.link = res.stats, res.chain
 	f, err := l.fs.OpenFile(seg.path, os.O_RDWR, 0)
 	if err != nil {
 		return false, fmt.Errorf("storage: open segment for recovery: %w", err)
@@ -150,4 +171,24 @@ func (l *Log) quarantine(path string, why error) error {
 		}
 	}
 	return fmt.Errorf("storage: quarantine %s: %w", path, err)
+}
+
+// recoverTomb handles a segment that retention buried (m.hasTomb): if it is the oldest
+// segment it is removed (keep false), else its burial is finished if a power cut
+// interrupted it (key not yet destroyed, or the file not yet cut) and it is kept.
+func (l *Log) recoverTomb(path string, m *segMeta, before bool) (keep bool, err error) {
+	if !before {
+		if err := l.fs.Remove(path); err != nil {
+			return false, fmt.Errorf("storage: remove oldest tombstone: %w", err)
+		}
+		l.recovery.Erased++
+		return false, nil
+	}
+	if !m.hdr.erased() || m.size != tombOffset()+tombSize {
+		if err := l.finishTombFile(path); err != nil {
+			return false, fmt.Errorf("storage: finish tombstone %016x: %w", m.hdr.id, err)
+		}
+		l.recovery.Erased++
+	}
+	return true, nil
 }

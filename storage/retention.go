@@ -58,25 +58,72 @@ func (l *Log) eraseOldest(why string) bool {
 }
 
 // erase crypto-erases a sealed segment: its salt and wrapped data key are overwritten
-// with zeros and fdatasynced before the file is unlinked and the directory fsynced, so
-// the records are unreadable even if the file's blocks survive. An interrupted erasure is
-// completed by Open.
+// with zeros and fdatasynced, so the records are unreadable even if the file's blocks
+// survive. The oldest segment is then unlinked and the directory fsynced (an interrupted
+// erasure is completed by Open). A segment with older ones still kept (MaxAge expired a
+// type it holds) is buried instead: a tombstone that keeps the chain stays in its place
+// until it is the oldest (see tombstone.go).
 func (l *Log) erase(s *segment, why string) error {
-	if err := l.eraseFile(s.path); err != nil {
+	l.mu.Lock()
+	oldest := len(l.segs) > 0 && l.segs[0] == s
+	t := tombstoneOf(s, l.clock.Now())
+	l.mu.Unlock()
+	var err error
+	if oldest {
+		err = l.eraseFile(s.path)
+	} else {
+		err = l.bury(s, &t)
+	}
+	if err != nil {
 		l.log.Error("storage: erase segment", "id", s.id, "err", err)
 		return err
 	}
 	l.mu.Lock()
-	for i, g := range l.segs {
-		if g == s {
-			l.segs = append(l.segs[:i], l.segs[i+1:]...)
-			break
-		}
+	if oldest {
+		l.dropSegLocked(s)
+	} else {
+		s.sealed, s.tomb, s.stats, s.diskSize = false, true, segStats{}, tombOffset()+tombSize
 	}
 	l.mu.Unlock()
 	l.erased.Add(1)
-	l.log.Info("storage: segment erased", "id", s.id, "why", why)
+	l.log.Info("storage: segment erased", "id", s.id, "why", why, "tombstone", !oldest)
+	l.pruneTombs()
 	return nil
+}
+
+// dropSegLocked removes s from the list of segments. The caller holds mu.
+func (l *Log) dropSegLocked(s *segment) {
+	for i, g := range l.segs {
+		if g == s {
+			l.segs = append(l.segs[:i], l.segs[i+1:]...)
+			return
+		}
+	}
+}
+
+// pruneTombs removes the tombstones that are the oldest files of the log: no segment is
+// left before them whose chain they would keep.
+func (l *Log) pruneTombs() {
+	for {
+		l.mu.Lock()
+		if len(l.segs) == 0 || !l.segs[0].tomb {
+			l.mu.Unlock()
+			return
+		}
+		s := l.segs[0]
+		l.mu.Unlock()
+		err := l.fs.Remove(s.path)
+		if err == nil {
+			err = l.fs.SyncDir(l.dir)
+		}
+		if err != nil {
+			l.log.Error("storage: remove tombstone", "id", s.id, "err", err)
+			return
+		}
+		l.mu.Lock()
+		l.dropSegLocked(s)
+		l.mu.Unlock()
+	}
 }
 
 // eraseFile destroys the key of a segment file, then unlinks it and syncs the directory.

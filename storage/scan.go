@@ -2,6 +2,7 @@ package storage
 
 import (
 	"crypto/cipher"
+	"encoding/binary"
 	"fmt"
 	"time"
 )
@@ -37,6 +38,8 @@ type scanResult struct {
 	// damaged are corrupt ranges before end; tail is the non-zero garbage after end.
 	damaged []Damage
 	tail    *Damage
+	// placeholders counts the placeholders, which are not emitted.
+	placeholders int
 	// sealed is true when an authentic index record and trailer end the segment.
 	sealed bool
 	index  segStats
@@ -52,49 +55,87 @@ type scanner struct {
 	segID uint64
 	path  string
 	aead  cipher.AEAD
-	// chained is set for version 2: a chain frame follows the header.
-	chained bool
-	nonce   [24]byte
-	ad      [adSize]byte
-	buf     []byte
+	// v is the segment's format version: 2 seals type and time and starts with a chain
+	// frame, 1 has them in the clear and no chain frame.
+	v     uint16
+	nonce [24]byte
+	ad    [v1ADSize]byte
+	buf   []byte
 }
 
-// open authenticates the frame at off with header f and returns its plaintext (valid
-// until the next call).
+// parse is parseFrameHeader for the segment's version.
+func (s *scanner) parse(b []byte) (frameHeader, bool) { return parseFrameHeader(b, s.v) }
+
+// open authenticates the frame at off with header f and returns its payload (valid until
+// the next call). For version 2 it sets f's type and time from the sealed body, and
+// refuses a type that does not fit the seq (records below indexSeq, chain 0, index above).
 func (s *scanner) open(off int, f *frameHeader) ([]byte, bool) {
 	end := off + f.size()
 	if end > len(s.data) || end < off {
 		return nil, false
 	}
 	frame := s.data[off:end]
-	body := frame[frameHeaderSize:]
-	if s.aead == nil { // cipherNone: only the benchmarks write it, nothing reads it.
-		return nil, false
-	}
-	putAD(&s.ad, s.segID, frame)
+	body := frame[f.hdrLen:]
 	n := s.nonce[:s.aead.NonceSize()]
-	putNonce(n, f.typ, f.seq)
+	var ad []byte
+	if s.v < 2 {
+		ad = putADV1(&s.ad, s.segID, frame)
+		putNonce(n, f.seq, v1Fill(f.typ))
+	} else {
+		ad = putAD(&s.ad, s.segID, frame)
+		putNonce(n, f.seq, 0)
+	}
 	if cap(s.buf) < len(body) {
 		// Grown here, not by Open, so that frames failing authentication allocate nothing.
 		s.buf = make([]byte, 0, len(body))
 	}
-	pt, err := s.aead.Open(s.buf[:0], n, body, s.ad[:])
+	pt, err := s.aead.Open(s.buf[:0], n, body, ad)
 	if err != nil {
 		return nil, false
 	}
 	s.buf = pt[:0]
-	return pt, true
+	if s.v < 2 {
+		return pt, true
+	}
+	typ := Type(binary.LittleEndian.Uint16(pt))
+	switch f.typ { // from the seq
+	case typeChain, typeIndex:
+		if typ != f.typ {
+			return nil, false
+		}
+	default:
+		if typ == 0 || (typ > MaxType && typ != typePlaceholder) {
+			return nil, false
+		}
+	}
+	f.typ, f.time = typ, int64(binary.LittleEndian.Uint64(pt[2:]))
+	return pt[innerSize:], true
 }
 
 // valid reports whether a frame that authenticates starts at off, with seq > after (for
 // records; the index record's seq is random).
 func (s *scanner) valid(off int, after uint64) (frameHeader, []byte, bool) {
-	f, ok := parseFrameHeader(s.data[off:])
+	f, ok := s.parse(s.data[off:])
 	if !ok || (f.typ != typeIndex && f.seq <= after) {
 		return f, nil, false
 	}
 	pt, ok := s.open(off, &f)
 	return f, pt, ok
+}
+
+// plausible is the cheapest test of a frame header at off, inlined into resync's loop over
+// every offset: a length that fits (version 1: zero flags too). parseFrameHeader checks
+// it again, with the CRC.
+func (s *scanner) plausible(off int) bool {
+	b := s.data[off:]
+	if len(b) < frameHeaderSize {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if s.v < 2 {
+		return len(b) >= v1HeaderSize && b[6]|b[7] == 0 && n <= maxPayload
+	}
+	return n >= innerSize && uint64(n) <= uint64(len(b))
 }
 
 // resync finds the first offset in (off, end) where an authentic frame starts, or -1.
@@ -104,22 +145,24 @@ func (s *scanner) resync(off, end int, after uint64) int {
 	end = min(end, len(s.data)-frameOverhead+1)
 	for q := off + 1; q < end; q++ {
 		if s.data[q] == 0 {
-			// Skip a run of zeros: a header whose 28 bytes are all zero is invalid (type 0),
-			// so the next candidate starts at most frameHeaderSize bytes before the next
+			// Skip a run of zeros: a header that is all zero is invalid (length 0; version 1:
+			// type 0), so the next candidate starts at most a header's size before the next
 			// non-zero byte.
 			nz := nextNonZero(s.data[q:])
 			if nz < 0 {
 				return -1
 			}
-			if nz > frameHeaderSize {
-				q += nz - frameHeaderSize
+			if nz > v1HeaderSize {
+				q += nz - v1HeaderSize
 				if q >= end {
 					return -1
 				}
 			}
 		}
-		if _, _, ok := s.valid(q, after); ok {
-			return q
+		if s.plausible(q) {
+			if _, _, ok := s.valid(q, after); ok {
+				return q
+			}
 		}
 	}
 	return -1
@@ -135,8 +178,8 @@ func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
 	var rec Record
 	var merged []int // frames in each damaged range
 	off := headerSize
-	if s.chained {
-		if f, ok := parseFrameHeader(s.data[off:]); ok && f.typ == typeChain && f.seq == 0 {
+	if s.v >= 2 {
+		if f, ok := s.parse(s.data[off:]); ok && f.typ == typeChain && f.seq == 0 {
 			if pt, ok := s.open(off, &f); ok {
 				r.chain, r.hasChain = decodeChain(pt)
 				if r.hasChain {
@@ -171,6 +214,10 @@ func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
 			last = f.seq
 			off += f.size()
 			r.end = int64(off)
+			if f.typ == typePlaceholder {
+				r.placeholders++
+				continue
+			}
 			if emit != nil {
 				rec = Record{Seq: f.seq, Type: f.typ, Time: time.Unix(0, f.time), Payload: pt}
 				if err := emit(&rec); err != nil {
@@ -182,7 +229,7 @@ func (s *scanner) scan(emit func(*Record) error) (scanResult, error) {
 		// Not authentic. If the header is intact, skip the frame by its length; else search.
 		d := Damage{Segment: s.segID, Path: s.path, Offset: int64(off)}
 		next := -1
-		if hf, hok := parseFrameHeader(rest); hok && off+hf.size() <= len(s.data) && hf.seq > last {
+		if hf, hok := s.parse(rest); hok && off+hf.size() <= len(s.data) && hf.seq > last {
 			d.Seq = hf.seq // the reason is written once the range is known
 			next = off + hf.size()
 			// An authentic frame inside the claimed extent means the length was wrong after

@@ -64,7 +64,8 @@ func (l *Log) create(seg *segment) error {
 	}
 	// The header and the chain frame, which binds the segment before this one; both are
 	// durable before the file gets its name, so a segment without its chain frame was cut.
-	head := append(seg.hdr[:], sealFrame(seg.aead, seg.id, typeChain, 0, seg.created.UnixNano(), l.prev.appendTo(nil))...)
+	seg.link = l.prev
+	head := append(seg.hdr[:], sealFrame(seg.aead, seg.id, typeChain, 0, seg.created.UnixNano(), seg.link.appendTo(nil))...)
 	if err := l.noSpace(func() error { _, err := f.WriteAt(head, 0); return err }); err != nil {
 		return fail(fmt.Errorf("storage: write segment header: %w", err))
 	}
@@ -107,7 +108,7 @@ func (l *Log) seal(seg *segment) error {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return fmt.Errorf("storage: index nonce: %w", err)
 	}
-	frame := sealFrame(seg.aead, seg.id, typeIndex, binary.LittleEndian.Uint64(rnd[:]), l.clock.Now().UnixNano(), idx)
+	frame := sealFrame(seg.aead, seg.id, typeIndex, binary.LittleEndian.Uint64(rnd[:])|indexSeq, l.clock.Now().UnixNano(), idx)
 	frame = append(frame, make([]byte, trailerSize)...)
 	putTrailer(frame[len(frame)-trailerSize:], seg.written)
 	if err := l.noSpace(func() error { _, err := seg.f.WriteAt(frame, seg.written); return err }); err != nil {

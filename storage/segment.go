@@ -97,9 +97,6 @@ func parseImage(path string, data, devKey []byte) (*image, error) {
 		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
 	im := &image{hdr: h, data: data}
-	if h.cipher == cipherNone {
-		return im, fmt.Errorf("storage: segment %016x: %w", h.id, ErrPlain)
-	}
 	key, err := h.unwrap(data, devKey)
 	if err != nil {
 		return im, err
@@ -113,5 +110,5 @@ func parseImage(path string, data, devKey []byte) (*image, error) {
 }
 
 func (im *image) scanner(path string) *scanner {
-	return &scanner{data: im.data, segID: im.hdr.id, path: path, aead: im.aead, chained: im.hdr.version >= 2}
+	return &scanner{data: im.data, segID: im.hdr.id, path: path, aead: im.aead, v: im.hdr.version}
 }

@@ -20,6 +20,10 @@ const MaxType Type = 0xFEFF
 // typeIndex is the log's own per-segment index record, written when a segment is sealed.
 const typeIndex Type = 0xFFFF
 
+// typePlaceholder is the log's own placeholder record (Log.AppendPlaceholder): zeros of a
+// chosen size, sealed; Scan skips it.
+const typePlaceholder Type = 0xFFFD
+
 // Cipher selects the AEAD that seals records. The zero value means AES256GCM.
 type Cipher uint8
 
@@ -31,9 +35,6 @@ const (
 	// XChaCha20Poly1305 is XChaCha20-Poly1305 (golang.org/x/crypto/chacha20poly1305), faster
 	// than AES-GCM on cores without AES instructions (ARMv7 without the crypto extension).
 	XChaCha20Poly1305 Cipher = 2
-	// cipherNone stores payloads in the clear with a zero tag. Only the package's own
-	// benchmarks write it (to compare with the encrypted path); Open and Reader refuse it.
-	cipherNone Cipher = 0x7f
 )
 
 // String returns the cipher's name.
@@ -43,8 +44,6 @@ func (c Cipher) String() string {
 		return "AES-256-GCM"
 	case XChaCha20Poly1305:
 		return "XChaCha20-Poly1305"
-	case cipherNone:
-		return "none"
 	}
 	return fmt.Sprintf("cipher(%d)", uint8(c))
 }
@@ -156,8 +155,6 @@ type Options struct {
 
 	// fs is the file-system seam; nil means the real one. Tests inject faults through it.
 	fs fileOps
-	// plain writes cipherNone segments; only for the benchmark against the encrypted path.
-	plain bool
 }
 
 // Errors. Callers branch on these with errors.Is.
@@ -175,8 +172,6 @@ var (
 	ErrVersion = errors.New("storage: unsupported segment format version")
 	// ErrCorrupt means a segment header or record failed its checks or authentication.
 	ErrCorrupt = errors.New("storage: segment corrupt")
-	// ErrPlain means a segment holds unencrypted test records; geogate never stores those.
-	ErrPlain = errors.New("storage: segment is not encrypted")
 	// ErrTooLarge means a record does not fit into a buffer or segment.
 	ErrTooLarge = errors.New("storage: record too large")
 	// ErrType means the record type is zero or reserved.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,5 +314,70 @@ func TestStoreChainBroken(t *testing.T) {
 	}
 	if _, err := os.Stat(exp); !os.IsNotExist(err) {
 		t.Fatalf("export left a file: %v", err)
+	}
+}
+
+// stepClock is a storage.Clock the test moves.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestStoreRetentionTombstone: frames expire (MaxAge) in a segment between segments of
+// fixes; verify lists the erased segment with its range and finds no problem, cat prints
+// the fixes, ls shows the erasure; deleting the tombstone is a chain break.
+func TestStoreRetentionTombstone(t *testing.T) {
+	dir, key := storeFixture(t, 0)
+	k, err := board.NewKeyFile(key).DeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &stepClock{t: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
+	l, err := storage.Open(dir, storage.Options{Key: k, Clock: clk, MaxAge: map[storage.Type]time.Duration{record.TypeFrame: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []storage.Type{record.TypeFix, record.TypeFrame, record.TypeFix} {
+		for range 3 {
+			if _, err := l.Append(typ, clk.Now(), []byte("payload")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.add(2 * time.Hour) // the next append starts a segment
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStore("verify", "-dir", dir, "-key", key)
+	if err != nil || !strings.Contains(out, ": 3 records, seq 4-6, 2026-11-25T10:00:00Z to 2026-11-25T10:00:00Z") || !strings.Contains(out, "6 records authenticated, 0 problems") {
+		t.Fatalf("verify of a healthy log with retention: %v\n%s", err, out)
+	}
+	out, _, err = runStore("cat", "-dir", dir, "-key", key)
+	if err != nil || strings.Count(out, "\n") != 6 {
+		t.Fatalf("cat: %v\n%s", err, out)
+	}
+	if out, _, err = runStore("ls", "-dir", dir, "-key", key); err != nil || !strings.Contains(out, "erased by retention") {
+		t.Fatalf("ls: %v\n%s", err, out)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	for _, p := range segs {
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("GGTOMB")) {
+			os.Remove(p)
+		}
+	}
+	if out, _, err = runStore("verify", "-dir", dir, "-key", key); err == nil || !strings.Contains(out, "segment chain broken") {
+		t.Fatalf("verify after the tombstone was deleted: %v\n%s", err, out)
 	}
 }
