@@ -20,4 +20,5 @@ require (
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/tidwall/geoindex v1.7.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
 )
