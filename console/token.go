@@ -18,9 +18,9 @@ type Scope uint8
 
 // Scopes, weakest first.
 const (
-	ScopeNone Scope = iota // locked
-	ScopeRead              // read-only: status, gnss, camera, policy, storage, log
-	ScopeOperate           // also reload and export
+	ScopeNone    Scope = iota // locked
+	ScopeRead                 // read-only: status, gnss, camera, policy, storage, log
+	ScopeOperate              // also reload and export
 )
 
 func (s Scope) String() string {

@@ -119,7 +119,13 @@ func (r *run) consoleCamera() console.Camera {
 			if cam.Drops == nil {
 				cam.Drops = map[string]uint64{}
 			}
-			cam.Drops[gate.Reason(why).String()] = n[1]
+			// The policy's reasons are one bucket: "zone-deny" rising on a live console
+			// would tell that the car is in a zone now.
+			name := gate.Reason(why).String()
+			if gate.Reason(why) < gate.ReasonRate {
+				name = "policy"
+			}
+			cam.Drops[name] += n[1]
 		}
 	}
 	return cam

@@ -16,8 +16,8 @@ import (
 
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/camera"
-	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
