@@ -36,25 +36,31 @@ func (r *run) teeConsoleLog() {
 
 // handleConsole registers the console's commands on s.
 func (r *run) handleConsole(s *control.Server) {
-	h := func(cmd string, f func(json.RawMessage) (any, error)) {
+	for cmd, f := range r.consoleHandlers() {
 		s.Handle(cmd, func(_ context.Context, args json.RawMessage) (any, error) {
 			r.log.Info("console command", "cmd", cmd)
 			return f(args)
 		})
 	}
-	h(console.CmdGNSS, func(json.RawMessage) (any, error) { return r.consoleGNSS(), nil })
-	h(console.CmdCamera, func(json.RawMessage) (any, error) { return r.consoleCamera(), nil })
-	h(console.CmdPolicy, func(json.RawMessage) (any, error) { return r.consolePolicy(), nil })
-	h(console.CmdStorage, func(json.RawMessage) (any, error) { return r.consoleStorage(), nil })
-	h(console.CmdLog, func(json.RawMessage) (any, error) { return console.LogTail{Lines: r.logTail.Lines()}, nil })
-	h(console.CmdReload, func(json.RawMessage) (any, error) { return r.consoleReload(), nil })
-	h(console.CmdExport, func(args json.RawMessage) (any, error) {
-		var a console.ExportArgs
-		if err := json.Unmarshal(args, &a); err != nil {
-			return nil, fmt.Errorf("daemon: export: %w", err)
-		}
-		return r.consoleExport(a)
-	})
+}
+
+// consoleHandlers are the console's commands, by name.
+func (r *run) consoleHandlers() map[string]func(json.RawMessage) (any, error) {
+	return map[string]func(json.RawMessage) (any, error){
+		console.CmdGNSS:    func(json.RawMessage) (any, error) { return r.consoleGNSS(), nil },
+		console.CmdCamera:  func(json.RawMessage) (any, error) { return r.consoleCamera(), nil },
+		console.CmdPolicy:  func(json.RawMessage) (any, error) { return r.consolePolicy(), nil },
+		console.CmdStorage: func(json.RawMessage) (any, error) { return r.consoleStorage(), nil },
+		console.CmdLog:     func(json.RawMessage) (any, error) { return console.LogTail{Lines: r.logTail.Lines()}, nil },
+		console.CmdReload:  func(json.RawMessage) (any, error) { return r.consoleReload(), nil },
+		console.CmdExport: func(args json.RawMessage) (any, error) {
+			var a console.ExportArgs
+			if err := json.Unmarshal(args, &a); err != nil {
+				return nil, fmt.Errorf("daemon: export: %w", err)
+			}
+			return r.consoleExport(a)
+		},
+	}
 }
 
 // perSecX10 is n per second over d, times ten (one decimal without a float on the wire).
@@ -99,7 +105,11 @@ func (r *run) consoleGNSS() console.GNSS {
 		g.Reconnects = r.serial.Stats().Reconnects
 	}
 	// A fresh engine of the public tier: what that tier would store for this fix, or nothing.
-	d := r.holder.NewEngine(console.PublicTier).Decide(&last, clock.Now())
+	now := r.reader.Now // the clock that set last.Received
+	if now == nil {
+		now = clock.Now
+	}
+	d := r.holder.NewEngine(console.PublicTier).Decide(&last, now())
 	g.Position = console.RedactDecision(console.PublicTier, &d)
 	return g
 }
