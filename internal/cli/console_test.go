@@ -84,7 +84,9 @@ func TestConsoleSession(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
-	go func() { done <- consoleMain([]string{"-tty", slave.Name(), "-baud", "115200", "-dev", dir}, io.Discard, &stderr) }()
+	go func() {
+		done <- consoleMain([]string{"-tty", slave.Name(), "-baud", "115200", "-dev", dir}, io.Discard, &stderr)
+	}()
 	e := newExpecter(t, master)
 	banner := e.expect("unlock with:")
 	var id, nonce string
