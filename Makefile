@@ -65,7 +65,10 @@ fuzz:
 	@sh scripts/fuzz.sh $(FUZZTIME)
 
 ## run: the daemon on its built-in simulated default (Ctrl-C stops it and prints a summary)
+## the console: in another terminal, ./geogate console -dev var; unlock with the token of
+## ./geogate console token -key var/dev-console.key -device ID -nonce N (ID and N: the console prints them)
 run: build
+	@echo "console: ./$(BIN) console -dev var   (token: ./$(BIN) console token -key var/dev-console.key -device ID -nonce N)"
 	./$(BIN) run -dev -data var
 
 clean:

@@ -31,6 +31,7 @@ func TestDeps(t *testing.T) {
 		"filippo.io/hpke":            true, // age's dependency
 		"golang.org/x/mod":           true, // sumdb/tlog and sumdb/note: the audit log's Merkle tree and signed checkpoints
 		"github.com/google/go-tpm":   true, // the TPM 2.0 key provider (pure Go: sealing, PolicyAuthorize)
+		"golang.org/x/term":          true, // the serial console's line editing and raw mode
 	}
 	seen := map[string]bool{}
 	for _, m := range strings.Fields(string(out)) {

@@ -43,6 +43,7 @@ type Config struct {
 	Board   Board   `toml:"board"`
 	Log     Log     `toml:"log"`
 	Control Control `toml:"control"`
+	Console Console `toml:"console"`
 }
 
 // GNSS configures the position source.
@@ -185,6 +186,19 @@ type Control struct {
 	Group string `toml:"group"`
 }
 
+// Console configures the serial-console diagnostics shell (geogate console), which runs as
+// its own process and reaches the daemon over the control socket.
+type Console struct {
+	// TokenKeys are files each holding the base64 of an ed25519 public key (as "geogate
+	// policy signkey" writes PREFIX.pub) whose signed tokens unlock the console; read like
+	// policy.trusted_keys (owned by root or the service user, not writable by others). Zero:
+	// the console cannot be unlocked (it only offers help and its local checks need a token
+	// too), which is the safe default for a unit leaving the factory.
+	TokenKeys []string `toml:"token_keys"`
+	// IdleTimeout locks an unlocked console after this long without input. Zero: 5m.
+	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is "debug", "info", "warn" or "error". Zero: "info".
@@ -302,6 +316,7 @@ func (c *Config) setDefaults() {
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "auto")
 	setStr(&c.Control.Socket, "/run/geogate/control.sock")
+	setDur(&c.Console.IdleTimeout, 5*time.Minute)
 }
 
 func (c *Config) validate(file string) error {
@@ -335,7 +350,14 @@ func (c *Config) validate(file string) error {
 			return bad(fmt.Sprintf("policy.trusted_keys[%d]", i), "must name a public key file, got an empty path")
 		}
 	}
+	for i, k := range c.Console.TokenKeys {
+		if k == "" {
+			return bad(fmt.Sprintf("console.token_keys[%d]", i), "must name a public key file, got an empty path")
+		}
+	}
 	switch {
+	case c.Console.IdleTimeout.Duration < 0 || c.Console.IdleTimeout.Duration > time.Hour:
+		return bad("console.idle_timeout", "must be between 0 and 1h, got %v", c.Console.IdleTimeout.Duration)
 	case c.GNSS.Baud < 0:
 		return bad("gnss.baud", "must be positive, got %d", c.GNSS.Baud)
 	case c.GNSS.Source == "replay" && c.GNSS.File == "":

@@ -17,6 +17,7 @@ import (
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
@@ -78,6 +79,8 @@ type run struct {
 	unsigned atomic.Bool
 	// audit records the run's events in the tamper-evident audit log (never nil).
 	audit *auditTrail
+	// logTail keeps the latest log lines, desensitized, for the console (daemon/console.go).
+	logTail *console.LogRing
 }
 
 // Run runs the daemon until ctx ends or SIGINT/SIGTERM arrives, then stops everything within
@@ -88,6 +91,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.teeConsoleLog()
 	// Positions, frames and the device key are in the clear in memory: no core file, no
 	// ptrace or /proc/PID/mem by other processes of this user.
 	if err := board.NoCoreDumps(); err != nil {

@@ -26,6 +26,7 @@ type GNSSReader struct {
 
 	mu    sync.Mutex
 	stats gnss.Stats
+	last  gnss.Fix
 }
 
 // Run reads until the source is closed or fails for good, then closes Out. A source that
@@ -46,6 +47,7 @@ func (r *GNSSReader) Run(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		r.stats = r.Decoder.Stats()
+		r.last = *f
 		r.mu.Unlock()
 		return nil
 	})
@@ -60,4 +62,12 @@ func (r *GNSSReader) Stats() gnss.Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.stats
+}
+
+// Last returns a copy of the latest fix (the zero Fix before the first). It holds the raw
+// position: whatever shows it outside the process must redact it (see console.Position).
+func (r *GNSSReader) Last() gnss.Fix {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }

@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"status":  {statusUsage, statusMain},
 	"health":  {healthUsage, healthMain},
 	"map":     {mapUsage, mapMain},
+	"console": {consoleUsage, consoleMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.

@@ -16,6 +16,7 @@ import (
 	"github.com/geogate/geogate/config"
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/examples"
+	"github.com/geogate/geogate/policy"
 )
 
 const runUsage = "run -config FILE | run -dev [-data DIR]: the daemon (-dev: built-in simulation, no hardware)"
@@ -107,6 +108,17 @@ func devConfig(dir string, speedup float64, stderr io.Writer) (*config.Config, e
 	case !errors.Is(err, fs.ErrExist):
 		return nil, err
 	}
+	// The development console token key: "geogate console -dev DIR" trusts its .pub, and
+	// "geogate console token -key DIR/dev-console.key" signs with it. Development only: a
+	// unit's console.token_keys name the workshop's keys.
+	prefix := filepath.Join(dir, devConsoleKey)
+	if _, err := os.Stat(prefix + ".pub"); errors.Is(err, fs.ErrNotExist) {
+		if _, err := policy.WriteKeyPair(prefix); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "geogate: created development console token key %s.key (mode 0600)\n", prefix)
+	}
+	fmt.Fprintf(stderr, "geogate: console: ./geogate console -dev %s   (unlock: ./geogate console token -key %s.key -device ID -nonce N)\n", dir, prefix)
 	return cfg, nil
 }
 

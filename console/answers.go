@@ -1,0 +1,118 @@
+package console
+
+// The daemon's answers to the console's commands over the control socket (package control):
+// counts, states and versions. A position is a Position; nothing else holds a coordinate, a
+// zone or the verdict on the latest fix.
+
+// Control socket commands the console uses besides "status" and "health".
+const (
+	CmdGNSS    = "gnss"
+	CmdCamera  = "camera"
+	CmdPolicy  = "policy"
+	CmdStorage = "storage"
+	CmdLog     = "log"
+	CmdReload  = "reload"
+	CmdExport  = "export"
+)
+
+// GNSS is the receiver's state.
+type GNSS struct {
+	// State is "gnss fix", "gnss no fix (stale)", "gnss absent" or "gnss down".
+	State string `json:"state"`
+	// Quality is the GGA fix quality of the latest fix (0 invalid, 1 GPS, 2 DGPS, 4 RTK
+	// fixed, 5 RTK float, 6 dead reckoning); QualityName names it.
+	Quality     uint8  `json:"quality"`
+	QualityName string `json:"quality_name"`
+	// Mode is "no fix", "2D" or "3D".
+	Mode string `json:"mode"`
+	// Satellites is how many satellites the latest fix used.
+	Satellites uint8 `json:"satellites"`
+	// HDOPx10 is the latest fix's horizontal dilution of precision times ten, 0 unknown.
+	HDOPx10 int `json:"hdop_x10"`
+	// Fixes, Sentences and Bytes count since start; the rates are per second since start.
+	Fixes, Sentences, Bytes uint64
+	FixesPerSecX10          int `json:"fixes_per_s_x10"`
+	SentencesPerSecX10      int `json:"sentences_per_s_x10"`
+	// Rejected counts the decoder's rejected sentences by reason ("checksum", "truncated", ...).
+	Rejected map[string]uint64 `json:"rejected,omitempty"`
+	// Dropped counts fixes the loop was too busy to take; Reconnects the device's reconnects.
+	Dropped, Reconnects uint64
+	// Position is the latest fix as the public tier would store it, or withheld.
+	Position Position `json:"position"`
+}
+
+// Camera is the camera's state.
+type Camera struct {
+	// Source is "v4l2", "synthetic" or "off"; Format, Width, Height and FPS are configured.
+	Source        string `json:"source"`
+	Format        string `json:"format"`
+	Width, Height int
+	FPS           int `json:"fps"`
+	// Up is true while the device is open.
+	Up bool `json:"up"`
+	// Frames counts frames captured since start; FramesPerSecX10 is their rate times ten.
+	Frames          uint64 `json:"frames"`
+	FramesPerSecX10 int    `json:"frames_per_s_x10"`
+	// Drops counts dropped frames by reason, in gate's vocabulary ("rate", "backlog", ...).
+	Drops map[string]uint64 `json:"drops,omitempty"`
+	// ReadErrors, OpenFailures and Reconnects count the device's troubles.
+	ReadErrors, OpenFailures, Reconnects uint64
+}
+
+// Policy describes the policy in force, never its geometry.
+type Policy struct {
+	// Loaded is false when none is in force (nothing is stored).
+	Loaded  bool   `json:"loaded"`
+	ID      string `json:"id"`
+	Version uint64 `json:"version"`
+	// Signature is "verified (ed25519, N trusted keys)" or "UNSIGNED (no policy.trusted_keys)".
+	Signature string `json:"signature"`
+	// Expiry is when the bundle stops being valid; "none" (bundles carry no expiry yet).
+	Expiry string `json:"expiry"`
+	// Zones counts the zones; Tier names the tier stored data belongs to.
+	Zones int    `json:"zones"`
+	Tier  string `json:"tier"`
+}
+
+// Storage is the encrypted log's state.
+type Storage struct {
+	// Storing is false while nothing is stored; Why says why.
+	Storing bool   `json:"storing"`
+	Why     string `json:"why,omitempty"`
+	// Segments and Bytes are on disk; QuotaBytes is the cap.
+	Segments   int   `json:"segments"`
+	Bytes      int64 `json:"bytes"`
+	QuotaBytes int64 `json:"quota_bytes"`
+	// Durable is the highest durable seq; Syncs the fdatasyncs (group commits) since start.
+	Durable, NextSeq, Syncs uint64
+	// Erased counts segments erased by retention, Dropped records lost to a full disk.
+	Erased, Dropped uint64
+	Full            bool `json:"full"`
+	// EMMC is the eMMC's wear, one line per device, or why it is not known.
+	EMMC []string `json:"emmc"`
+}
+
+// LogTail is the daemon's latest log lines, desensitized by a LogRing.
+type LogTail struct {
+	Lines []string `json:"lines"`
+}
+
+// Reload is the outcome of a policy reload.
+type Reload struct {
+	// Version is the policy version in force after the reload; Changed whether it changed.
+	Version uint64 `json:"version"`
+	Changed bool   `json:"changed"`
+}
+
+// ExportArgs are the export command's arguments.
+type ExportArgs struct {
+	// To is the licensed recipient's age X25519 public key (age1...).
+	To string `json:"to"`
+}
+
+// Export is the outcome of an export.
+type Export struct {
+	// File is where the daemon wrote the encrypted export (under its data directory).
+	File    string `json:"file"`
+	Records int    `json:"records"`
+}

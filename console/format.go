@@ -1,0 +1,153 @@
+package console
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// statusAnswer is the part of the daemon's status answer (daemon.Status) the console shows:
+// the status line and health, no drop reasons (a zone's count rising live would tell).
+type statusAnswer struct {
+	Line    string `json:"line"`
+	Health  string `json:"health"`
+	Storing bool   `json:"storing"`
+}
+
+func (s *Shell) status(w io.Writer, _ []string) error {
+	var st statusAnswer
+	if err := s.Backend.Call("status", nil, &st); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s\r\nhealth: %s\r\nstoring: %v\r\n", printable(st.Line, 400), printable(st.Health, 200), st.Storing)
+	return nil
+}
+
+// tenths prints a value times ten as "12.3".
+func tenths(v int) string { return fmt.Sprintf("%d.%d", v/10, v%10) }
+
+// counts prints a map of counts sorted by name: "checksum 3, truncated 1", or "none".
+func counts(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", printable(n, 20), m[n])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *Shell) gnss(w io.Writer, _ []string) error {
+	var g GNSS
+	if err := s.Backend.Call(CmdGNSS, nil, &g); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "state: %s\r\nfix: quality %d (%s), mode %s, satellites %d, hdop %s\r\n",
+		printable(g.State, 40), g.Quality, printable(g.QualityName, 20), printable(g.Mode, 10), g.Satellites, tenths(g.HDOPx10))
+	fmt.Fprintf(w, "since start: %d fixes (%s/s), %d sentences (%s/s), %d bytes, %d fixes dropped (loop busy), %d reconnects\r\n",
+		g.Fixes, tenths(g.FixesPerSecX10), g.Sentences, tenths(g.SentencesPerSecX10), g.Bytes, g.Dropped, g.Reconnects)
+	fmt.Fprintf(w, "rejected sentences: %s\r\nposition: %s\r\n", counts(g.Rejected), g.Position)
+	return nil
+}
+
+func (s *Shell) camera(w io.Writer, _ []string) error {
+	var c Camera
+	if err := s.Backend.Call(CmdCamera, nil, &c); err != nil {
+		return err
+	}
+	if c.Source == "off" {
+		fmt.Fprint(w, "camera: off (camera.source)\r\n")
+		return nil
+	}
+	up := "up"
+	if !c.Up {
+		up = "DOWN"
+	}
+	fmt.Fprintf(w, "camera: %s %s %dx%d at %d fps configured; %s\r\nframes: %d since start (%s/s)\r\ndrops: %s\r\ntrouble: %d read errors, %d open failures, %d reconnects\r\n",
+		printable(c.Source, 12), printable(c.Format, 8), c.Width, c.Height, c.FPS, up, c.Frames, tenths(c.FramesPerSecX10),
+		counts(c.Drops), c.ReadErrors, c.OpenFailures, c.Reconnects)
+	return nil
+}
+
+func (s *Shell) policy(w io.Writer, _ []string) error {
+	var p Policy
+	if err := s.Backend.Call(CmdPolicy, nil, &p); err != nil {
+		return err
+	}
+	if !p.Loaded {
+		fmt.Fprintf(w, "NO POLICY in force: nothing is stored (tier %s)\r\n", printable(p.Tier, 20))
+		return nil
+	}
+	fmt.Fprintf(w, "policy %s v%d\r\nsignature: %s\r\nexpiry: %s\r\nzones: %d\r\ntier: %s\r\n",
+		printable(p.ID, 64), p.Version, printable(p.Signature, 80), printable(p.Expiry, 40), p.Zones, printable(p.Tier, 20))
+	return nil
+}
+
+func (s *Shell) storage(w io.Writer, _ []string) error {
+	var st Storage
+	if err := s.Backend.Call(CmdStorage, nil, &st); err != nil {
+		return err
+	}
+	if !st.Storing {
+		fmt.Fprintf(w, "STORING NOTHING: %s\r\n", printable(st.Why, 120))
+	} else {
+		full := ""
+		if st.Full {
+			full = " DISK FULL,"
+		}
+		fmt.Fprintf(w, "segments %d, %d of %d bytes,%s durable up to seq %d (next %d), %d fdatasyncs, %d segments erased, %d records lost to a full disk\r\n",
+			st.Segments, st.Bytes, st.QuotaBytes, full, st.Durable, st.NextSeq, st.Syncs, st.Erased, st.Dropped)
+	}
+	for _, e := range st.EMMC {
+		fmt.Fprintf(w, "emmc: %s\r\n", printable(e, 120))
+	}
+	return nil
+}
+
+func (s *Shell) logTail(w io.Writer, _ []string) error {
+	var t LogTail
+	if err := s.Backend.Call(CmdLog, nil, &t); err != nil {
+		return err
+	}
+	for _, l := range t.Lines {
+		// Desensitized by the daemon's ring already; again here, so a daemon of another
+		// version cannot put a coordinate on the console.
+		fmt.Fprintf(w, "%s\r\n", printable(Desensitize(l), maxLogLine+4))
+	}
+	if len(t.Lines) == 0 {
+		fmt.Fprint(w, "(no log lines)\r\n")
+	}
+	return nil
+}
+
+func (s *Shell) reload(w io.Writer, _ []string) error {
+	var r Reload
+	if err := s.Backend.Call(CmdReload, nil, &r); err != nil {
+		return err
+	}
+	if r.Changed {
+		fmt.Fprintf(w, "policy reloaded: v%d in force\r\n", r.Version)
+	} else {
+		fmt.Fprintf(w, "policy unchanged: v%d in force (a rejected bundle is in the log: type log)\r\n", r.Version)
+	}
+	return nil
+}
+
+func (s *Shell) export(w io.Writer, args []string) error {
+	if len(args) != 1 || !strings.HasPrefix(args[0], "age1") {
+		return fmt.Errorf("usage: export AGE1... (the licensed recipient's age X25519 public key)")
+	}
+	var e Export
+	if err := s.Backend.Call(CmdExport, ExportArgs{To: args[0]}, &e); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "exported %d records to %s on the unit, readable only with the recipient's identity\r\n", e.Records, printable(e.File, 120))
+	return nil
+}

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/geogate/geogate/console"
+	"github.com/geogate/geogate/control"
+	"github.com/geogate/geogate/internal/clock"
+	"github.com/geogate/geogate/policy"
+)
+
+// expecter reads a pty master in the background and waits for text, like expect(1).
+type expecter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	seen int
+}
+
+func newExpecter(t *testing.T, r io.Reader) *expecter {
+	e := &expecter{t: t}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := r.Read(b)
+			e.mu.Lock()
+			e.buf.Write(b[:n])
+			e.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return e
+}
+
+// expect waits (at most 10 s: a safety net, not a speed goal) for want after what was
+// already matched, and returns the text up to and including it.
+func (e *expecter) expect(want string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		s := e.buf.String()[e.seen:]
+		if i := strings.Index(s, want); i >= 0 {
+			e.seen += i + len(want)
+			e.mu.Unlock()
+			return s[:i+len(want)]
+		}
+		e.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.t.Fatalf("no %q on the console; got:\n%s", want, e.buf.String()[e.seen:])
+	return ""
+}
+
+// TestConsoleSession is a technician's session over a real pty at 115200 baud: locked,
+// unlock with a development token, a daemon that is not running (local checks), garbage and
+// an over-long line, then a daemon answering, and a yanked cable.
+func TestConsoleSession(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := policy.WriteKeyPair(filepath.Join(dir, devConsoleKey)); err != nil {
+		t.Fatal(err)
+	}
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer slave.Close()
+	if err := setSpeed(int(master.Fd()), 115200); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- consoleMain([]string{"-tty", slave.Name(), "-baud", "115200", "-dev", dir}, io.Discard, &stderr)
+	}()
+	e := newExpecter(t, master)
+	banner := e.expect("unlock with:")
+	var id, nonce string
+	for _, l := range strings.Split(banner, "\r\n") {
+		if s, ok := strings.CutPrefix(l, "geogate console on "); ok {
+			id, _, _ = strings.Cut(s, ":")
+		}
+		if s, ok := strings.CutPrefix(l, "nonce "); ok {
+			nonce, _, _ = strings.Cut(s, " ")
+		}
+	}
+	if id == "" || nonce == "" {
+		t.Fatalf("banner without device id or nonce:\n%s", banner)
+	}
+	send := func(line string) { master.Write([]byte(line + "\r")) }
+
+	send("gnss")
+	e.expect("locked; unlock first")
+	key, _, err := policy.ReadSigningKey(filepath.Join(dir, devConsoleKey+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := console.SignToken(key, console.Token{Device: id, Nonce: nonce, Scope: console.ScopeRead, Expires: clock.Now().Add(5 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send("unlock " + tok)
+	e.expect("unlocked (read-only)")
+	send("status")
+	e.expect("the daemon is not running")
+	e.expect("local checks")
+	e.expect("control socket")
+	send("\x01\x02frob")
+	e.expect("unknown command")
+	send(strings.Repeat("y", 700))
+	e.expect("line too long")
+	send("reload")
+	e.expect("needs the operate scope")
+
+	// Now a daemon answers on the socket.
+	srv := &control.Server{Path: filepath.Join(dir, "control.sock"), Group: -1}
+	srv.Handle(console.CmdGNSS, func(context.Context, json.RawMessage) (any, error) {
+		return console.GNSS{State: "gnss fix", Quality: 1, QualityName: "GPS", Mode: "3D", Satellites: 9}, nil
+	})
+	srv.Handle("status", func(context.Context, json.RawMessage) (any, error) {
+		return map[string]any{"line": "gnss fix | fixes 10", "health": "ok", "storing": true}, nil
+	})
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go srv.Serve(ctx)
+	for _, cmd := range []struct{ line, want string }{
+		{"gnss", "position: withheld"}, {"status", "health: ok"}, {"help", "export AGE1"},
+	} {
+		began := time.Now()
+		send(cmd.line)
+		e.expect(cmd.want)
+		e.expect("geogate(read-only)> ")
+		t.Logf("%s answered over the pty at 115200 baud in %v", cmd.line, time.Since(began).Round(time.Microsecond))
+	}
+
+	// The cable is yanked in the middle of a command.
+	master.Write([]byte("stor"))
+	master.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console did not end when its terminal went away")
+	}
+	if !strings.Contains(stderr.String(), "console unlocked") || !strings.Contains(stderr.String(), "cmd=status") {
+		t.Errorf("unlock and commands not logged:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), tok) {
+		t.Error("the token was logged")
+	}
+}
