@@ -24,6 +24,7 @@ import (
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/storage"
 )
 
@@ -75,9 +76,7 @@ func geogateBin(t *testing.T) string {
 // needPTY skips tests that need the pseudo-terminal GNSS simulator where there is none.
 func needPTY(t *testing.T) {
 	t.Helper()
-	if err := gnsstest.PTYAvailable(); err != nil {
-		t.Skipf("the daemon's GNSS simulator needs a pseudo-terminal: %v", err)
-	}
+	testtool.Need(t, "a pseudo-terminal for the daemon's GNSS simulator", gnsstest.PTYAvailable(), "a Linux /dev/ptmx")
 }
 
 // heavy skips t under -short.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/gnsstest"
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 var _ gnss.Source = (*gnss.Serial)(nil)
@@ -36,9 +37,7 @@ const (
 
 func startSim(t *testing.T, cfg gnsstest.SimConfig) *gnsstest.Sim {
 	t.Helper()
-	if err := gnsstest.PTYAvailable(); err != nil {
-		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
-	}
+	testtool.Need(t, "a pseudo-terminal", gnsstest.PTYAvailable(), "a Linux /dev/ptmx")
 	sim, err := gnsstest.NewSim(cfg)
 	if err != nil {
 		t.Fatalf("NewSim: %v", err)
@@ -369,9 +368,7 @@ func TestSerialOnPTYFromPacedReplay(t *testing.T) {
 
 // Throughput of the real path: pty line discipline, tarm/serial VTIME reads, Serial.Read.
 func BenchmarkSerialOnPTY(b *testing.B) {
-	if err := gnsstest.PTYAvailable(); err != nil {
-		b.Skipf("SKIP: no pty: %v", err)
-	}
+	testtool.Need(b, "a pseudo-terminal", gnsstest.PTYAvailable(), "a Linux /dev/ptmx")
 	capture, err := os.ReadFile(filepath.Join("testdata", "gpsd", "beidou-bd.log"))
 	if err != nil {
 		b.Fatal(err)
