@@ -6,11 +6,14 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := geogate
 PKGS     := ./...
 FUZZTIME ?= 10s
-QEMU     := $(shell command -v qemu-aarch64-static 2>/dev/null || command -v qemu-aarch64 2>/dev/null)
+# The packages tested again as arm64 and armv7 binaries under qemu-user: every package but daemon,
+# which has no architecture-dependent code (its parts are tested here in their packages) and
+# whose tests build the geogate binary and exec it, which qemu-user cannot do for a foreign binary.
+QEMU_PKGS = $(shell $(GO) list ./... | grep -v '/daemon$$')
 
 export CGO_ENABLED := 0
 
-.PHONY: all build cross test test-arm64 bench fuzz run deps clean
+.PHONY: all build cross test test-arm64 test-armv7 bench fuzz run deps clean
 
 all: build
 
@@ -26,22 +29,21 @@ cross:
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/geogate-linux-amd64 .
 	@ls -l dist/
 
-## deps: optional tools for the differential/emulation tests (best effort; tests skip without them)
+## deps: the tools some tests need (qemu-user-static, gpsd-clients, systemd), installed as root with
+## apt-get; best effort (tests skip without them), except with CI set, where a missing tool fails
 deps:
 	@sh scripts/deps.sh
 
-## test: vet, all tests, then the gnss, policy and storage tests once more as arm64 binaries under qemu-user
+## test: vet, all tests, then the tests of every package but daemon once more as arm64 and as armv7
+## (GOARCH=arm GOARM=7) binaries under qemu-user
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
-	@$(MAKE) --no-print-directory test-arm64
+	@$(MAKE) --no-print-directory test-arm64 test-armv7
 
-test-arm64:
-ifeq ($(QEMU),)
-	@echo "SKIP arm64 tests: neither qemu-aarch64-static nor qemu-aarch64 is installed (apt-get install qemu-user-static)"
-else
-	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU) ./gnss/... ./policy/... ./storage/...
-endif
+## test-arm64, test-armv7: the QEMU_PKGS tests as binaries of that target under qemu-user
+test-arm64 test-armv7:
+	@GO='$(GO)' sh scripts/test-qemu.sh $(@:test-%=%) $(QEMU_PKGS)
 
 ## bench: every benchmark, with allocations, side by side with the reference libraries; then
 ## the running daemon's READY time, memory and CPU (scripts/daemon-bench.sh, needs python3)
