@@ -73,7 +73,8 @@ func geogateBin(t *testing.T) string {
 	return binPath
 }
 
-// needPTY skips tests that need the pseudo-terminal GNSS simulator where there is none.
+// needPTY stops tests that need the pseudo-terminal GNSS simulator where there is none: they
+// skip, or fail in CI.
 func needPTY(t *testing.T) {
 	t.Helper()
 	testtool.Need(t, "a pseudo-terminal for the daemon's GNSS simulator", gnsstest.PTYAvailable(), "a Linux /dev/ptmx")
