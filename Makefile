@@ -6,15 +6,21 @@ LDFLAGS  := -s -w -X github.com/geogate/geogate/internal/cli.version=$(VERSION)
 BIN      := geogate
 PKGS     := ./...
 FUZZTIME ?= 10s
-QEMU     := $(shell command -v qemu-aarch64-static 2>/dev/null || command -v qemu-aarch64 2>/dev/null)
+# staticcheck, pinned: make test fails on its findings.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # test-clock: the packages whose code or tests read the wall clock (internal/clock), and how
 # far ahead of the machine's their clock runs there: 43824h is five years (1826 days).
-CLOCK_PKGS  := ./internal/... ./storage/... ./gate/... ./camera/... ./daemon/... ./policy/... ./record/... .
+CLOCK_PKGS  := ./internal/... ./storage/... ./gate/... ./camera/... ./daemon/... ./policy/... ./record/... ./audit/... .
 CLOCK_SHIFT ?= 43824h
+# The packages with architecture-dependent code, tested again as arm64 and armv7 binaries under
+# qemu-user: struct layouts and ioctls (camera V4L2, board GPIO/watchdog/TPM, control
+# SO_PEERCRED), float rounding (policy, gnss), syscalls and crypto (storage), the hot loop's
+# allocations (gate, record). daemon is tested through them: its tests exec the host binary.
+QEMU_PKGS := ./gnss/... ./policy/... ./storage/... ./camera/... ./board/... ./control/... ./gate/... ./record/...
 
 export CGO_ENABLED := 0
 
-.PHONY: all build cross test test-clock test-arm64 bench fuzz run deps clean
+.PHONY: all build cross test lint test-clock test-arm64 test-armv7 bench fuzz run deps clean
 
 all: build
 
@@ -30,41 +36,42 @@ cross:
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/geogate-linux-amd64 .
 	@ls -l dist/
 
-## deps: optional tools for the differential/emulation tests (best effort; tests skip without them)
+## deps: the tools the tests need (scripts/deps.sh), installed as root with apt-get and go install;
+## best effort (tests skip without them), except with CI set, where a missing tool fails
 deps:
 	@sh scripts/deps.sh
 
-## test: vet, all tests, the wall-clock tests five years ahead (test-clock), then the gnss,
-## policy and storage tests once more as arm64 binaries under qemu-user
-test: deps
-	$(GO) vet $(PKGS)
+## test: lint, all tests, the wall-clock tests five years ahead (test-clock), then the
+## QEMU_PKGS tests once more as arm64 and as armv7 (GOARCH=arm GOARM=7) binaries under qemu-user
+test: deps lint
 	$(GO) test -count=1 $(PKGS)
-	@$(MAKE) --no-print-directory test-clock
-	@$(MAKE) --no-print-directory test-arm64
+	@$(MAKE) --no-print-directory test-clock test-arm64 test-armv7
+
+## lint: go vet and staticcheck (pinned), failing on any finding
+lint:
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 ## test-clock: the tests of CLOCK_PKGS once more with the process's wall clock CLOCK_SHIFT ahead
 ## (linked in: see internal/clock), so a result that depends on today's date fails today
 test-clock:
 	$(GO) test -count=1 -ldflags '-X github.com/geogate/geogate/internal/clock.shift=$(CLOCK_SHIFT)' $(CLOCK_PKGS)
 
-test-arm64:
-ifeq ($(QEMU),)
-	@echo "SKIP arm64 tests: neither qemu-aarch64-static nor qemu-aarch64 is installed (apt-get install qemu-user-static)"
-else
-	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU) ./gnss/... ./policy/... ./storage/...
-endif
+## test-arm64, test-armv7: the QEMU_PKGS tests as binaries of that target under qemu-user
+test-arm64 test-armv7:
+	@GO='$(GO)' sh scripts/test-qemu.sh $(@:test-%=%) $(QEMU_PKGS)
 
-## bench: every benchmark, with allocations, side by side with the reference libraries; then
-## the running daemon's READY time, memory and CPU (scripts/daemon-bench.sh, needs python3)
+## bench: every benchmark (3 runs each, with allocations) side by side with the reference
+## libraries, the gpsd agreement and the running daemon (scripts/daemon-bench.sh, needs
+## python3); then docs/PERFORMANCE.md and README.md's goals table are written from them
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
-	@sh scripts/daemon-bench.sh
+	@sh scripts/bench.sh
 
 ## fuzz: a short pass of every fuzz target (FUZZTIME each)
 fuzz:
 	@sh scripts/fuzz.sh $(FUZZTIME)
 
-## run: the daemon on its built-in simulated default (Ctrl-C stops it and prints a summary)
+## run: the daemon on its built-in simulated default (Ctrl-C stops it and prints a summary);
 ## the console: in another terminal, ./geogate console -dev var; unlock with the token of
 ## ./geogate console token -key var/dev-console.key -device ID -nonce N (ID and N: the console prints them)
 run: build

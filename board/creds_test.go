@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // TestSystemdCreds runs the real systemd-creds: a new key piped (never in a file) into
@@ -18,14 +19,7 @@ import (
 // $CREDENTIALS_DIRECTORY. The host secret is a test file ($SYSTEMD_CREDENTIAL_SECRET), so
 // the machine's /var/lib/systemd/credential.secret is neither needed nor created.
 func TestSystemdCreds(t *testing.T) {
-	creds, err := exec.LookPath("systemd-creds")
-	if err != nil {
-		msg := "systemd-creds not installed (apt-get install systemd, or make deps)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	creds := testtool.LookPath(t, "systemd-creds", "systemd")
 	dir := t.TempDir()
 	env := append(os.Environ(), "SYSTEMD_CREDENTIAL_SECRET="+filepath.Join(dir, "host.secret"))
 	run := func(stdin []byte, args ...string) []byte {

@@ -3,9 +3,10 @@ package board
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // TestNoCoreDumps runs NoCoreDumps in a child process (a non-dumpable test binary could no
@@ -27,7 +28,7 @@ func TestNoCoreDumps(t *testing.T) {
 		fmt.Printf("dumpable before=%v after=%v\n", before, after)
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestNoCoreDumps$", "-test.v")
+	cmd := testtool.SelfCommand("-test.run=^TestNoCoreDumps$", "-test.v")
 	cmd.Env = append(os.Environ(), "GEOGATE_DUMP_CHILD=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

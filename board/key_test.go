@@ -14,6 +14,7 @@ import (
 
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/board/boardtest"
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 const testKeyHex = "00112233445566778899aabbccddeeff0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -81,9 +82,7 @@ func TestKeyFileMissing(t *testing.T) {
 }
 
 func TestKeyFileOwner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give the key file to another user")
-	}
+	testtool.Root(t, "to give the key file to another user")
 	path := writeKey(t, testKeyHex, 0o600)
 	if err := os.Chown(path, 4242, 4242); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package board_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // unitFile is the systemd unit shipped in init/.
@@ -52,10 +55,7 @@ func TestUnitDirectives(t *testing.T) {
 // "systemd-analyze security" exposure. verify needs ExecStart's binary to exist, so it
 // checks a copy whose ExecStart is this test binary.
 func TestUnitSystemdAnalyze(t *testing.T) {
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed (apt-get install systemd, or run make deps): unit not verified")
-	}
+	sa := testtool.LookPath(t, "systemd-analyze", "systemd")
 	b, err := os.ReadFile(unitFile)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestUnitSystemdAnalyze(t *testing.T) {
 	out, err = exec.Command(sa, "security", "--offline=true", "--no-pager", path).CombinedOutput()
 	if err != nil {
 		if bytes.Contains(out, []byte("--offline")) || bytes.Contains(out, []byte("unrecognized option")) {
-			t.Skipf("systemd-analyze too old for --offline (systemd >= 250 needed): %s", out)
+			testtool.Need(t, "systemd-analyze security --offline", fmt.Errorf("too old: %s", out), "systemd >= 250, Debian 12 or later")
 		}
 		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // Real photographs from Debian packages (scripts/deps.sh installs them):
@@ -30,26 +32,14 @@ const (
 func needFile(t testing.TB, path, pkg string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v (scripts/deps.sh installs %s)", err, pkg)
-		}
-		t.Skipf("%v: apt-get install %s", err, pkg)
-	}
+	testtool.Need(t, "the photograph "+path, err, "apt-get install "+pkg+" (scripts/deps.sh)")
 	return b
 }
 
 // needTool returns the path of a libjpeg-turbo-progs tool, or skips (fails with CI=true).
 func needTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing (scripts/deps.sh installs libjpeg-turbo-progs)", name)
-		}
-		t.Skipf("%s missing: apt-get install libjpeg-turbo-progs", name)
-	}
-	return p
+	return testtool.LookPath(t, name, "libjpeg-turbo-progs")
 }
 
 // run pipes in through a command and returns its output.

@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 
 	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -193,9 +194,7 @@ func TestLoadPolicyAnchors(t *testing.T) {
 			t.Errorf("log:\n%s", log.String())
 		}
 	})
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown the bundle directory to nobody")
-	}
+	testtool.Root(t, "to chown the bundle directory to nobody")
 	for _, tt := range []struct {
 		name string
 		prep func(dir string) error

@@ -24,6 +24,7 @@ import (
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/internal/clock"
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
@@ -82,12 +83,11 @@ func geogateBin(t *testing.T) string {
 	return binPath
 }
 
-// needPTY skips tests that need the pseudo-terminal GNSS simulator where there is none.
+// needPTY stops tests that need the pseudo-terminal GNSS simulator where there is none: they
+// skip, or fail in CI.
 func needPTY(t *testing.T) {
 	t.Helper()
-	if err := sim.PTYAvailable(); err != nil {
-		t.Skipf("the daemon's GNSS simulator needs a pseudo-terminal: %v", err)
-	}
+	testtool.Need(t, "a pseudo-terminal for the daemon's GNSS simulator", sim.PTYAvailable(), "a Linux /dev/ptmx")
 }
 
 // heavy skips t under -short.

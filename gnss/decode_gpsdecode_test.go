@@ -8,18 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // TestGpsdecodeDifferential runs gpsd's decoder as a command (gpsdecode -j, Debian package
 // gpsd-clients) on every capture and checks that geogate produces the positions of its TPV
 // reports in fixes it calls Valid. It is a second oracle next to the .chk files: a different
-// gpsd version, run here.
-// It skips when gpsdecode is not installed.
+// gpsd version, run here. Without gpsdecode it skips, or fails in CI.
 func TestGpsdecodeDifferential(t *testing.T) {
-	bin, err := exec.LookPath("gpsdecode")
-	if err != nil {
-		t.Skip("gpsdecode not installed (apt-get install gpsd-clients)")
-	}
+	bin := testtool.LookPath(t, "gpsdecode", "gpsd-clients")
 	var matched, total int
 	for _, path := range corpus(t) {
 		name := filepath.Base(path)

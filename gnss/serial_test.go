@@ -19,6 +19,7 @@ import (
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/gnsstest"
 	"github.com/geogate/geogate/gnss/sim"
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 var _ gnss.Source = (*gnss.Serial)(nil)
@@ -37,9 +38,7 @@ const (
 
 func startSim(t *testing.T, cfg sim.Config) *sim.Receiver {
 	t.Helper()
-	if err := sim.PTYAvailable(); err != nil {
-		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
-	}
+	testtool.Need(t, "a pseudo-terminal", sim.PTYAvailable(), "a Linux /dev/ptmx")
 	rx, err := sim.New(cfg)
 	if err != nil {
 		t.Fatalf("sim.New: %v", err)
@@ -370,9 +369,7 @@ func TestSerialOnPTYFromPacedReplay(t *testing.T) {
 
 // Throughput of the real path: pty line discipline, tarm/serial VTIME reads, Serial.Read.
 func BenchmarkSerialOnPTY(b *testing.B) {
-	if err := sim.PTYAvailable(); err != nil {
-		b.Skipf("SKIP: no pty: %v", err)
-	}
+	testtool.Need(b, "a pseudo-terminal", sim.PTYAvailable(), "a Linux /dev/ptmx")
 	capture, err := os.ReadFile(filepath.Join("testdata", "gpsd", "beidou-bd.log"))
 	if err != nil {
 		b.Fatal(err)

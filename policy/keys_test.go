@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -109,9 +110,7 @@ const nobody = 65534
 // whatever its mode; root's (or this process's user's) are taken. It needs root, to give
 // files away with os.Chown.
 func TestTrustAnchorOwner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown files to nobody")
-	}
+	testtool.Root(t, "to chown files to nobody")
 	dir := t.TempDir()
 	pub, err := policy.WriteKeyPair(filepath.Join(dir, "k"))
 	if err != nil {

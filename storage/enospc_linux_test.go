@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/geogate/geogate/internal/testtool"
 	"golang.org/x/sys/unix"
 )
 
-// smallTmpfs mounts a tmpfs of size bytes for the test, or skips (needs root).
+// smallTmpfs mounts a tmpfs of size bytes for the test; without root it skips, or fails in CI.
 func smallTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "mnt")
@@ -20,7 +21,7 @@ func smallTmpfs(t *testing.T, size string) string {
 		t.Fatal(err)
 	}
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a small tmpfs (needs root): %v", err)
+		testtool.Need(t, "a tmpfs mount", err, "run the tests as root, as CI does")
 	}
 	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 	return dir

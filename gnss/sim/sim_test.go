@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/gnss/sim"
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // hang guards the blocking reads of these tests; it is never a pass/fail timing condition.
@@ -22,9 +22,7 @@ const hang = 20 * time.Second
 
 func newSim(t *testing.T, cfg sim.Config) *sim.Receiver {
 	t.Helper()
-	if err := sim.PTYAvailable(); err != nil {
-		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
-	}
+	testtool.Need(t, "a pseudo-terminal", sim.PTYAvailable(), "a Linux /dev/ptmx")
 	rx, err := sim.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -163,9 +161,7 @@ func TestSimUnplugReplug(t *testing.T) {
 }
 
 func TestSimCloseRemovesDir(t *testing.T) {
-	if err := sim.PTYAvailable(); err != nil {
-		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
-	}
+	testtool.Need(t, "a pseudo-terminal", sim.PTYAvailable(), "a Linux /dev/ptmx")
 	rx, err := sim.New(sim.Config{Data: []byte("x"), Loop: true})
 	if err != nil {
 		t.Fatal(err)
@@ -215,9 +211,7 @@ func TestSimSource(t *testing.T) {
 }
 
 func TestSimSourceError(t *testing.T) {
-	if err := sim.PTYAvailable(); err != nil {
-		t.Skipf("SKIP: pty tests cannot run here (%s/%s): %v", runtime.GOOS, runtime.GOARCH, err)
-	}
+	testtool.Need(t, "a pseudo-terminal", sim.PTYAvailable(), "a Linux /dev/ptmx")
 	rx, err := sim.New(sim.Config{Source: iotest.ErrReader(errors.New("capture unreadable"))})
 	if err != nil {
 		t.Fatal(err)

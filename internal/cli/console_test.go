@@ -16,6 +16,7 @@ import (
 	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/control"
 	"github.com/geogate/geogate/internal/clock"
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/policy"
 )
 
@@ -75,9 +76,7 @@ func TestConsoleSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	master, slave, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pty: %v", err)
-	}
+	testtool.Need(t, "a pseudo-terminal", err, "a Linux /dev/ptmx")
 	defer slave.Close()
 	if err := setSpeed(int(master.Fd()), 115200); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
@@ -455,15 +455,7 @@ func TestMapStored(t *testing.T) {
 // not on main yet).
 func needTool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		msg := name + " is not installed (apt-get install " + pkg + ", or make deps as root)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
+	return testtool.LookPath(t, name, pkg)
 }
 
 func TestMapPNG(t *testing.T) {
