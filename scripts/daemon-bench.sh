@@ -157,6 +157,10 @@ print("steady excludes the first 5 s (the synthetic camera renders its test patt
 for r in rows:
     print(f"{r['tier']}: {r['summary']}")
     print(f"{r['tier']}: last status: {r['status']}")
+# The same figures as Go benchmark lines, for scripts/perfdoc.
+for r in rows:
+    if r["ready"] is not None:
+        print(f"BenchmarkDaemon/{r['tier']} 1 {r['ready']*1000:.1f} ready-ms {r['rss_steady']:.1f} rss-MiB {r['cpu_steady']:.2f} cpu% {r['stop']*1000:.0f} stop-ms")
 bad = [r["tier"] for r in rows if r["exit"] != 0 or r["stop"] > 2]
 if bad:
     sys.exit(f"daemon-bench: unclean or slow stop: {bad}")
