@@ -205,6 +205,39 @@ var goals = []goal{
 		Met: func(v float64) bool { return v < 10 },
 	},
 	{
+		What: "MJPEG 1080p to <= 1.2 MP, against the standard library", Target: ">= 5x", Unit: "x", Prec: 1,
+		Method: "BenchmarkScaleMJPEGRatio1080p (camera): DCT-domain decode at reduced scale and re-encode, and image/jpeg's decode, box filter and re-encode, timed in the same iterations",
+		Ref:    "image/jpeg decode + scale + encode of the same frame",
+		Figures: func(r results) []float64 {
+			return r.values("BenchmarkScaleMJPEGRatio1080p", "speedup")
+		},
+		Met: func(v float64) bool { return v >= 5 },
+	},
+	{
+		What: "Daemon, public tier at 1080p30 with a 5 fps image rate", Target: "< 10% of a core", Unit: "% of a core", Prec: 1,
+		Method: "scripts/daemon-bench.sh, public tier: (utime+stime) over wall time after the first 5 s",
+		Figures: func(r results) []float64 {
+			return r.values("BenchmarkDaemon/public", "cpu%")
+		},
+		Met: func(v float64) bool { return v < 10 },
+	},
+	{
+		What: "Audit log consistency proof, 1 M entries", Target: "< 10 ms", Unit: "us", Prec: 1,
+		Method: "BenchmarkConsistency1M/verify (audit): checking a consistency proof between two checkpoints of a 1,048,576-entry tree",
+		Figures: func(r results) []float64 {
+			return scaled(r.values("BenchmarkConsistency1M/verify", "ns/op"), 1e-3)
+		},
+		Met: func(v float64) bool { return v < 10000 },
+	},
+	{
+		What: "Device key unsealed by a TPM 2.0", Target: "< 100 ms", Unit: "ms", Prec: 2,
+		Method: "BenchmarkUnseal/pcr_bound=true (board): unseal against swtpm on loopback (a discrete TPM is slower: measure on the unit)",
+		Figures: func(r results) []float64 {
+			return scaled(r.values("BenchmarkUnseal/pcr_bound=true", "ns/op"), 1e-6)
+		},
+		Met: func(v float64) bool { return v < 100 },
+	},
+	{
 		What: "Daemon READY=1 after start", Target: "< 200 ms", Unit: "ms", Prec: 0,
 		Method: "scripts/daemon-bench.sh, licensed tier, camera 1080p30: process start to the READY=1 datagram on $NOTIFY_SOCKET",
 		Figures: func(r results) []float64 {
