@@ -492,7 +492,8 @@ func (u *Uploader) retry(ctx context.Context, what string, op func() error) erro
 			return nil
 		}
 		switch code(err) {
-		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+			"XAdminUserNotFound": // versitygw's answer to an unknown access key
 			return fmt.Errorf("%w: %s: %w", ErrCredentials, what, err)
 		case "NoSuchBucket":
 			return fmt.Errorf("upload: %s: bucket %q does not exist: %w", what, u.cfg.Bucket, err)
