@@ -345,4 +345,3 @@ func TestUploadRoundTrip(t *testing.T) {
 		t.Errorf("audit: %d exports, %d uploads; want %d each", exports, uploads, rep.Uploaded)
 	}
 }
-
