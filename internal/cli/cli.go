@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
 	"run":     {runUsage, runMain},
 	"map":     {mapUsage, mapMain},
+	"upload":  {uploadUsage, uploadMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.
