@@ -182,7 +182,7 @@ func TestFullBucket(t *testing.T) {
 }
 
 // listAll names every object in the test bucket.
-func listAll(t *testing.T, c *minio.Client) []string {
+func listAll(t testing.TB, c *minio.Client) []string {
 	t.Helper()
 	var names []string
 	for o := range c.ListObjects(context.Background(), uploadtest.Bucket, minio.ListObjectsOptions{Recursive: true}) {

@@ -79,7 +79,7 @@ type env struct {
 	srv     *uploadtest.Server
 }
 
-func newEnv(t *testing.T, logDir string, recs map[uint64][]byte, srv *uploadtest.Server, endpoint string) *env {
+func newEnv(t testing.TB, logDir string, recs map[uint64][]byte, srv *uploadtest.Server, endpoint string) *env {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {

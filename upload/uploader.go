@@ -163,16 +163,18 @@ func (u *Uploader) pushOne(ctx context.Context, m *exportMeta, rep *Report) erro
 
 // putWhole sends an export no larger than a part in one PutObject.
 func (u *Uploader) putWhole(ctx context.Context, f *os.File, m *exportMeta, opts minio.PutObjectOptions, rep *Report) (string, error) {
-	sum, err := partSums(f, 0, m.Bytes)
-	if err != nil {
-		return "", err
-	}
-	err = u.retry(ctx, "put "+m.Object, func() error {
-		pr := u.progress(io.NewSectionReader(f, 0, m.Bytes), m, 0, rep)
-		_, err := u.core.PutObject(ctx, u.cfg.Bucket, m.Object, pr, m.Bytes, sum.md5b64(), sum.sha256, opts)
+	var sum string
+	err := u.retry(ctx, "put "+m.Object, func() error {
+		h := md5.New()
+		pr := u.progress(io.TeeReader(io.NewSectionReader(f, 0, m.Bytes), h), m, 0, rep)
+		info, err := u.core.PutObject(ctx, u.cfg.Bucket, m.Object, pr, m.Bytes, "", "", opts)
+		sum = hex.EncodeToString(h.Sum(nil))
+		if err == nil && strings.Trim(info.ETag, `"`) != sum {
+			return fmt.Errorf("%w: %s: ETag %s, sent MD5 %s", ErrConfirm, m.Object, info.ETag, sum)
+		}
 		return err
 	})
-	return sum.md5hex, err
+	return sum, err
 }
 
 // putParts sends an export as a multipart upload, resuming the one in ps.
@@ -213,25 +215,25 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 		if !u.networkOK() {
 			return "", ErrMetered
 		}
-		sum, err := partSums(f, off, size)
-		if err != nil {
-			return "", err
-		}
+		// The part's MD5 is taken from the bytes as they are sent and compared with the
+		// ETag the object store computed from what it received.
 		var part minio.ObjectPart
-		err = u.retry(ctx, fmt.Sprintf("part %d/%d of %s", n, nparts, m.Object), func() error {
-			pr := u.progress(io.NewSectionReader(f, off, size), m, sent, rep)
+		var sum string
+		err := u.retry(ctx, fmt.Sprintf("part %d/%d of %s", n, nparts, m.Object), func() error {
+			h := md5.New()
+			pr := u.progress(io.TeeReader(io.NewSectionReader(f, off, size), h), m, sent, rep)
 			var err error
-			part, err = u.core.PutObjectPart(ctx, u.cfg.Bucket, m.Object, ps.UploadID, n, pr, size,
-				minio.PutObjectPartOptions{Md5Base64: sum.md5b64(), Sha256Hex: sum.sha256})
+			part, err = u.core.PutObjectPart(ctx, u.cfg.Bucket, m.Object, ps.UploadID, n, pr, size, minio.PutObjectPartOptions{})
+			sum = hex.EncodeToString(h.Sum(nil))
+			if err == nil && strings.Trim(part.ETag, `"`) != sum {
+				return permanent{fmt.Errorf("%w: part %d of %s: ETag %s, sent MD5 %s", ErrConfirm, n, m.Object, part.ETag, sum)}
+			}
 			return err
 		})
 		if err != nil {
 			return "", err
 		}
-		if strings.Trim(part.ETag, `"`) != sum.md5hex {
-			return "", fmt.Errorf("%w: part %d of %s: ETag %s, sent MD5 %s", ErrConfirm, n, m.Object, part.ETag, sum.md5hex)
-		}
-		d := donePart{N: n, ETag: part.ETag, MD5: sum.md5hex}
+		d := donePart{N: n, ETag: part.ETag, MD5: sum}
 		have[n] = d
 		ps.Parts = append(ps.Parts, d)
 		if err := saveJSON(base+".parts", ps); err != nil {
