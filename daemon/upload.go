@@ -99,6 +99,19 @@ func StartUploader(ctx context.Context, cfg *config.Config, key []byte, al *audi
 	return wg.Wait
 }
 
+// UploadHold is storage.Options.Hold for this config: with uploads enabled, age-based
+// retention keeps every segment the processor has not confirmed (upload.Hold on
+// <data_dir>/upload); otherwise nil. The quota and a full disk still erase. Wire it in
+// openStorage:
+//
+//	l, err := storage.Open(r.cfg.DataDir, storage.Options{..., Hold: UploadHold(r.cfg)})
+func UploadHold(cfg *config.Config) func(segment uint64) bool {
+	if !cfg.Upload.Enabled {
+		return nil
+	}
+	return upload.Hold(filepath.Join(cfg.DataDir, "upload"))
+}
+
 // uploadOnce spools and pushes once, and forgets released segments retention has erased.
 func uploadOnce(ctx context.Context, u *upload.Uploader, dataDir string, key []byte, state string, log *slog.Logger) {
 	r, err := storage.NewReader(dataDir, key)

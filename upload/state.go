@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/geogate/geogate/internal/atomicfile"
 )
@@ -125,4 +127,37 @@ func loadJSON(name string, v any) (bool, error) {
 		return false, fmt.Errorf("upload: %s: %w", name, err)
 	}
 	return true, nil
+}
+
+// Hold returns a storage.Options.Hold for the manifest in dir: it holds every segment the
+// manifest does not release, so age-based retention erases only what the processor
+// confirmed. It rereads the manifest when its modification time or size changes; while the
+// manifest cannot be read it holds everything (fail safe: keep data, the quota still
+// bounds it).
+func Hold(dir string) func(segment uint64) bool {
+	var (
+		mu    sync.Mutex
+		m     Manifest
+		mtime time.Time
+		size  int64 = -1
+	)
+	name := filepath.Join(dir, manifestName)
+	return func(id uint64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		st, err := os.Stat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			m, size = nil, -1
+		case err != nil:
+			return true
+		case !st.ModTime().Equal(mtime) || st.Size() != size:
+			nm, err := ReadManifest(dir)
+			if err != nil {
+				return true
+			}
+			m, mtime, size = nm, st.ModTime(), st.Size()
+		}
+		return !m.Released(id)
+	}
 }
