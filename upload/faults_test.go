@@ -193,3 +193,56 @@ func listAll(t testing.TB, c *minio.Client) []string {
 	}
 	return names
 }
+
+// TestAlreadyThere: a unit cut after the object store completed the object but before it
+// recorded so finds the object by its content address and sends nothing again; an object
+// of that name with other content is replaced.
+func TestAlreadyThere(t *testing.T) {
+	srv := uploadtest.Start(t, filepath.Join(t.TempDir(), "s3"))
+	logDir, recs := testLog(t, 300, 28000, 16) // a 3-part export
+	e := newEnv(t, logDir, recs, srv, srv.Addr)
+	e.spool(t)
+	spool := filepath.Join(e.cfg.Dir, "spool")
+	saved := map[string][]byte{}
+	ents, _ := os.ReadDir(spool)
+	for _, ent := range ents {
+		saved[ent.Name()], _ = os.ReadFile(filepath.Join(spool, ent.Name()))
+	}
+	if _, err := e.uploader(t).Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	restore := func() {
+		for name, b := range saved {
+			os.WriteFile(filepath.Join(spool, name), b, 0o600)
+		}
+		os.Remove(filepath.Join(e.cfg.Dir, "confirmed.json"))
+	}
+	restore()
+	rep, err := e.uploader(t).Push(context.Background())
+	if err != nil || rep.Uploaded != 1 || rep.Sent != 0 {
+		t.Fatalf("push of an export already there: %+v %v (want confirmed, nothing sent)", rep, err)
+	}
+	if len(e.released(t)) != 1 {
+		t.Error("not released")
+	}
+	e.checkBucket(t)
+
+	// Other bytes under the export's name are not the export: it is sent again.
+	restore()
+	c := srv.Client(uploadtest.AccessKey, uploadtest.SecretKey)
+	name := ""
+	for n := range saved {
+		if filepath.Ext(n) == ".age" {
+			name = e.cfg.Prefix + n
+		}
+	}
+	junk := strings.NewReader(strings.Repeat("x", 1000))
+	if _, err := c.PutObject(context.Background(), uploadtest.Bucket, name, junk, 1000, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.uploader(t).Push(context.Background())
+	if err != nil || rep.Sent == 0 {
+		t.Fatalf("push over a wrong object: %+v %v", rep, err)
+	}
+	e.checkBucket(t)
+}

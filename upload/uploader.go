@@ -345,17 +345,16 @@ func (u *Uploader) localETag(m *exportMeta) (string, error) {
 	}
 	defer f.Close()
 	if m.Bytes <= u.cfg.PartSize {
-		s, err := partSums(f, 0, m.Bytes)
-		return s.md5hex, err
+		return partMD5(f, 0, m.Bytes)
 	}
 	var md5s []byte
 	n := 0
 	for off := int64(0); off < m.Bytes; off += u.cfg.PartSize {
-		s, err := partSums(f, off, min(u.cfg.PartSize, m.Bytes-off))
+		s, err := partMD5(f, off, min(u.cfg.PartSize, m.Bytes-off))
 		if err != nil {
 			return "", err
 		}
-		b, _ := hex.DecodeString(s.md5hex)
+		b, _ := hex.DecodeString(s)
 		md5s = append(md5s, b...)
 		n++
 	}
@@ -430,22 +429,13 @@ func PruneManifest(dir string, live []uint64) error {
 	return writeManifest(dir, m)
 }
 
-// sums are a part's digests.
-type sums struct{ md5hex, sha256 string }
-
-func (s sums) md5b64() string {
-	b, _ := hex.DecodeString(s.md5hex)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// partSums hashes size bytes of f at off (a first pass through the page cache, so a part is
-// never held in memory).
-func partSums(f *os.File, off, size int64) (sums, error) {
-	hm, hs := md5.New(), sha256.New()
-	if _, err := io.Copy(io.MultiWriter(hm, hs), io.NewSectionReader(f, off, size)); err != nil {
-		return sums{}, fmt.Errorf("upload: read %s: %w", f.Name(), err)
+// partMD5 is the hex MD5 of size bytes of f at off.
+func partMD5(f *os.File, off, size int64) (string, error) {
+	h := md5.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, off, size)); err != nil {
+		return "", fmt.Errorf("upload: read %s: %w", f.Name(), err)
 	}
-	return sums{hex.EncodeToString(hm.Sum(nil)), hex.EncodeToString(hs.Sum(nil))}, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func segList(ids []uint64) string {
