@@ -44,6 +44,7 @@ type Config struct {
 	Log     Log     `toml:"log"`
 	Control Control `toml:"control"`
 	Console Console `toml:"console"`
+	Upload  Upload  `toml:"upload"`
 }
 
 // GNSS configures the position source.
@@ -208,6 +209,44 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
+// Upload configures delivery of sealed exports to the licensed processor's S3-compatible
+// object store (package upload; docs/OPERATIONS.md, "Uploads"). The systemd unit as shipped
+// allows no network at all: enabling uploads also needs the unit changes described there.
+type Upload struct {
+	// Enabled runs the uploader in the daemon. Zero: false (nothing leaves the unit;
+	// "geogate upload" still works by hand).
+	Enabled bool `toml:"enabled"`
+	// Endpoint is the object store's host:port. Zero: required when enabled.
+	Endpoint string `toml:"endpoint"`
+	// Insecure speaks plain HTTP instead of HTTPS. Zero: HTTPS (the exports are sealed either
+	// way; the request signatures, object names and sizes are not).
+	Insecure bool `toml:"insecure"`
+	// Region is the bucket's region, for request signing. Zero: "us-east-1".
+	Region string `toml:"region"`
+	// Bucket receives the exports. Zero: required when enabled.
+	Bucket string `toml:"bucket"`
+	// Prefix starts every object name. Zero: "geogate/<device_id>/".
+	Prefix string `toml:"prefix"`
+	// CredentialsFile holds the access key id and the secret key, one per line, mode 0600.
+	// Zero: $CREDENTIALS_DIRECTORY/geogate-upload under systemd, else
+	// /etc/geogate/upload-credentials.
+	CredentialsFile string `toml:"credentials_file"`
+	// Recipients are the licensed processor's age X25519 recipients (age1...): exports are
+	// sealed to all of them and nothing else is sent. Zero: required when enabled.
+	Recipients []string `toml:"recipients"`
+	// Network is "unmetered-only" (send only while NetworkFile says "unmetered") or "any".
+	// Zero: "unmetered-only".
+	Network string `toml:"network"`
+	// NetworkFile is where the connectivity manager writes "metered" or "unmetered"; missing
+	// or anything else counts as metered. Zero: /run/geogate/network.
+	NetworkFile string `toml:"network_file"`
+	// PartMB is the multipart part size: a cut connection sends at most this much again.
+	// At least 5 (the S3 minimum). Zero: 16.
+	PartMB int64 `toml:"part_mb"`
+	// Interval is how often the daemon's uploader spools sealed segments and pushes. Zero: 15m.
+	Interval Duration `toml:"interval"`
+}
+
 // Duration is a time.Duration written as a Go duration string ("100ms", "7d" is not accepted).
 type Duration struct{ time.Duration }
 
@@ -317,6 +356,13 @@ func (c *Config) setDefaults() {
 	setStr(&c.Log.Format, "auto")
 	setStr(&c.Control.Socket, "/run/geogate/control.sock")
 	setDur(&c.Console.IdleTimeout, 5*time.Minute)
+	setStr(&c.Upload.Region, "us-east-1")
+	setStr(&c.Upload.Network, "unmetered-only")
+	setStr(&c.Upload.NetworkFile, "/run/geogate/network")
+	if c.Upload.PartMB == 0 {
+		c.Upload.PartMB = 16
+	}
+	setDur(&c.Upload.Interval, 15*time.Minute)
 }
 
 func (c *Config) validate(file string) error {
@@ -340,6 +386,7 @@ func (c *Config) validate(file string) error {
 		oneOf("board.power_signal", c.Board.PowerSignal, "power-good", "ignition"),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "auto", "text", "json"),
+		oneOf("upload.network", c.Upload.Network, "unmetered-only", "any"),
 	} {
 		if err != nil {
 			return err
@@ -392,6 +439,17 @@ func (c *Config) validate(file string) error {
 		return bad("storage.sync_window", "must not be negative")
 	case c.StatusInterval.Duration < 0:
 		return bad("status_interval", "must not be negative")
+	case c.Upload.PartMB < 5:
+		return bad("upload.part_mb", "must be at least 5 (the S3 minimum part size), got %d", c.Upload.PartMB)
+	case c.Upload.Interval.Duration < 0:
+		return bad("upload.interval", "must not be negative")
+	case c.Upload.Enabled && (c.Upload.Endpoint == "" || c.Upload.Bucket == "" || len(c.Upload.Recipients) == 0):
+		return bad("upload.enabled", "needs upload.endpoint, upload.bucket and upload.recipients")
+	}
+	for i, r := range c.Upload.Recipients {
+		if !strings.HasPrefix(r, "age1") {
+			return bad(fmt.Sprintf("upload.recipients[%d]", i), "must be an age X25519 recipient (age1...), got %q", r)
+		}
 	}
 	return nil
 }

@@ -52,6 +52,21 @@ step() {
 	return "$(cat "$log.rc")"
 }
 
+# versitygw: the real S3 server of the upload tests, a Go program installed with go install
+# into GOPATH/bin, where the tests look for it. With CI set a failed install is a failure.
+VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
+if ! have versitygw && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then
+	echo "deps: go install $VERSITYGW (a minute or two)"
+	if ! timeout 900 go install "$VERSITYGW" >/tmp/geogate-deps-versitygw.log 2>&1; then
+		tail -n 15 /tmp/geogate-deps-versitygw.log | sed 's/^/    /'
+		if [ -n "${CI:-}" ]; then
+			echo "deps: FAIL: go install versitygw failed" >&2
+			exit 1
+		fi
+		echo "deps: go install versitygw failed; the upload tests will skip"
+	fi
+fi
+
 missing
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! have apt-get; then

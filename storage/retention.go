@@ -13,6 +13,9 @@ func (l *Log) retention() {
 	if l.ageDue || now.Sub(l.lastAgeAt) >= retentionInterval {
 		l.ageDue, l.lastAgeAt = false, now
 		for _, s := range l.sealedSegments() {
+			if l.opts.Hold != nil && l.opts.Hold(s.id) {
+				continue
+			}
 			if t, ok := l.expired(s, now); ok {
 				l.erase(s, fmt.Sprintf("type %d older than %v", t, l.opts.MaxAge[t]))
 			}

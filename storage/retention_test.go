@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -88,6 +89,54 @@ func TestMaxAgePerType(t *testing.T) {
 	// between the two others. Fixes have no MaxAge.
 	if len(got) != 2 || got[0] != 1 || got[1] != 4 || len(segs) != 3 || segs[1].Erased == nil || segs[1].FirstSeq != 2 {
 		t.Fatalf("live segments start at seqs %v, want [1 4]; segments %+v", got, segs)
+	}
+}
+
+// TestHold: a held segment outlives its MaxAge until it is released; the others go.
+func TestHold(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: t0}
+	o := testOptions()
+	o.Clock = clk
+	o.MaxAge = map[Type]time.Duration{1: time.Hour}
+	var released atomic.Bool
+	o.Hold = func(id uint64) bool { return id == 1 && !released.Load() }
+	l := mustOpen(t, dir, o)
+	for i := range 3 { // segments 1 and 2 sealed by age, 3 current
+		if i > 0 {
+			clk.Add(2 * time.Hour)
+		}
+		if _, err := l.Append(1, clk.Now(), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	firstSeqs := func() []uint64 {
+		t.Helper()
+		r, _ := NewReader(dir, testKey)
+		segs, _ := r.Segments()
+		var got []uint64
+		for _, s := range segs {
+			got = append(got, s.FirstSeq)
+		}
+		return got
+	}
+	// Segment 2 expired and went; segment 1 expired too but is held.
+	if g := firstSeqs(); len(g) != 2 || g[0] != 1 || g[1] != 3 {
+		t.Fatalf("held: segments start at seqs %v, want [1 3]", g)
+	}
+	released.Store(true)
+	l = mustOpen(t, dir, o)
+	if _, err := l.Append(1, clk.Now(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if g := firstSeqs(); len(g) == 0 || g[0] == 1 {
+		t.Fatalf("released: segments start at seqs %v, segment 1 still there", g)
 	}
 }
 

@@ -139,6 +139,11 @@ type Options struct {
 	// that type in a segment; a sealed segment holding an expired type is erased whole.
 	// Missing types (and a nil map) are kept until the quota needs their space.
 	MaxAge map[Type]time.Duration
+	// Hold, if not nil, keeps MaxAge from erasing a sealed segment while it returns true for
+	// the segment's id: the uploader holds what the processor has not confirmed yet
+	// (upload.Manifest). Quota and a full disk still erase held segments. It must be quick.
+	// Nil holds nothing.
+	Hold func(segment uint64) bool
 	// SyncInterval is the durability window of group commit. Zero means DefaultSyncInterval.
 	SyncInterval time.Duration
 	// SyncBytes starts a write+fdatasync as soon as this many bytes are buffered, before the

@@ -1,6 +1,6 @@
 // Package cli is geogate's command line: [Main] dispatches the subcommands (run, gnss, policy,
-// store, keygen, camera, map, version), each in its own file, which parse flags, call into the
-// packages and print. It holds no logic of its own beyond flags and output.
+// store, audit, upload, keygen, camera, map, version), each in its own file, which parse
+// flags, call into the packages and print. It holds no logic of its own beyond flags and output.
 package cli
 
 import (
@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"health":  {healthUsage, healthMain},
 	"map":     {mapUsage, mapMain},
 	"console": {consoleUsage, consoleMain},
+	"upload":  {uploadUsage, uploadMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.

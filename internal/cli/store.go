@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,13 +15,14 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
 // storeUsage is the usage line for the dispatch table.
-const storeUsage = "store ls|verify|cat|stats|export -dir DIR -key KEYFILE: list, verify, print (JSON lines), count, or export (age) the encrypted log"
+const storeUsage = "store ls|verify|cat|stats|export -dir DIR -key KEYFILE: list, verify, print (JSON lines), count, or export (age) the encrypted log; store verify|cat -identity AGEKEY EXPORT: the processor's side"
 
 // storeType names a record type for "store cat" and "store export" and optionally decodes
 // its payload into a JSON value.
@@ -116,6 +118,7 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "  cat     every record as a JSON line (seq, type, time; fixes and frame headers decoded, other payloads in base64)")
 		fmt.Fprintln(stderr, "  stats   totals per record type")
 		fmt.Fprintln(stderr, "  export  -to RECIPIENT -o FILE: records as JSON lines, encrypted to an age X25519 recipient")
+		fmt.Fprintln(stderr, "  verify|cat -identity AGEKEY EXPORT: an export (store export, geogate upload) read with the processor's age identity")
 		return groupUsage(args)
 	}
 	sub := args[0]
@@ -123,10 +126,24 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	fl.SetOutput(stderr)
 	dir := fl.String("dir", "", "log `DIR`ectory")
 	keyPath := fl.String("key", "", "device key `FILE` (64 hex digits, mode 0600; see geogate keygen)")
+	var identity, pub, checkpoint *string
+	if sub == "cat" || sub == "verify" {
+		identity = fl.String("identity", "", "read an export `FILE` given as argument with this age identity file (the processor's side) instead of -dir and -key")
+	}
+	if sub == "verify" {
+		pub = fl.String("pub", "", "with -identity: the unit's audit verifier key `FILE`, to check the export's checkpoint")
+		checkpoint = fl.String("checkpoint", "", "with -pub: the export's checkpoint `FILE` (the <object>.checkpoint sidecar); default EXPORT.checkpoint")
+	}
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "usage: geogate store %s -dir DIR -key KEYFILE", sub)
 		if sub == "export" {
 			fmt.Fprint(stderr, " -to RECIPIENT -o FILE")
+		}
+		if identity != nil {
+			fmt.Fprintf(stderr, "\n       geogate store %s -identity AGEKEY EXPORT", sub)
+		}
+		if pub != nil {
+			fmt.Fprint(stderr, " [-pub UNIT.pub [-checkpoint FILE]]")
 		}
 		fmt.Fprintln(stderr)
 		fl.PrintDefaults()
@@ -137,6 +154,18 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := fl.Parse(args[1:]); err != nil {
 		return err
+	}
+	if identity != nil && *identity != "" {
+		if *dir != "" || *keyPath != "" || fl.NArg() != 1 {
+			fmt.Fprintf(stderr, "geogate store %s: -identity reads one export file, without -dir and -key\n", sub)
+			fl.Usage()
+			return errUsage
+		}
+		var cp, pk string
+		if pub != nil {
+			cp, pk = *checkpoint, *pub
+		}
+		return storeReadExport(sub, *identity, fl.Arg(0), pk, cp, stdout, stderr)
 	}
 	var missing []string
 	if *dir == "" {
@@ -472,4 +501,85 @@ func storeExportFlags(fl *flag.FlagSet) func(*storage.Reader, *flag.FlagSet, io.
 		fmt.Fprintf(stdout, "exported %d records to %s, readable only with the recipient's identity (age -d -i KEY %s)\n", n, *out, *out)
 		return werr
 	}
+}
+
+// storeReadExport implements "store cat|verify -identity AGEKEY EXPORT": it decrypts an
+// export (age authenticates every byte and detects a cut file) and prints its records as
+// "store cat" prints a log's, or checks them: one JSON record per line, sequence numbers
+// rising (payloads are not interpreted, as "store verify" of a log does not). With pub, verify also checks the export's audit
+// checkpoint against the unit's verifier key.
+func storeReadExport(sub, identityFile, name, pub, cpFile string, stdout, stderr io.Writer) error {
+	idf, err := os.Open(identityFile)
+	if err != nil {
+		return fmt.Errorf("-identity: %w", err)
+	}
+	ids, err := age.ParseIdentities(idf)
+	idf.Close()
+	if err != nil {
+		return fmt.Errorf("-identity %s: %w", identityFile, err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ar, err := age.Decrypt(f, ids...)
+	if err != nil {
+		return fmt.Errorf("%s: %w (is -identity the processor's key the export was sealed to?)", name, err)
+	}
+	sc := bufio.NewScanner(ar)
+	sc.Buffer(nil, 64<<20) // a frame record: a 1080p JPEG in base64 with room to spare
+	enc := json.NewEncoder(stdout)
+	var n, problems int
+	var last uint64
+	for sc.Scan() {
+		var j jsonRecord
+		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+			return fmt.Errorf("%s: record %d: %w", name, n+1, err)
+		}
+		if n > 0 && j.Seq <= last {
+			fmt.Fprintf(stdout, "record %d: seq %d after %d\n", n+1, j.Seq, last)
+			problems++
+		}
+		last = j.Seq
+		n++
+		if st, ok := storeTypes[storage.Type(j.Type)]; ok && st.Decode != nil {
+			v, err := st.Decode(j.Payload)
+			if err != nil {
+				j.DecodeError = err.Error()
+			} else {
+				j.Record, j.Payload = v, nil
+			}
+		}
+		if sub == "cat" {
+			if err := enc.Encode(&j); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: after %d records: %w", name, n, err)
+	}
+	if sub == "cat" {
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: %d records authenticated, %d problems\n", name, n, problems)
+	if pub != "" {
+		if cpFile == "" {
+			cpFile = name + ".checkpoint"
+		}
+		v, err := audit.ReadVerifier(pub)
+		if err != nil {
+			return err
+		}
+		cp, err := audit.ReadCheckpoint(cpFile, v)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", cpFile, err)
+		}
+		fmt.Fprintf(stdout, "checkpoint %s: signed by %s, %d audit entries; check it extends the last one you accepted (geogate audit check)\n", cpFile, cp.Origin, cp.Size)
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problems found", problems)
+	}
+	return nil
 }
