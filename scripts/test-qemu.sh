@@ -29,7 +29,7 @@ if [ -z "$emu" ]; then
 fi
 start=$(date +%s)
 echo "test-qemu: $target (GOARCH=$goarch${goarm:+ GOARM=$goarm}) under $emu"
-GEOGATE_EMULATOR=$emu GOARCH=$goarch GOARM=$goarm ${GO:-go} test -count=1 -exec "$emu" "$@"
+GEOGATE_EMULATOR=$emu GOARCH=$goarch GOARM=$goarm ${GO:-go} test -count=1 -short -exec "$emu" "$@"
 rc=$?
 echo "test-qemu: $target took $(($(date +%s) - start)) s"
 exit $rc
