@@ -78,6 +78,14 @@ func openAudit(cfg *config.Config, log *slog.Logger) *auditTrail {
 	return a
 }
 
+// auditLog returns the open audit log, nil without one.
+func (a *auditTrail) auditLog() *audit.Log {
+	if a == nil {
+		return nil
+	}
+	return a.log
+}
+
 // record queues e; a nil trail (a run part tested alone) records nothing.
 func (a *auditTrail) record(e audit.Entry) {
 	if a != nil && a.log != nil {

@@ -60,16 +60,18 @@ type run struct {
 	// storageRetry is closed when the goroutine retrying a failed storage open has ended;
 	// nil when none was started.
 	storageRetry chan struct{}
-	serial       *gnss.Serial
-	sim          *sim.Receiver
-	reader       *gate.GNSSReader
-	ring         *camera.Ring
-	cap          *camera.Capture
-	loop         *gate.Loop
-	sd           *board.Notifier
-	wd           *board.Watchdog
-	health       *board.Health
-	power        *board.PowerLine
+	// uploadWait waits for the uploader ([upload] enabled) to stop; nil when none started.
+	uploadWait func()
+	serial     *gnss.Serial
+	sim        *sim.Receiver
+	reader     *gate.GNSSReader
+	ring       *camera.Ring
+	cap        *camera.Capture
+	loop       *gate.Loop
+	sd         *board.Notifier
+	wd         *board.Watchdog
+	health     *board.Health
+	power      *board.PowerLine
 	// powerDown is why the power-fail watcher is not watching, nil while it is.
 	powerDown atomic.Pointer[error]
 	powerLast board.PowerEvent // the latest event acted on

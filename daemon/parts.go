@@ -91,6 +91,7 @@ func (r *run) openStorage(ctx context.Context) {
 	}
 	opened := func(l *storage.Log) {
 		r.store.set(l, nil)
+		r.uploadWait = StartUploader(ctx, r.cfg, keys.Current, r.audit.auditLog(), r.log)
 		if ring != nil {
 			// The log now writes under the current key only: old keys nothing needs can go.
 			ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
@@ -98,8 +99,8 @@ func (r *run) openStorage(ctx context.Context) {
 	}
 	l, err := r.openLog(keys)
 	if err == nil {
-		keys.Clear()
 		opened(l)
+		keys.Clear()
 		return
 	}
 	r.store.set(nil, err)
@@ -138,7 +139,7 @@ func (r *run) openLog(keys board.Keys) (*storage.Log, error) {
 		cipher = storage.XChaCha20Poly1305
 	}
 	l, err := storage.Open(r.cfg.DataDir, storage.Options{
-		Key: keys.Current, OldKeys: keys.Old, Cipher: cipher, Logger: r.log,
+		Key: keys.Current, OldKeys: keys.Old, Cipher: cipher, Logger: r.log, Hold: UploadHold(r.cfg),
 		SegmentSize:  r.cfg.Storage.SegmentMB << 20,
 		Quota:        r.cfg.Storage.QuotaMB << 20,
 		SyncInterval: r.cfg.Storage.SyncWindow.Duration,
@@ -215,10 +216,14 @@ func (r *run) storageHealthy() error {
 	return errors.New("daemon: no log open")
 }
 
-// closeStorage stops the retries and closes the log, if one is open.
+// closeStorage stops the retries and the uploader (their ctx has ended) and closes the
+// log, if one is open.
 func (r *run) closeStorage() {
 	if r.storageRetry != nil {
-		<-r.storageRetry // its ctx has ended
+		<-r.storageRetry
+	}
+	if r.uploadWait != nil {
+		r.uploadWait()
 	}
 	l := r.store.Log()
 	if l == nil {

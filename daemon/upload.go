@@ -54,11 +54,8 @@ func UploadConfig(cfg *config.Config) (upload.Config, error) {
 // processor's object store. It returns at once, and wait blocks until the uploader stopped.
 // With uploads disabled, no audit trail (al nil) or a bad configuration, it logs why and
 // runs nothing. key is the device key: StartUploader keeps its own copy.
-//
-// Run wires it so (one call; the unit needs network access, docs/OPERATIONS.md "Uploads"):
-//
-//	wait := StartUploader(ctx, r.cfg, key, auditLog, r.log)   // in openStorage, before clear(key)
-//	defer wait()
+// openStorage starts it once the log is open (the unit needs network access:
+// docs/OPERATIONS.md "Uploads").
 func StartUploader(ctx context.Context, cfg *config.Config, key []byte, al *audit.Log, log *slog.Logger) (wait func()) {
 	nothing := func() {}
 	if !cfg.Upload.Enabled {
@@ -101,10 +98,7 @@ func StartUploader(ctx context.Context, cfg *config.Config, key []byte, al *audi
 
 // UploadHold is storage.Options.Hold for this config: with uploads enabled, age-based
 // retention keeps every segment the processor has not confirmed (upload.Hold on
-// <data_dir>/upload); otherwise nil. The quota and a full disk still erase. Wire it in
-// openStorage:
-//
-//	l, err := storage.Open(r.cfg.DataDir, storage.Options{..., Hold: UploadHold(r.cfg)})
+// <data_dir>/upload); otherwise nil. The quota and a full disk still erase.
 func UploadHold(cfg *config.Config) func(segment uint64) bool {
 	if !cfg.Upload.Enabled {
 		return nil
