@@ -22,20 +22,29 @@ type index struct {
 	cellW, cellH float64 // top cell size, degrees
 	invW, invH   float64
 	nx, ny       int
-	occupied     bitRank   // bit per top cell: set unless the cell is empty (small: stays in cache)
-	top          []entry   // per occupied top cell: its only entry, or a cellList/cellSub header
-	subOccupied  bitRank   // bit per sub cell of the subgrids over 8 x 8: set unless the sub cell is empty
-	subCells     []leaf    // the occupied leaf cells of all subgrids, same encoding, with parts
-	nsubs        int       // number of subgrids (statistics)
-	entries      []entry   // entry lists of cells with several zones
-	runs         []int32   // (first edge, edge count) pairs for entries with several runs
-	pts          []int32   // lon, lat interleaved in vertex units, rings stored closed one after another
-	margin2      []float64 // per zone: margin^2, metres^2
-	buffer2      []float64 // per zone: (margin+hysteresis)^2, metres^2
-	marginR      []float64 // per zone: margin plus rounding slack, metres (see run)
-	bufferR      []float64 // per zone: margin+hysteresis plus rounding slack, metres
-	mask         []uint64  // per zone: window bits; 0 = always in force
-	subSize      [maxSub + 1]subSize
+	occupied     bitRank // bit per top cell (row-major): set unless the cell is empty (small: stays in cache)
+	// top holds, per occupied top cell at its rank in occupied, the cell's only zone entry,
+	// or a cellList or cellSub header (see entry for what zone, a and b hold in each).
+	top []entry
+	// subOccupied has a bit per sub cell of every subgrid over 8 x 8, set unless the sub cell
+	// is empty: each subgrid's n*n positions follow the previous one's, and its header's a is
+	// its first. Subgrids of at most 8 x 8 keep their bits in their header instead.
+	subOccupied bitRank
+	// subCells holds the occupied leaves of all subgrids, grid by grid in top cell order,
+	// each a zone entry or a cellList header, with parts. A subgrid with cellSubBits finds
+	// its leaves from its header's a; one without from its header's b plus the rank in
+	// subOccupied, which counts the leaves of large subgrids only.
+	subCells []leaf
+	nsubs    int                 // number of subgrids (statistics for tests)
+	entries  []entry             // zone entries of cells with several zones: a cellList header's are entries[a : a+b]
+	runs     []int32             // (first edge, edge count) pairs: an entryRuns entry's are runs[a:b]
+	pts      []int32             // lon, lat interleaved in vertex units, rings stored closed one after another
+	margin2  []float64           // per zone: margin^2, metres^2
+	buffer2  []float64           // per zone: (margin+hysteresis)^2, metres^2
+	marginR  []float64           // per zone: margin plus rounding slack, metres (see run)
+	bufferR  []float64           // per zone: margin+hysteresis plus rounding slack, metres
+	mask     []uint64            // per zone: window bits; 0 = always in force
+	subSize  [maxSub + 1]subSize // indexed by a subgrid's side n; [0] is unused
 }
 
 // subSize is the leaf cell size of an n x n subgrid (the same for every top cell), and the
@@ -56,8 +65,9 @@ type leaf struct {
 const parts = 8
 
 // subgrid splits one dense top cell into n x n leaf cells. Its origin is recomputed from
-// the top cell at query time and its cell size comes from index.subSize (same expressions,
-// so the same bits), so only the cell's header is stored.
+// the top cell at query time (index.cellOrigin) and its cell size comes from index.subSize
+// (same expressions, so the same bits), so only the cell's header is stored; the build
+// uses the whole value (index.subgrid).
 type subgrid struct {
 	minX, minY   float64
 	cellW, cellH float64
@@ -130,14 +140,30 @@ const (
 // subShift is where a cellSub header keeps its n in flags.
 const subShift = 8
 
-// entry is one zone in one leaf cell. Its edges are runs of consecutive ring edges (edge v
-// joins vertex v to v+1): the run a, a+1, ..., a+b-1, or, with entryRuns, the runs listed
-// in runs[a:b] as (first, count) pairs. Most cells see one stretch of a boundary, so the
-// common case reads the vertices straight after the entry.
+// entry is one zone in one leaf cell (a zone entry), or the header of a top or leaf cell
+// holding several zones or a subgrid. Its fields mean different things in each, told apart
+// by flags (a zone entry has no cell* bit set):
+//
+//	kind                       zone                  a                       b
+//	zone entry                 zone id               first edge              edge count
+//	zone entry with entryRuns  zone id               start in runs           end in runs
+//	cellList header            -1                    start in entries        entry count
+//	cellSub|cellSubBits header occupancy bits 0-31   subCells index of the   occupancy bits 32-63
+//	                                                 first occupied sub cell
+//	cellSub header, n*n > 64   -1                    position of sub cell 0  offset: the leaf at position
+//	                                                 in subOccupied          p is subCells[b + rank of p]
+//
+// A zone entry's edges are runs of consecutive ring edges (edge v joins vertex v to v+1):
+// the run a, a+1, ..., a+b-1, or, with entryRuns, the runs listed in runs[a:b] as (first,
+// count) pairs. Most cells see one stretch of a boundary, so the common case reads the
+// vertices straight after the entry. flags holds the entry* and cell* bits, and, in a
+// cellSub header, the subgrid's side n from bit subShift up. Only top cells have cellSub
+// headers; a cell with one zone stores its zone entry in place of a header. The kinds share
+// four int32 fields rather than widen the entry: lookup reads one or more per query.
 type entry struct {
-	zone  int32
-	flags int32
-	a, b  int32
+	zone  int32 // zone id; in a header -1, or low occupancy bits (see the table)
+	flags int32 // entry* and cell* bits; n<<subShift in a cellSub header
+	a, b  int32 // see the table
 }
 
 // cellCenter returns the centre of cell i of a row or column starting at min, and cellStart

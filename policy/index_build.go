@@ -18,19 +18,25 @@ const (
 	maxSub          = 32
 )
 
-// izone is a zone's geometry and buffers for index building.
+// izone is a zone's geometry and buffers for index building. The caller sets polys,
+// marginM, bufM and mask; buildIndex (addVertices) sets the rest, which the later build
+// steps and setDenyClear read.
 type izone struct {
-	polys         []Polygon
-	marginM, bufM float64
-	mask          uint64
-	minX, minY    float64
-	maxX, maxY    float64
-	bufX, bufY    float64 // buffer in degrees (bufX conservative for the zone's latitudes)
-	mX, mY        float64 // margin in degrees, the same way
-	edge0, edge1  int     // range in the flat edge list
+	polys   []Polygon
+	marginM float64 // margin, metres
+	bufM    float64 // buffer: margin + hysteresis (a zone's own margin for GCJ-02 regions), metres
+	mask    uint64  // window bits; 0 = always in force
+
+	minX, minY   float64 // box of the snapped vertices, degrees
+	maxX, maxY   float64
+	bufX, bufY   float64 // buffer in degrees (bufX conservative for the zone's latitudes)
+	mX, mY       float64 // margin in degrees, the same way
+	edge0, edge1 int     // the zone's edges are builder.edges[edge0:edge1]
 }
 
-// bentry is an entry under construction.
+// bentry is an entry under construction: zone's edges near the cell, in increasing order
+// (compact finds their runs), and in flags entryRefIn (the cell's centre is inside the
+// zone) or entryFull (no edges: the whole buffered cell is inside), never a cell* bit.
 type bentry struct {
 	zone  int32
 	flags int32
@@ -494,7 +500,8 @@ func (ix *index) compact(b bentry) entry {
 }
 
 // subgrid returns the geometry of an n x n split (1 <= n <= maxSub) of top cell (i, j).
-// lookup uses the same function, so reference points agree bit for bit.
+// lookup computes the same values from index.cellOrigin and index.subSize[n], so reference
+// points agree bit for bit.
 func (ix *index) subgrid(i, j, n int) subgrid {
 	sz := &ix.subSize[n]
 	x0, y0 := ix.cellOrigin(i, j)
