@@ -455,6 +455,9 @@ func (in *Installer) Load(factory fs.FS, factoryOpts *policy.LoadOptions) (*poli
 		}
 	}
 	if best == nil {
+		if len(errs) == 0 {
+			errs = append(errs, errors.New("none installed, no factory bundle"))
+		}
 		return nil, "", fmt.Errorf("update: no bundle to load: %w", errors.Join(errs...))
 	}
 	if where == "factory" && best.Version == in.st.Floor && in.st.Digest != "" && hex.EncodeToString(best.Digest[:]) != in.st.Digest {
