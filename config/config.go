@@ -43,6 +43,7 @@ type Config struct {
 	Board   Board   `toml:"board"`
 	Log     Log     `toml:"log"`
 	Control Control `toml:"control"`
+	Update  Update  `toml:"update"`
 }
 
 // GNSS configures the position source.
@@ -178,6 +179,39 @@ type Control struct {
 	Group string `toml:"group"`
 }
 
+// Update configures over-the-air policy updates (package update, docs/OTA.md). The
+// directories' defaults follow DataDir wherever it is set (StateDirOrDefault, IncomingOrDefault).
+type Update struct {
+	// StateDir holds the installed bundle and state.json: the anti-rollback floor, the last
+	// verified signed time and the rotated trust set. It must survive updates of the root
+	// file system (a data partition). Zero: policy-state in DataDir.
+	StateDir string `toml:"state_dir"`
+	// Incoming is where an OTA client drops bundles: a complete directory renamed to
+	// NAME.bundle in it. The daemon installs each (it needs policy.trusted_keys) and removes
+	// it, or moves it to rejected/ with a .reason file. "off": no incoming directory
+	// (geogate policy install still works). Zero: incoming in DataDir.
+	Incoming string `toml:"incoming"`
+	// KeyThreshold is how many distinct policy.trusted_keys must sign a bundle (k of n),
+	// until an installed bundle rotates the keys. Zero: 1.
+	KeyThreshold int `toml:"key_threshold"`
+}
+
+// StateDirOrDefault returns StateDir, or its default in dataDir.
+func (u Update) StateDirOrDefault(dataDir string) string {
+	if u.StateDir != "" {
+		return u.StateDir
+	}
+	return filepath.Join(dataDir, "policy-state")
+}
+
+// IncomingOrDefault returns Incoming, or its default in dataDir.
+func (u Update) IncomingOrDefault(dataDir string) string {
+	if u.Incoming != "" {
+		return u.Incoming
+	}
+	return filepath.Join(dataDir, "incoming")
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is "debug", "info", "warn" or "error". Zero: "info".
@@ -294,6 +328,7 @@ func (c *Config) setDefaults() {
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "auto")
 	setStr(&c.Control.Socket, "/run/geogate/control.sock")
+	setInt(&c.Update.KeyThreshold, 1)
 }
 
 func (c *Config) validate(file string) error {
@@ -328,6 +363,8 @@ func (c *Config) validate(file string) error {
 		}
 	}
 	switch {
+	case c.Update.KeyThreshold < 0 || len(c.Policy.TrustedKeys) > 0 && c.Update.KeyThreshold > len(c.Policy.TrustedKeys):
+		return bad("update.key_threshold", "must be 1..%d (the number of policy.trusted_keys), got %d", max(len(c.Policy.TrustedKeys), 1), c.Update.KeyThreshold)
 	case c.GNSS.Baud < 0:
 		return bad("gnss.baud", "must be positive, got %d", c.GNSS.Baud)
 	case c.GNSS.Source == "replay" && c.GNSS.File == "":

@@ -59,6 +59,7 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 	s := &control.Server{Path: path, Group: gid, Log: r.log}
 	s.Handle("status", func(context.Context, json.RawMessage) (any, error) { return r.status(), nil })
 	s.Handle("health", func(context.Context, json.RawMessage) (any, error) { return r.healthReport(), nil })
+	r.handleUpdate(s)
 	if err := s.Listen(); err != nil {
 		r.log.Error("no control socket: geogate status and health cannot reach this daemon", "err", err)
 		return func() {}

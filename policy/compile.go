@@ -366,6 +366,9 @@ func (p *Policy) Summary() Summary {
 // the time it is given passes the expiry.
 func (p *Policy) Expire() { p.expired.Store(true) }
 
+// Expired reports whether Expire was called.
+func (p *Policy) Expired() bool { return p.expired.Load() }
+
 // windowMask returns the bits of the windows open at now. A clock before 2020 cannot be
 // trusted to say which windows are open, so every window counts as open (fail closed: a
 // windowed deny zone stays in force).
