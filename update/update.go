@@ -300,7 +300,9 @@ func (in *Installer) Install(src string) (*policy.Policy, error) {
 	if err := in.holder.Swap(p); err != nil {
 		return nil, fmt.Errorf("update: installed version %d, but the running policy stays: %w", spec.Version, err)
 	}
-	in.cfg.Log.Info("policy bundle installed", "version", spec.Version, "expires", p.Summary().Expires, "rotated_keys", len(spec.NextKeys))
+	if len(spec.NextKeys) > 0 {
+		in.cfg.Log.Info("policy signing keys rotated", "version", spec.Version, "keys", len(spec.NextKeys), "threshold", spec.NextThreshold)
+	}
 	return p, nil
 }
 

@@ -67,4 +67,3 @@ func policyInstall(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "no daemon running; installed for its next start: %s v%d (anti-rollback floor %d)\n", p.Summary().ID, p.Version(), in.State().Floor)
 	return nil
 }
-
