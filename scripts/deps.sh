@@ -13,6 +13,7 @@ command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrextend >/dev/null 2>&1 ||
 command -v jpegtran >/dev/null 2>&1 || need="$need libjpeg-turbo-progs"
 [ -f /usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg ] || need="$need python-matplotlib-data"
 [ -f /usr/share/doc/imagemagick-6-common/html/images/bluebells_lin.jpg ] || need="$need imagemagick-6-doc"
+command -v rauc >/dev/null 2>&1 && command -v mksquashfs >/dev/null 2>&1 && command -v dbus-daemon >/dev/null 2>&1 || need="$need rauc squashfs-tools dbus-daemon" # update TestRAUC
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$need"
