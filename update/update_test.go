@@ -158,7 +158,7 @@ func TestFreeze(t *testing.T) {
 	}
 	// Restart with the clock at expiry: loads expired, says so.
 	c.t = expires.Add(time.Minute)
-	in, h = newInstaller(t, state, c, 1, a)
+	in, _ = newInstaller(t, state, c, 1, a)
 	p, _, err := in.Load(nil, nil)
 	if err != nil || !p.Summary().Expired {
 		t.Fatalf("restart past expiry: %v, expired %v", err, p != nil && p.Summary().Expired)
@@ -191,7 +191,8 @@ func TestKeyRotation(t *testing.T) {
 	a, b, c, d := testKey('a'), testKey('b'), testKey('c'), testKey('d')
 	src, state := t.TempDir(), t.TempDir()
 	clk := &fixedClock{t0}
-	in, h := newInstaller(t, state, clk, 1, a, b)
+	in, _ := newInstaller(t, state, clk, 1, a, b)
+	var h *policy.Holder
 	// a is compromised: v2, signed by b, hands trust to b, c and d, two of them per bundle.
 	rot := bundleOpts{version: 2, nextKeys: []ed25519.PublicKey{pub(b), pub(c), pub(d)}, nextThreshold: 2}
 	if _, err := in.Install(writeBundle(t, src, "v2", rot, b)); err != nil {
