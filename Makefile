@@ -2,7 +2,9 @@
 
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/geogate/geogate/internal/cli.version=$(VERSION)
+# BUILD_TIME: the commit's time (reproducible); update.Installer's clock never reads earlier.
+BUILD_TIME ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS  := -s -w -X github.com/geogate/geogate/internal/cli.version=$(VERSION) -X github.com/geogate/geogate/update.buildTime=$(BUILD_TIME)
 BIN      := geogate
 PKGS     := ./...
 FUZZTIME ?= 10s

@@ -45,6 +45,7 @@ type Config struct {
 	Control Control `toml:"control"`
 	Console Console `toml:"console"`
 	Upload  Upload  `toml:"upload"`
+	Update  Update  `toml:"update"`
 }
 
 // GNSS configures the position source.
@@ -198,6 +199,39 @@ type Console struct {
 	TokenKeys []string `toml:"token_keys"`
 	// IdleTimeout locks an unlocked console after this long without input. Zero: 5m.
 	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
+// Update configures over-the-air policy updates (package update, docs/OTA.md). The
+// directories' defaults follow DataDir wherever it is set (StateDirOrDefault, IncomingOrDefault).
+type Update struct {
+	// StateDir holds the installed bundle and state.json: the anti-rollback floor, the last
+	// verified signed time and the rotated trust set. It must survive updates of the root
+	// file system (a data partition). Zero: policy-state in DataDir.
+	StateDir string `toml:"state_dir"`
+	// Incoming is where an OTA client drops bundles: a complete directory renamed to
+	// NAME.bundle in it. The daemon installs each (it needs policy.trusted_keys) and removes
+	// it, or moves it to rejected/ with a .reason file. "off": no incoming directory
+	// (geogate policy install still works). Zero: incoming in DataDir.
+	Incoming string `toml:"incoming"`
+	// KeyThreshold is how many distinct policy.trusted_keys must sign a bundle (k of n),
+	// until an installed bundle rotates the keys. Zero: 1.
+	KeyThreshold int `toml:"key_threshold"`
+}
+
+// StateDirOrDefault returns StateDir, or its default in dataDir.
+func (u Update) StateDirOrDefault(dataDir string) string {
+	if u.StateDir != "" {
+		return u.StateDir
+	}
+	return filepath.Join(dataDir, "policy-state")
+}
+
+// IncomingOrDefault returns Incoming, or its default in dataDir.
+func (u Update) IncomingOrDefault(dataDir string) string {
+	if u.Incoming != "" {
+		return u.Incoming
+	}
+	return filepath.Join(dataDir, "incoming")
 }
 
 // Log configures logging.
@@ -363,6 +397,7 @@ func (c *Config) setDefaults() {
 		c.Upload.PartMB = 16
 	}
 	setDur(&c.Upload.Interval, 15*time.Minute)
+	setInt(&c.Update.KeyThreshold, 1)
 }
 
 func (c *Config) validate(file string) error {
@@ -405,6 +440,8 @@ func (c *Config) validate(file string) error {
 	switch {
 	case c.Console.IdleTimeout.Duration < 0 || c.Console.IdleTimeout.Duration > time.Hour:
 		return bad("console.idle_timeout", "must be between 0 and 1h, got %v", c.Console.IdleTimeout.Duration)
+	case c.Update.KeyThreshold < 0 || len(c.Policy.TrustedKeys) > 0 && c.Update.KeyThreshold > len(c.Policy.TrustedKeys):
+		return bad("update.key_threshold", "must be 1..%d (the number of policy.trusted_keys), got %d", max(len(c.Policy.TrustedKeys), 1), c.Update.KeyThreshold)
 	case c.GNSS.Baud < 0:
 		return bad("gnss.baud", "must be positive, got %d", c.GNSS.Baud)
 	case c.GNSS.Source == "replay" && c.GNSS.File == "":

@@ -60,6 +60,7 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 	s.Handle("status", func(context.Context, json.RawMessage) (any, error) { return r.status(), nil })
 	s.Handle("health", func(context.Context, json.RawMessage) (any, error) { return r.healthReport(), nil })
 	r.handleConsole(s)
+	r.handleUpdate(s)
 	if err := s.Listen(); err != nil {
 		r.log.Error("no control socket: geogate status and health cannot reach this daemon", "err", err)
 		return func() {}

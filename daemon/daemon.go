@@ -22,6 +22,7 @@ import (
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/policy"
+	"github.com/geogate/geogate/update"
 )
 
 // Options are what Run needs besides the config.
@@ -83,6 +84,11 @@ type run struct {
 	audit *auditTrail
 	// logTail keeps the latest log lines, desensitized, for the console (daemon/console.go).
 	logTail *console.LogRing
+	// upd installs over-the-air bundles (daemon/update.go), opened on first use; updDown is
+	// set while its state directory cannot be opened.
+	updMu   sync.Mutex
+	upd     *update.Installer
+	updDown atomic.Bool
 }
 
 // Run runs the daemon until ctx ends or SIGINT/SIGTERM arrives, then stops everything within
@@ -149,6 +155,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	})
 	r.health.Probe("storage", r.storageHealthy)
 	stopControl := r.startControl(ctx)
+	r.startIncoming(ctx, firstLoad)
 
 	// The sources stop before the loop (sources), so the loop counts every fix and frame
 	// they delivered; the loop stops last (loopDone).

@@ -40,14 +40,14 @@ func (r *run) loadPolicy(reload bool) {
 			return
 		}
 	}
-	p, err := r.holder.Reload(fsys, opts)
+	p, from, signed, err := r.reloadPolicy(fsys, where, opts)
 	if err != nil {
 		r.log.Error(bundleFail, "bundle", where, "signature", signature, "err", err)
 		r.audit.policyRejected(err, policyKeyIDs(r.cfg))
 		return
 	}
-	r.unsigned.Store(opts == nil)
-	r.log.Info(ok, "bundle", where, "signature", signature, "summary", policySummary(p))
+	r.unsigned.Store(!signed)
+	r.log.Info(ok, "bundle", from, "signature", signature, "summary", policySummary(p))
 	r.audit.policyLoaded(p, policyKeyIDs(r.cfg))
 }
 
@@ -59,6 +59,9 @@ func (r *run) policyStatus(version uint64) string {
 		return "NO POLICY"
 	case r.unsigned.Load():
 		return fmt.Sprintf("policy v%d | policy unsigned", version)
+	}
+	if p := r.holder.Policy(); p != nil && p.Expired() {
+		return fmt.Sprintf("policy v%d EXPIRED: storing nothing", version)
 	}
 	return fmt.Sprintf("policy v%d", version)
 }

@@ -90,6 +90,7 @@ func TestLoadPolicyTrustedKeys(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer
 			cfg := config.Default()
+			cfg.DataDir = t.TempDir() // the policy state (anti-rollback floor) lives there
 			cfg.Policy.Dir, cfg.Policy.TrustedKeys = tt.dir, tt.keys
 			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil)), opts: Options{BuiltinPolicy: tinyBundle("1")}}
 			r.loadPolicy(false)
@@ -111,6 +112,7 @@ func TestLoadPolicyTrustedKeys(t *testing.T) {
 	t.Run("reload", func(t *testing.T) {
 		var log bytes.Buffer
 		cfg := config.Default()
+		cfg.DataDir = t.TempDir() // the policy state (anti-rollback floor) lives there
 		v1 := writeBundle(t, tinyBundle("1"), trusted)
 		cfg.Policy.Dir, cfg.Policy.TrustedKeys = v1, []string{good}
 		r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
@@ -160,6 +162,7 @@ func TestLoadPolicyUnsigned(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer
 			cfg := config.Default()
+			cfg.DataDir = t.TempDir() // the policy state (anti-rollback floor) lives there
 			cfg.Policy.Dir, cfg.Policy.TrustedKeys = writeBundle(t, tinyBundle("1"), trusted), tt.keys
 			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil)), opts: Options{Dev: tt.dev}}
 			r.loadPolicy(false)
@@ -181,6 +184,7 @@ func TestLoadPolicyAnchors(t *testing.T) {
 	t.Run("same version, other content", func(t *testing.T) {
 		var log bytes.Buffer
 		cfg := config.Default()
+		cfg.DataDir = t.TempDir() // the policy state (anti-rollback floor) lives there
 		cfg.Policy.Dir = writeBundle(t, tinyBundle("1"), nil)
 		r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
 		r.loadPolicy(false)
@@ -206,6 +210,7 @@ func TestLoadPolicyAnchors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer
 			cfg := config.Default()
+			cfg.DataDir = t.TempDir() // the policy state (anti-rollback floor) lives there
 			cfg.Policy.Dir = writeBundle(t, tinyBundle("1"), nil)
 			r := &run{cfg: cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
 			r.loadPolicy(false)

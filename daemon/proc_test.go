@@ -115,6 +115,7 @@ type runConfig struct {
 	Camera           string // the [camera] table's body; empty: source = "off"
 	PolicyDir, Tier  string // empty: the built-in sample bundle; its "public" tier
 	Board            string // the [board] table's body; empty: no hardware
+	Update           string // the [update] table's body; empty: the defaults (in DataDir)
 }
 
 // simGNSS is a [gnss] body: the built-in drive past Beidaihe on the pty simulator.
@@ -145,6 +146,9 @@ func writeConfig(t *testing.T, dir string, c runConfig) string {
 	fmt.Fprintf(&b, "\n[storage]\nkey_file = %q\n\n[log]\nformat = \"text\"\n", c.KeyFile)
 	if c.Board != "" {
 		fmt.Fprintf(&b, "\n[board]\n%s\n", c.Board)
+	}
+	if c.Update != "" {
+		fmt.Fprintf(&b, "\n[update]\n%s\n", c.Update)
 	}
 	path := filepath.Join(dir, "geogate.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -61,7 +61,7 @@ func TestRunReload(t *testing.T) {
 
 	setVersion("1") // a rollback to an older version is refused
 	hup()
-	waitLog(t, p, "version 1 < running 2")
+	waitLog(t, p, "version 1 < floor 2")
 	s = p.waitStatus("v2 still in force after the refused rollback", func(s status) bool { return s.policy == 2 && s.fixes > before.fixes+20 })
 	t.Logf("after a rollback attempt: %q", s.line)
 

@@ -22,7 +22,9 @@ func TestRunStorageRetry(t *testing.T) {
 	}
 	data := filepath.Join(parent, "data")
 	key := newKey(t, dir)
-	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: key, GNSS: simGNSS(10)})
+	// The policy state lives apart: in data, its absence would leave no policy (fail closed).
+	update := fmt.Sprintf("state_dir = %q\n", filepath.Join(dir, "policy-state"))
+	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: key, GNSS: simGNSS(10), Update: update})
 	p := startDaemon(t, "geogate run (storage retry)", cfg)
 	p.waitReady()
 	down := p.waitStatus("storing nothing, storage unhealthy", func(s status) bool {

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -42,6 +44,10 @@ type bundleTOML struct {
 	GCJ02Region   *regionTOML           `toml:"gcj02_region"`
 	Tiers         map[string]tierTOML   `toml:"tiers"`
 	Windows       map[string]windowTOML `toml:"windows"`
+	Issued        time.Time             `toml:"issued"`
+	Expires       time.Time             `toml:"expires"`
+	NextKeys      []string              `toml:"next_keys"`
+	NextThreshold int                   `toml:"next_threshold"`
 }
 
 type regionTOML struct {
@@ -181,7 +187,29 @@ func (b *bundleTOML) spec() (*Spec, error) {
 	if b.Version < 1 {
 		return nil, fmt.Errorf("%w: version %d must be >= 1", ErrInvalid, b.Version)
 	}
-	s := &Spec{ID: b.ID, Version: uint64(b.Version), HysteresisM: b.HysteresisM}
+	s := &Spec{ID: b.ID, Version: uint64(b.Version), HysteresisM: b.HysteresisM, Issued: b.Issued, Expires: b.Expires}
+	if !b.Issued.IsZero() && !b.Expires.IsZero() && !b.Expires.After(b.Issued) {
+		return nil, fmt.Errorf("%w: expires %s is not after issued %s", ErrInvalid, b.Expires.Format(time.RFC3339), b.Issued.Format(time.RFC3339))
+	}
+	for i, k := range b.NextKeys {
+		raw, err := base64.StdEncoding.DecodeString(k)
+		if err != nil || len(raw) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: next_keys[%d]: want the base64 of a %d-byte ed25519 public key (the text of a PREFIX.pub)", ErrInvalid, i, ed25519.PublicKeySize)
+		}
+		for _, prev := range s.NextKeys {
+			if bytes.Equal(prev, raw) {
+				return nil, fmt.Errorf("%w: next_keys[%d]: listed twice", ErrInvalid, i)
+			}
+		}
+		s.NextKeys = append(s.NextKeys, ed25519.PublicKey(raw))
+	}
+	switch {
+	case len(b.NextKeys) == 0 && b.NextThreshold != 0:
+		return nil, fmt.Errorf("%w: next_threshold without next_keys", ErrInvalid)
+	case len(b.NextKeys) > 0 && (b.NextThreshold < 1 || b.NextThreshold > len(b.NextKeys)):
+		return nil, fmt.Errorf("%w: next_threshold %d: want 1..%d (how many of next_keys must sign a bundle)", ErrInvalid, b.NextThreshold, len(b.NextKeys))
+	}
+	s.NextThreshold = b.NextThreshold
 	switch b.DefaultAction {
 	case "keep":
 		s.DefaultKeep = true

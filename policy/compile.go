@@ -3,10 +3,11 @@ package policy
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 )
 
-// Policy is a compiled, immutable policy. It is safe for concurrent use; Engines read it
+// Policy is a compiled policy, immutable but for its expired flag (Expire). It is safe for concurrent use; Engines read it
 // through a Holder.
 type Policy struct {
 	id          string
@@ -26,6 +27,10 @@ type Policy struct {
 	regionIx  *index
 
 	vertices, regionVertices int
+
+	// expires is Spec.Expires in Unix seconds, 0 for never; expired is set by Expire.
+	expires int64
+	expired atomic.Bool
 }
 
 // zoneInfo is what Decide needs about a zone besides its geometry.
@@ -77,6 +82,9 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 	p := &Policy{
 		id: spec.ID, version: spec.Version, digest: spec.Digest, defaultKeep: spec.DefaultKeep, maxAge: spec.MaxAge,
 		hysteresisM: spec.HysteresisM, tierIndex: map[string]int{}, zoneIndex: map[string]int32{},
+	}
+	if !spec.Expires.IsZero() {
+		p.expires = spec.Expires.Unix()
 	}
 	if len(spec.Tiers) == 0 {
 		return nil, specErr(top, "", fmt.Errorf("%w: no tiers", ErrInvalid))
@@ -329,6 +337,9 @@ type Summary struct {
 	HysteresisM    float64
 	DefaultKeep    bool
 	IndexBytes     int // approximate heap held by the compiled indexes
+	// Expires is the signed expiry time, zero for never; Expired says whether Expire was called.
+	Expires time.Time
+	Expired bool
 }
 
 // Summary returns a description of p.
@@ -341,8 +352,22 @@ func (p *Policy) Summary() Summary {
 		s.ZonesByRule[z.rule.String()]++
 	}
 	s.Regions = len(p.regionIx.margin2)
+	if p.expires != 0 {
+		s.Expires = time.Unix(p.expires, 0).UTC()
+	}
+	s.Expired = p.expired.Load()
 	return s
 }
+
+// Expire puts p in expired mode: from now on Decide drops every fix with ReasonExpired,
+// whatever the clock it is given says. The update package calls it when its own notion of
+// the time (which a clock set back cannot move backwards) passes the bundle's expiry; there
+// is no way back, a fresh bundle replaces p instead. Decide also expires p by itself when
+// the time it is given passes the expiry.
+func (p *Policy) Expire() { p.expired.Store(true) }
+
+// Expired reports whether Expire was called.
+func (p *Policy) Expired() bool { return p.expired.Load() }
 
 // windowMask returns the bits of the windows open at now. A clock before 2020 cannot be
 // trusted to say which windows are open, so every window counts as open (fail closed: a

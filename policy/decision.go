@@ -25,7 +25,7 @@ func (a Action) String() string {
 // wants to (the gate does, see gate.Counters): Decide itself writes no shared memory.
 type Reason uint8
 
-// Reasons. The failure reasons (NoFix .. NoTier) always come with Drop.
+// Reasons. The failure reasons (NoFix .. NoTier, Expired) always come with Drop.
 const (
 	ReasonOK          Reason = iota // no zone applies: the tier and the policy default decide
 	ReasonNoFix                     // nil fix, or the fix carries no position
@@ -37,6 +37,7 @@ const (
 	ReasonZoneCoarsen               // inside a coarsen zone (or its margin)
 	ReasonZoneAllow                 // inside an allow zone (or its margin)
 	ReasonDefaultDeny               // outside every zone, and the policy's default_action is drop
+	ReasonExpired                   // the policy's signed expiry time has passed (freeze attack or no update): nothing is stored
 	numReasons
 )
 
@@ -51,6 +52,7 @@ var reasonNames = [...]string{
 	ReasonZoneCoarsen: "zone-coarsen",
 	ReasonZoneAllow:   "zone-allow",
 	ReasonDefaultDeny: "default-deny",
+	ReasonExpired:     "policy-expired",
 }
 
 // String returns the reason's stable name, e.g. "zone-deny"; these names appear in logs,

@@ -134,6 +134,10 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 		e.adopt(p)
 	}
 	d.Version = p.version
+	if p.expires != 0 && now.Unix() >= p.expires || p.expired.Load() {
+		d.Reason = ReasonExpired
+		return
+	}
 	if fix == nil || fix.Has&gnss.HasPos == 0 {
 		d.Reason = ReasonNoFix
 		return

@@ -9,24 +9,36 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
 // Signed bundles carry two more files: a manifest listing the SHA-256 of every bundle file
-// in sha256sum(1) format ("<64 hex>  <path>" per line, sorted by path), and an ed25519
-// signature of the manifest's bytes, base64-encoded.
+// in sha256sum(1) format ("<64 hex>  <path>" per line, sorted by path), and ed25519
+// signatures of the manifest's bytes, base64-encoded, one per line (one line per signing
+// key; a bundle for a k-of-n trust set carries at least k).
 const (
 	ManifestHashes    = "manifest.sha256"
 	ManifestSignature = "manifest.sig"
 )
 
+// maxSignatures bounds the lines of manifest.sig: more than any trust set has keys, so a
+// bundle cannot make a verifier try millions of signatures.
+const maxSignatures = 16
+
 // SignedBy returns a Verifier accepting only bundles whose manifest is signed by one of
 // keys. It checks every listed file's hash and hands Load an in-memory copy holding exactly
 // the listed files, so a file that is not signed cannot be read, and nothing can change
 // between verification and parsing.
-func SignedBy(keys ...ed25519.PublicKey) Verifier {
+func SignedBy(keys ...ed25519.PublicKey) Verifier { return SignedByThreshold(1, keys...) }
+
+// SignedByThreshold is SignedBy for a k-of-n trust set: the manifest must carry valid
+// signatures by at least k distinct keys of keys (a key listed twice counts once). Fewer is
+// an error wrapping ErrUnverified and ErrThreshold. k < 1 counts as 1.
+func SignedByThreshold(k int, keys ...ed25519.PublicKey) Verifier {
+	k = max(k, 1)
 	return func(fsys fs.FS) (fs.FS, error) {
 		man, err := readBundleFile(fsys, ManifestHashes)
 		if err != nil {
@@ -36,19 +48,35 @@ func SignedBy(keys ...ed25519.PublicKey) Verifier {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnverified, err)
 		}
-		sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigText)))
-		if err != nil || len(sig) != ed25519.SignatureSize {
-			return nil, fmt.Errorf("%w: %s: not a base64 ed25519 signature", ErrUnverified, ManifestSignature)
+		lines := strings.Fields(string(sigText))
+		if len(lines) == 0 || len(lines) > maxSignatures {
+			return nil, fmt.Errorf("%w: %s: want 1 to %d base64 ed25519 signatures, one a line; found %d", ErrUnverified, ManifestSignature, maxSignatures, len(lines))
 		}
-		ok := false
-		for _, k := range keys {
-			if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, man, sig) {
-				ok = true
-				break
+		var sigs [][]byte
+		for i, l := range lines {
+			sig, err := base64.StdEncoding.DecodeString(l)
+			if err != nil || len(sig) != ed25519.SignatureSize {
+				return nil, fmt.Errorf("%w: %s line %d: not a base64 ed25519 signature", ErrUnverified, ManifestSignature, i+1)
+			}
+			sigs = append(sigs, sig)
+		}
+		signers := 0
+		for i, key := range keys {
+			if len(key) != ed25519.PublicKeySize || slices.ContainsFunc(keys[:i], func(k ed25519.PublicKey) bool { return k.Equal(key) }) {
+				continue
+			}
+			for _, sig := range sigs {
+				if ed25519.Verify(key, man, sig) {
+					signers++
+					break
+				}
 			}
 		}
-		if !ok {
+		switch {
+		case signers == 0:
 			return nil, fmt.Errorf("%w: %s: signature does not match any of %d trusted keys", ErrUnverified, ManifestSignature, len(keys))
+		case signers < k:
+			return nil, fmt.Errorf("%w: %w: %s: %d of the trusted keys signed, %d must", ErrUnverified, ErrThreshold, ManifestSignature, signers, k)
 		}
 		files, err := parseManifest(man)
 		if err != nil {

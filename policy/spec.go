@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,6 +39,8 @@ var (
 	// ErrVersionReused: the bundle has the running policy's version but different content
 	// (a version names one content: raise it for every change).
 	ErrVersionReused = errors.New("policy: version already names other content")
+	// ErrThreshold: fewer distinct trusted keys signed the bundle's manifest than required.
+	ErrThreshold = errors.New("policy: too few trusted signatures")
 )
 
 // BundleError locates a problem in a bundle. Feature is the 0-based index of the GeoJSON
@@ -139,6 +142,19 @@ type Spec struct {
 	// sample bundle). Only their geometry and MarginM are used; the margin lets coastal roads
 	// that a simplified coastline leaves "offshore" count as inside.
 	GCJ02Regions []Zone
+	// Issued is when the bundle was signed (policy.toml "issued"; zero: not stated). A
+	// verified bundle's Issued is a lower bound on the current time: the update package
+	// never lets its clock run behind it.
+	Issued time.Time
+	// Expires is when the bundle stops being in force (policy.toml "expires"; zero: never).
+	// Past it Decide drops every fix with ReasonExpired until a fresh bundle arrives: a
+	// freeze attack (withholding updates) cannot keep an old policy alive.
+	Expires time.Time
+	// NextKeys, if set, are the keys that sign the bundles after this one (key rotation,
+	// policy.toml "next_keys"); NextThreshold of them must sign each. The update package
+	// adopts them once this bundle, signed under the current keys, is installed.
+	NextKeys      []ed25519.PublicKey
+	NextThreshold int
 }
 
 // Tier is a precision level a stream records at, e.g. "licensed" (full precision, stays in

@@ -28,6 +28,7 @@ missing() {
 	{ /usr/bin/python3 -c 'import cv2' 2>/dev/null &&
 		[ -f /usr/share/opencv4/haarcascades/haarcascade_russian_plate_number.xml ]; } ||
 		need="$need python3-opencv opencv-data"
+	{ have rauc && have mksquashfs && have dbus-daemon; } || need="$need rauc squashfs-tools dbus-daemon"
 }
 
 # fail says what is missing and why: in CI it exits 1, elsewhere the tests skip.

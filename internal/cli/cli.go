@@ -24,20 +24,21 @@ type command struct {
 
 // commands is the dispatch table, one entry per subcommand file.
 var commands = map[string]command{
-	"version": {"print the version and build information", versionMain},
-	"gnss":    {"gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
-	"policy":  {policyUsage, policyMain},
-	"store":   {storeUsage, storeMain},
-	"audit":   {auditUsage, auditMain},
-	"keygen":  {keygenUsage, keygenMain},
-	"key":     {keyUsage, keyMain},
-	"camera":  {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
-	"run":     {runUsage, runMain},
-	"status":  {statusUsage, statusMain},
-	"health":  {healthUsage, healthMain},
-	"map":     {mapUsage, mapMain},
-	"console": {consoleUsage, consoleMain},
-	"upload":  {uploadUsage, uploadMain},
+	"version":   {"print the version and build information", versionMain},
+	"gnss":      {"gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]: decode NMEA 0183 into fixes (JSON lines)", gnssMain},
+	"policy":    {policyUsage, policyMain},
+	"store":     {storeUsage, storeMain},
+	"audit":     {auditUsage, auditMain},
+	"keygen":    {keygenUsage, keygenMain},
+	"key":       {keyUsage, keyMain},
+	"camera":    {"camera list | camera snap [-device D] [-synthetic] -o FILE.jpg", cameraMain},
+	"run":       {runUsage, runMain},
+	"status":    {statusUsage, statusMain},
+	"health":    {healthUsage, healthMain},
+	"mark-good": {markGoodUsage, markGoodMain},
+	"map":       {mapUsage, mapMain},
+	"console":   {consoleUsage, consoleMain},
+	"upload":    {uploadUsage, uploadMain},
 }
 
 // errUsage means the arguments were wrong; the subcommand has already printed its usage.

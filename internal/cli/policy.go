@@ -27,13 +27,14 @@ import (
 var policyStdin io.Reader = os.Stdin
 
 // policyUsage is the usage line for the dispatch table.
-const policyUsage = "policy check [-trusted FILE.pub,...] DIR | policy eval -policy DIR [-tier NAME] [FILE|-] | policy sign -key FILE.key DIR | policy signkey -o PREFIX: validate, decide fixes, sign bundles"
+const policyUsage = "policy check [-trusted FILE.pub,...] DIR | policy eval -policy DIR [-tier NAME] [FILE|-] | policy sign -key FILE.key[,...] DIR | policy signkey -o PREFIX | policy install [-config FILE] DIR: validate, decide fixes, sign and install bundles"
 
 // policyUsageText is what "geogate policy" without a known subcommand prints.
 const policyUsageText = `usage: geogate policy check [-trusted FILE.pub,...] DIR
        geogate policy eval -policy DIR [-tier NAME] [FILE.nmea|-]
-       geogate policy sign -key FILE.key DIR
-       geogate policy signkey -o PREFIX`
+       geogate policy sign -key FILE.key[,FILE.key...] DIR
+       geogate policy signkey -o PREFIX
+       geogate policy install [-config FILE] DIR`
 
 // policyMain implements "geogate policy": check (validate a bundle, with -trusted also its
 // signature, and print a summary), eval (decide every fix of an NMEA stream), sign (write a
@@ -52,6 +53,8 @@ func policyMain(args []string, stdout, stderr io.Writer) error {
 		return policySign(args[1:], stdout, stderr)
 	case "signkey":
 		return policySignKey(args[1:], stdout, stderr)
+	case "install":
+		return policyInstall(args[1:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, policyUsageText)
 	return groupUsage(args)
@@ -185,58 +188,73 @@ func printSummary(w io.Writer, s policy.Summary, elapsed time.Duration) {
 func policySign(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("policy sign", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	keyFile := fl.String("key", "", "private key `FILE` (PREFIX.key of \"geogate policy signkey\"); required")
+	var keyFiles fileList
+	fl.Var(&keyFiles, "key", "private key `FILE` (PREFIX.key of \"geogate policy signkey\"); required; repeat it (or separate files by commas) to sign with several keys, for a k-of-n trust set")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy sign -key FILE.key DIR")
+		fmt.Fprintln(stderr, "usage: geogate policy sign -key FILE.key[,FILE.key...] DIR")
 		fmt.Fprintln(stderr, "Checks that the bundle in DIR loads, writes DIR/manifest.sha256 (the SHA-256 of every")
-		fmt.Fprintln(stderr, "file in DIR) and DIR/manifest.sig (its ed25519 signature), then verifies the result")
-		fmt.Fprintln(stderr, "with the key's public half. Sign after the last change to any file of the bundle.")
+		fmt.Fprintln(stderr, "file in DIR) and DIR/manifest.sig (one ed25519 signature a key), then verifies the result")
+		fmt.Fprintln(stderr, "with the keys' public halves. Sign after the last change to any file of the bundle.")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	if *keyFile == "" || fl.NArg() != 1 {
+	if len(keyFiles) == 0 || fl.NArg() != 1 {
 		fl.Usage()
 		return errUsage
 	}
 	dir := fl.Arg(0)
-	key, perm, err := policy.ReadSigningKey(*keyFile)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
+	var keys []ed25519.PrivateKey
+	var pubs []ed25519.PublicKey
+	defer func() {
+		for _, k := range keys {
+			clear(k)
+		}
+	}()
+	for _, f := range keyFiles {
+		key, perm, err := policy.ReadSigningKey(f)
+		if err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+		if perm&0o077 != 0 {
+			fmt.Fprintf(stderr, "geogate policy sign: warning: private key %s is accessible to others (mode %04o); chmod 600 %s\n", f, perm, f)
+		}
+		keys, pubs = append(keys, key), append(pubs, key.Public().(ed25519.PublicKey))
 	}
-	if perm&0o077 != 0 {
-		fmt.Fprintf(stderr, "geogate policy sign: warning: private key %s is accessible to others (mode %04o); chmod 600 %s\n", *keyFile, perm, *keyFile)
-	}
-	defer clear(key)
-	pub := key.Public().(ed25519.PublicKey)
 	fsys := os.DirFS(dir)
 	// A signature vouches for the bundle: never sign one that does not load. Load and Sign
 	// refuse symbolic links and other irregular files by the same rule.
 	if _, err := policy.Load(fsys, nil); err != nil {
 		return fmt.Errorf("sign %s: not signing a bundle that does not load: %w", dir, err)
 	}
-	man, sig, err := policy.Sign(fsys, key)
-	if err != nil {
-		return fmt.Errorf("sign %s: %w", dir, err)
+	var man, sigs []byte
+	for _, key := range keys {
+		m, sig, err := policy.Sign(fsys, key)
+		if err != nil {
+			return fmt.Errorf("sign %s: %w", dir, err)
+		}
+		man, sigs = m, append(sigs, sig...)
 	}
 	// The manifest first: a crash between the two leaves a signature that does not match,
 	// which a daemon rejects; run sign again.
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{policy.ManifestHashes, man}, {policy.ManifestSignature, sig}} {
+	}{{policy.ManifestHashes, man}, {policy.ManifestSignature, sigs}} {
 		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data, 0o644, true); err != nil {
 			return fmt.Errorf("sign %s: %w", dir, err)
 		}
 	}
 	start := time.Now()
-	p, err := policy.Load(fsys, &policy.LoadOptions{Verify: policy.SignedBy(pub)})
+	p, err := policy.Load(fsys, &policy.LoadOptions{Verify: policy.SignedByThreshold(len(pubs), pubs...)})
 	if err != nil {
 		return fmt.Errorf("sign %s: the signed bundle does not verify: %w", dir, explainUnverified(dir, err))
 	}
 	s := p.Summary()
-	fmt.Fprintf(stdout, "signed %d files in %s with key %s\n", bytes.Count(man, []byte("\n")), dir, base64.StdEncoding.EncodeToString(pub))
+	for _, pub := range pubs {
+		fmt.Fprintf(stdout, "signed %d files in %s with key %s\n", bytes.Count(man, []byte("\n")), dir, base64.StdEncoding.EncodeToString(pub))
+	}
 	fmt.Fprintf(stdout, "policy %q version %d: OK, signature verified (compiled in %v)\n", s.ID, s.Version, time.Since(start).Round(time.Millisecond))
 	return nil
 }

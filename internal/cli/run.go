@@ -119,7 +119,54 @@ func devConfig(dir string, speedup float64, stderr io.Writer) (*config.Config, e
 		fmt.Fprintf(stderr, "geogate: created development console token key %s.key (mode 0600)\n", prefix)
 	}
 	fmt.Fprintf(stderr, "geogate: console: ./geogate console -dev %s   (unlock: ./geogate console token -key %s.key -device ID -nonce N)\n", dir, prefix)
+	if err := devPolicy(cfg, dir, stderr); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// devPolicy makes -dev run signed policies as a unit does: a development signing key pair
+// (dir/policy-dev.key, .pub) made on first use, the sample bundle copied to dir/policy and
+// signed with it, the .pub trusted, and dir/incoming watched for bundles it signed.
+func devPolicy(cfg *config.Config, dir string, stderr io.Writer) error {
+	prefix := filepath.Join(dir, "policy-dev")
+	cfg.Policy.Dir = filepath.Join(dir, "policy")
+	cfg.Policy.TrustedKeys = []string{prefix + ".pub"}
+	cfg.Update.StateDir = filepath.Join(dir, "policy-state")
+	cfg.Update.Incoming = filepath.Join(dir, "incoming")
+	if _, err := os.Stat(prefix + ".key"); errors.Is(err, fs.ErrNotExist) {
+		if _, err := policy.WriteKeyPair(prefix); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "geogate: created development policy signing key %s.key (trusted: %s.pub)\n", prefix, prefix)
+	}
+	if _, err := os.Stat(cfg.Policy.Dir); err == nil {
+		return nil // signed on an earlier run (or edited and re-signed since): keep it
+	}
+	key, _, err := policy.ReadSigningKey(prefix + ".key")
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	tmp := cfg.Policy.Dir + ".tmp"
+	os.RemoveAll(tmp)
+	if err := os.CopyFS(tmp, examples.SamplePolicy()); err != nil {
+		return fmt.Errorf("dev policy: %w", err)
+	}
+	man, sig, err := policy.Sign(os.DirFS(tmp), key)
+	if err != nil {
+		return fmt.Errorf("dev policy: %w", err)
+	}
+	for name, data := range map[string][]byte{policy.ManifestHashes: man, policy.ManifestSignature: sig} {
+		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+			return fmt.Errorf("dev policy: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, cfg.Policy.Dir); err != nil {
+		return fmt.Errorf("dev policy: %w", err)
+	}
+	fmt.Fprintf(stderr, "geogate: wrote the sample policy bundle to %s, signed with %s.key\n", cfg.Policy.Dir, prefix)
+	return nil
 }
 
 // newLogger logs text on a terminal, and on journald the same without a timestamp (journald

@@ -43,8 +43,8 @@ func socketFlags(fl *flag.FlagSet) func() (string, error) {
 	}
 }
 
-// call asks the daemon at path for cmd's answer.
-func call(path, cmd string, out any) error {
+// call asks the daemon at path for cmd's answer; args may be nil.
+func call(path, cmd string, args, out any) error {
 	if path == "off" {
 		return fmt.Errorf("the control socket is off (control.socket = \"off\"): %w", control.ErrNotRunning)
 	}
@@ -53,7 +53,7 @@ func call(path, cmd string, out any) error {
 		return err
 	}
 	defer c.Close()
-	return c.Call(cmd, nil, out)
+	return c.Call(cmd, args, out)
 }
 
 // statusMain implements "geogate status".
@@ -78,7 +78,7 @@ func statusMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var st daemon.Status
-	if err := call(path, "status", &st); err != nil {
+	if err := call(path, "status", nil, &st); err != nil {
 		return explainNotRunning(err)
 	}
 	if *asJSON {
@@ -112,7 +112,7 @@ func healthMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var h daemon.Health
-	if err := call(path, "health", &h); err != nil {
+	if err := call(path, "health", nil, &h); err != nil {
 		return explainNotRunning(err)
 	}
 	if !h.Healthy {

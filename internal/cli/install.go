@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/control"
+	"github.com/geogate/geogate/daemon"
+	"github.com/geogate/geogate/policy"
+	policyupdate "github.com/geogate/geogate/update"
+)
+
+// policyInstall implements "geogate policy install": over the control socket when the
+// daemon runs, else directly into update.state_dir (the daemon loads it at its next start).
+func policyInstall(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("policy install", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgFile := fl.String("config", "/etc/geogate/geogate.toml", "the daemon's configuration `FILE`: control socket, update.state_dir, policy.trusted_keys")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: geogate policy install [-config FILE] DIR")
+		fmt.Fprintln(stderr, "Installs the signed bundle in DIR as the incoming directory would: through the running")
+		fmt.Fprintln(stderr, "daemon (control socket), or, when none runs, into update.state_dir for its next start.")
+		fmt.Fprintln(stderr, "A stopped daemon's state must be written as the service user (sudo -u geogate ...).")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return errUsage
+	}
+	dir, err := filepath.Abs(fl.Arg(0))
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgFile)
+	if err != nil {
+		return err
+	}
+	var got daemon.Installed
+	err = call(cfg.Control.Socket, "install", daemon.InstallArgs{Dir: dir}, &got)
+	switch {
+	case err == nil:
+		fmt.Fprintf(stdout, "installed in the running daemon: %s (anti-rollback floor %d)\n", got.Summary, got.Floor)
+		return nil
+	case !errors.Is(err, control.ErrNotRunning):
+		return fmt.Errorf("install %s: %w", dir, err)
+	}
+	keys, err := policy.ReadTrustedKeys(cfg.Policy.TrustedKeys)
+	if err != nil {
+		return err
+	}
+	var h policy.Holder
+	in, err := policyupdate.Open(policyupdate.Config{Dir: cfg.Update.StateDirOrDefault(cfg.DataDir), Keys: keys, Threshold: cfg.Update.KeyThreshold}, &h)
+	if err != nil {
+		return err
+	}
+	p, err := in.Install(dir)
+	if err != nil {
+		return fmt.Errorf("install %s: %w", dir, err)
+	}
+	fmt.Fprintf(stdout, "no daemon running; installed for its next start: %s v%d (anti-rollback floor %d)\n", p.Summary().ID, p.Version(), in.State().Floor)
+	return nil
+}

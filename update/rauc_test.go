@@ -1,0 +1,146 @@
+package update
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/geogate/geogate/control"
+)
+
+// needTools skips the test without the tools (failing with CI=true, where scripts/deps.sh
+// installs them).
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing (scripts/deps.sh installs it)", tool)
+			}
+			t.Skipf("%s missing: apt-get install rauc squashfs-tools openssl dbus (scripts/deps.sh)", tool)
+		}
+	}
+}
+
+func runTool(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestRAUC builds a RAUC bundle holding the geogate binary with a PKI made here, checks
+// that rauc verifies it and refuses a tampered copy, installs it into file-backed A/B slots
+// through the real RAUC service (on a private D-Bus, with the custom bootloader backend
+// logging what a boot loader would be told), then lets "geogate mark-good" mark the booted
+// slot good while the daemon is healthy, and bad while it is not.
+func TestRAUC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds geogate and runs RAUC")
+	}
+	needTools(t, "rauc", "mksquashfs", "openssl", "dbus-daemon")
+	dir := t.TempDir()
+	content := filepath.Join(dir, "content")
+	must(t, os.Mkdir(content, 0o755))
+	bin := filepath.Join(content, "geogate.img") // a raw slot takes *.img images
+	runTool(t, []string{"CGO_ENABLED=0"}, "go", "build", "-o", bin, "..")
+	runTool(t, nil, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", filepath.Join(dir, "key.pem"),
+		"-out", filepath.Join(dir, "cert.pem"), "-days", "3650", "-subj", "/CN=geogate test signer")
+	must(t, os.WriteFile(filepath.Join(content, "manifest.raucm"), []byte(
+		"[update]\ncompatible=geogate-test\nversion=2.0.0\n\n[bundle]\n# plain: verity needs device-mapper, absent here\nformat=plain\n\n[image.rootfs]\nfilename=geogate.img\n"), 0o644))
+	bundle := filepath.Join(dir, "geogate.raucb")
+	cert := filepath.Join(dir, "cert.pem")
+	runTool(t, nil, "rauc", "bundle", "--cert", cert, "--key", filepath.Join(dir, "key.pem"), content, bundle)
+	if out := runTool(t, nil, "rauc", "info", "--keyring", cert, bundle); !strings.Contains(out, "Verified detached signature") || !strings.Contains(out, "'2.0.0'") {
+		t.Fatalf("rauc info:\n%s", out)
+	}
+	data, err := os.ReadFile(bundle)
+	must(t, err)
+	tampered := filepath.Join(dir, "tampered.raucb")
+	data[4096] ^= 0x40 // inside the squashfs: the binary or its metadata
+	must(t, os.WriteFile(tampered, data, 0o644))
+	if out, err := exec.Command("rauc", "info", "--keyring", cert, tampered).CombinedOutput(); err == nil || !strings.Contains(string(out), "signature verification failed") {
+		t.Fatalf("rauc info accepted a tampered bundle: %v\n%s", err, out)
+	}
+
+	// File-backed slots, the custom bootloader backend, the service on a private bus.
+	slotA, slotB, bootLog := filepath.Join(dir, "slotA.img"), filepath.Join(dir, "slotB.img"), filepath.Join(dir, "boot.log")
+	for _, s := range []string{slotA, slotB} {
+		must(t, os.WriteFile(s, nil, 0o600))
+		must(t, os.Truncate(s, 32<<20))
+	}
+	backend := filepath.Join(dir, "bootloader.sh")
+	must(t, os.WriteFile(backend, []byte("#!/bin/sh\necho \"$@\" >> "+bootLog+"\ncase \"$1\" in get-primary|get-current) echo A;; get-state) echo good;; esac\n"), 0o755))
+	conf := filepath.Join(dir, "system.conf")
+	must(t, os.WriteFile(conf, []byte("[system]\ncompatible=geogate-test\nbootloader=custom\n\n[handlers]\nbootloader-custom-backend="+backend+
+		"\n\n[keyring]\npath="+cert+"\n\n[slot.rootfs.0]\ndevice="+slotA+"\ntype=raw\nbootname=A\n\n[slot.rootfs.1]\ndevice="+slotB+"\ntype=raw\nbootname=B\n"), 0o644))
+	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
+	busOut, err := bus.StdoutPipe()
+	must(t, err)
+	must(t, bus.Start())
+	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
+	addr, err := bufio.NewReader(busOut).ReadString('\n')
+	must(t, err)
+	env := []string{"DBUS_SYSTEM_BUS_ADDRESS=" + strings.TrimSpace(addr)}
+	svc := exec.Command("rauc", "--conf="+conf, "service", "--override-boot-slot=A")
+	svc.Env = append(os.Environ(), env...)
+	must(t, svc.Start())
+	t.Cleanup(func() { svc.Process.Kill(); svc.Wait() })
+	var out string
+	for range 50 { // the service takes its bus name asynchronously
+		c := exec.Command("rauc", "install", bundle)
+		c.Env = append(os.Environ(), env...)
+		b, err := c.CombinedOutput()
+		if out = string(b); err == nil || !strings.Contains(out, "ServiceUnknown") && !strings.Contains(out, "not provided") {
+			break
+		}
+		exec.Command("sleep", "0.1").Run()
+	}
+	if !strings.Contains(out, "succeeded") {
+		t.Fatalf("rauc install:\n%s", out)
+	}
+	slot, err := os.ReadFile(slotB)
+	must(t, err)
+	want, err := os.ReadFile(bin)
+	must(t, err)
+	if string(slot[:len(want)]) != string(want) {
+		t.Error("slot B does not hold the geogate binary after the install")
+	}
+	if log, _ := os.ReadFile(bootLog); !strings.Contains(string(log), "set-primary B") {
+		t.Errorf("the boot loader was not told to boot B:\n%s", log)
+	}
+
+	// geogate mark-good against a daemon's health answers, calling RAUC's mark-good/-bad.
+	for _, healthy := range []bool{true, false} {
+		sock := filepath.Join(t.TempDir(), "control.sock")
+		s := &control.Server{Path: sock, Group: -1}
+		s.Handle("health", func(context.Context, json.RawMessage) (any, error) {
+			return map[string]any{"healthy": healthy, "policy": 2}, nil // daemon.Health
+		})
+		must(t, s.Listen())
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.Serve(ctx) }()
+		must(t, os.WriteFile(bootLog, nil, 0o600))
+		c := exec.Command(filepath.Join(content, "geogate.img"), "mark-good", "-socket", sock, "-hold", "200ms", "-timeout", "600ms", "-interval", "20ms",
+			"-good", "rauc --conf="+conf+" status mark-good", "-bad", "rauc --conf="+conf+" status mark-bad")
+		c.Env = append(os.Environ(), env...)
+		b, err := c.CombinedOutput()
+		cancel()
+		<-done
+		log, _ := os.ReadFile(bootLog)
+		wantState := map[bool]string{true: "set-state A good", false: "set-state A bad"}[healthy]
+		if (err == nil) != healthy || !strings.Contains(string(log), wantState) {
+			t.Errorf("healthy %v: mark-good exit %v, boot loader told:\n%s\n%s", healthy, err, log, b)
+		}
+	}
+}
