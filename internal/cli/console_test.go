@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +80,18 @@ func TestConsoleSession(t *testing.T) {
 	master, slave, err := pty.Open()
 	testtool.Need(t, "a pseudo-terminal", err, "a Linux /dev/ptmx")
 	defer slave.Close()
+	// The master in non-blocking mode, so that the runtime's poller serves it: closing it (the
+	// yanked cable below) then ends the expecter's pending read at once, and the line really
+	// goes away (a blocking read would keep the descriptor open until data came).
+	fd, err := syscall.Dup(int(master.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Close()
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	master = os.NewFile(uintptr(fd), "ptmx")
 	if err := setSpeed(int(master.Fd()), 115200); err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +163,10 @@ func TestConsoleSession(t *testing.T) {
 		t.Logf("%s answered over the pty at 115200 baud in %v", cmd.line, time.Since(began).Round(time.Microsecond))
 	}
 
-	// The cable is yanked in the middle of a command.
+	// The cable is yanked in the middle of a command: the terminal's other end goes away, and
+	// nobody else holds the line (this test's own slave handle was only for setting it up).
 	master.Write([]byte("stor"))
+	slave.Close()
 	master.Close()
 	select {
 	case <-done:

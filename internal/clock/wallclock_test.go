@@ -30,6 +30,7 @@ var timeNowUses = map[string]string{
 	"TPMKeyring.DeviceKeys": "board: how long an unseal took, for the key event log (time.Since)",
 	"netTPM.Send":           "board: a TPM command's deadline on the swtpm socket (SetDeadline)",
 	"run.deviceKeys":        "daemon: how long unsealing the device key took (time.Since)",
+	"markGoodMain":          "cli: how long the daemon has been healthy, against mark-good's hold and timeout (time.Since)",
 	"Anonymizer.Anonymize":  "anonymize: a detection round trip's deadline (SetDeadline)",
 }
 
