@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/geogate/geogate/control"
+	"github.com/geogate/geogate/internal/testtool"
 )
 
 // needTools skips the test without the tools (failing with CI=true, where scripts/deps.sh
@@ -18,12 +19,7 @@ import (
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s missing (scripts/deps.sh installs it)", tool)
-			}
-			t.Skipf("%s missing: apt-get install rauc squashfs-tools openssl dbus (scripts/deps.sh)", tool)
-		}
+		testtool.LookPath(t, tool, "rauc squashfs-tools openssl dbus-daemon")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/upload"
 	"github.com/geogate/geogate/upload/uploadtest"
 )
@@ -148,9 +149,7 @@ func TestWrongCredentials(t *testing.T) {
 // TestFullBucket puts the object store's directory on a 4 MiB tmpfs: the upload fails,
 // nothing is released, and once there is room the same spool uploads.
 func TestFullBucket(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
+	testtool.Root(t, "to mount a tmpfs")
 	dir := filepath.Join(t.TempDir(), "s3")
 	os.MkdirAll(dir, 0o700)
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
