@@ -44,10 +44,12 @@ deps:
 	@sh scripts/deps.sh
 
 ## test: lint, all tests, the wall-clock tests five years ahead (test-clock), then the
-## QEMU_PKGS tests once more as arm64 and as armv7 (GOARCH=arm GOARM=7) binaries under qemu-user
+## QEMU_PKGS tests once more as arm64 and as armv7 (GOARCH=arm GOARM=7) binaries under qemu-user,
+## the two emulated stages side by side (each is mostly one emulated core), output kept per stage
 test: deps lint
 	$(GO) test -count=1 $(PKGS)
-	@$(MAKE) --no-print-directory test-clock test-arm64 test-armv7
+	@$(MAKE) --no-print-directory test-clock
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-arm64 test-armv7
 
 ## lint: go vet and staticcheck (pinned), failing on any finding
 lint:
