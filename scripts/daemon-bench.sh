@@ -125,7 +125,7 @@ def run(tier):
     stdout.seek(0)
     summary = next((l.strip() for l in stdout if l.startswith("geogate: ran")), "(no summary)")
     steady = [v for t, v in rss if t >= warmup]
-    m = re.search(r"frames \d+ \(kept (\d+), downscaled (\d+), dropped (\d+)\)", summary)
+    m = re.search(r"frames \d+ \(kept (\d+), coarsened (\d+), dropped (\d+); downscaled (\d+)\)", summary)
     stderr.seek(0)
     ready_in = re.search(r"ready_in=(\S+)", stderr.read())
     return {
@@ -139,14 +139,14 @@ def run(tier):
         "cpu_steady": 100 * (cpu_end - cpu_warm[1]) / (t_end - cpu_warm[0]),
         "stop": stop,
         "exit": p.returncode,
-        "frames": m.groups() if m else ("?", "?", "?"),
+        "frames": m.groups() if m else ("?", "?", "?", "?"),
         "summary": summary,
         "status": status,
     }
 
 rows = [run(t) for t in ("public", "licensed")]
 print()
-print(f"{'tier':<9} {'READY=1':>8} {'(daemon)':>9} {'RSS steady':>11} {'RSS peak':>9} {'CPU total':>10} {'CPU steady':>11} {'stop':>7}  frames kept/downscaled/dropped")
+print(f"{'tier':<9} {'READY=1':>8} {'(daemon)':>9} {'RSS steady':>11} {'RSS peak':>9} {'CPU total':>10} {'CPU steady':>11} {'stop':>7}  frames kept/coarsened/dropped/downscaled")
 for r in rows:
     ready = f"{r['ready']*1000:.0f} ms" if r["ready"] is not None else "never"
     print(f"{r['tier']:<9} {ready:>8} {r['ready_in']:>9} {r['rss_steady']:>7.1f} MiB {r['hwm']:>5.1f} MiB {r['cpu_total']:>8.1f} % {r['cpu_steady']:>9.1f} % {r['stop']*1000:>4.0f} ms  {'/'.join(r['frames'])}")
