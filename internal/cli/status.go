@@ -58,28 +58,12 @@ func call(path, cmd string, args, out any) error {
 
 // statusMain implements "geogate status".
 func statusMain(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("status", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	asJSON := fl.Bool("json", false, "print the whole answer as JSON")
-	socket := socketFlags(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+statusUsage)
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	if fl.NArg() != 0 {
-		fl.Usage()
-		return errUsage
-	}
-	path, err := socket()
-	if err != nil {
-		return err
-	}
+	var asJSON *bool
 	var st daemon.Status
-	if err := call(path, "status", nil, &st); err != nil {
-		return explainNotRunning(err)
+	if err := askDaemon("status", statusUsage, args, stderr, func(fl *flag.FlagSet) {
+		asJSON = fl.Bool("json", false, "print the whole answer as JSON")
+	}, &st); err != nil {
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -91,13 +75,17 @@ func statusMain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// healthMain implements "geogate health": exit 0 healthy, 1 unhealthy or unreachable.
-func healthMain(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("health", flag.ContinueOnError)
+// askDaemon parses the flags of a command that asks the running daemon (-socket, -config and
+// those flags adds), sends the command name and decodes the answer into out.
+func askDaemon(name, usage string, args []string, stderr io.Writer, flags func(*flag.FlagSet), out any) error {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	if flags != nil {
+		flags(fl)
+	}
 	socket := socketFlags(fl)
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+healthUsage)
+		fmt.Fprintln(stderr, "usage: geogate "+usage)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -111,9 +99,17 @@ func healthMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var h daemon.Health
-	if err := call(path, "health", nil, &h); err != nil {
+	if err := call(path, name, nil, out); err != nil {
 		return explainNotRunning(err)
+	}
+	return nil
+}
+
+// healthMain implements "geogate health": exit 0 healthy, 1 unhealthy or unreachable.
+func healthMain(args []string, stdout, stderr io.Writer) error {
+	var h daemon.Health
+	if err := askDaemon("health", healthUsage, args, stderr, nil, &h); err != nil {
+		return err
 	}
 	if !h.Healthy {
 		return fmt.Errorf("unhealthy: %s", strings.Join(h.Problems, "; "))
