@@ -14,10 +14,7 @@ func TestDecideAnonymize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Holder{}
-	if err := h.Swap(p); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, p)
 	tests := []struct {
 		name      string
 		tier      string

@@ -31,10 +31,7 @@ func TestDecideFailClosed(t *testing.T) {
 	if d := empty.NewEngine("public").Decide(fixAt(39.9, 116.4, t0), t0); d.Action != Drop || d.Reason != ReasonNoPolicy {
 		t.Errorf("no policy: %+v", d)
 	}
-	h := &Holder{}
-	if err := h.Swap(loadSample(t)); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, loadSample(t))
 	noPos := fixAt(39.9, 116.4, t0)
 	noPos.Has = gnss.HasTime
 	invalid := fixAt(39.9, 116.4, t0)
@@ -69,10 +66,7 @@ func TestDecideFailClosed(t *testing.T) {
 }
 
 func TestDecideTiersAndDatum(t *testing.T) {
-	h := &Holder{}
-	if err := h.Swap(loadSample(t)); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, loadSample(t))
 	beijing := fixAt(39.911954, 116.377817, t0)
 	tests := []struct {
 		name      string
@@ -115,10 +109,7 @@ func TestDecideTiersAndDatum(t *testing.T) {
 }
 
 func TestDecideWindows(t *testing.T) {
-	h := &Holder{}
-	if err := h.Swap(loadSample(t)); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, loadSample(t))
 	// Near Beidaihe but outside its deny margin, inside the summer belt.
 	fix := func(now time.Time) *gnss.Fix { return fixAt(39.95, 119.30, now) }
 	summer := time.Date(2026, 7, 15, 3, 0, 0, 0, time.UTC)
@@ -157,10 +148,7 @@ func TestPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Holder{}
-	if err := h.Swap(p); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, p)
 	tests := []struct {
 		lat, lon float64
 		zone     string
@@ -182,10 +170,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestHysteresis(t *testing.T) {
-	h := &Holder{}
-	if err := h.Swap(loadSample(t)); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, loadSample(t))
 	e := h.NewEngine("licensed")
 	// East of Beidaihe's easternmost vertex (119.5354, 39.8203), moving east.
 	kx := mPerDeg * math.Cos(39.8203*deg2rad)
@@ -254,10 +239,7 @@ func TestSwapAndReload(t *testing.T) {
 }
 
 func TestDecideNoAllocs(t *testing.T) {
-	h := &Holder{}
-	if err := h.Swap(loadSample(t)); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, loadSample(t))
 	fixes := []*gnss.Fix{fixAt(39.85, 119.45, t0), fixAt(39.911954, 116.377817, t0), fixAt(39.95, 119.30, t0),
 		fixAt(37.5, 127, t0), nil, fixAt(39.8203, 119.5354+550/85000.0, t0)}
 	for _, tier := range []string{"public", "licensed", "nope"} {
@@ -339,10 +321,7 @@ func TestDenyClear(t *testing.T) {
 	if c := clearM("deny") + clearM("antimeridian"); c != 0 {
 		t.Errorf("deny and antimeridian zones: denyClearM %v, want 0", c)
 	}
-	h := &Holder{}
-	if err := h.Swap(p); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, p)
 	e := h.NewEngine("licensed")
 	drops := 0
 	for k := range 400 {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -151,4 +152,14 @@ func edgesOnly(ix *index) *index {
 		c.subCells[k].flags &^= entryParts
 	}
 	return &c
+}
+
+// holderOf returns a Holder with p in force.
+func holderOf(t testing.TB, p *Policy) *Holder {
+	t.Helper()
+	h := &Holder{}
+	if err := h.Swap(p); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

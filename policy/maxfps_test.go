@@ -16,10 +16,7 @@ func TestMaxFPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Holder{}
-	if err := h.Swap(p); err != nil {
-		t.Fatal(err)
-	}
+	h := holderOf(t, p)
 	t0 := time.Unix(1_700_000_000, 0)
 	for _, tt := range []struct {
 		name, tier string
