@@ -417,22 +417,28 @@ func gridOf(z *policy.Zone, t policy.Tier) float64 {
 }
 
 // zonePath is the SVG path of a zone's polygons and holes (even-odd).
+// pathTo writes the SVG path commands of pts to s: a move to the first point, then each point
+// that lands on other pixels than the one before, preceded by sep.
+func pathTo(s *strings.Builder, p *proj, pts [][2]float64, sep string) {
+	last := ""
+	for i, v := range pts {
+		x, y := p.xy(v[0], v[1])
+		pt := num(x) + " " + num(y)
+		switch {
+		case i == 0:
+			s.WriteString("M" + pt)
+		case pt != last:
+			s.WriteString(sep + pt)
+		}
+		last = pt
+	}
+}
+
 func zonePath(p *proj, z *policy.Zone) string {
 	var s strings.Builder
 	for _, poly := range z.Polygons {
 		for _, ring := range poly {
-			last := ""
-			for i, v := range ring {
-				x, y := p.xy(v[0], v[1])
-				pt := num(x) + " " + num(y)
-				switch {
-				case i == 0:
-					s.WriteString("M" + pt)
-				case pt != last:
-					s.WriteString(" " + pt)
-				}
-				last = pt
-			}
+			pathTo(&s, p, ring, " ")
 			s.WriteString("Z")
 		}
 	}
@@ -510,18 +516,7 @@ func (m *Map) tracks(b *svgBuf, p *proj) {
 	b.f(`<g class="tracks" fill="none" stroke="%s" stroke-width="1" stroke-linejoin="round">`, trackColour)
 	for _, l := range m.Tracks {
 		var s strings.Builder
-		last := ""
-		for i, v := range l {
-			x, y := p.xy(v[0], v[1])
-			pt := num(x) + " " + num(y)
-			switch {
-			case i == 0:
-				s.WriteString("M" + pt)
-			case pt != last:
-				s.WriteString("L" + pt)
-			}
-			last = pt
-		}
+		pathTo(&s, p, l, "L")
 		b.f(`<path d="%s"/>`, s.String())
 	}
 	b.f("</g>\n")
