@@ -112,6 +112,16 @@ func minOver(r results, prefix, unit string) []float64 {
 	return out
 }
 
+// maxPair returns, per run, the larger of (a, unit) and (b, unit).
+func maxPair(r results, a, b, unit string) []float64 {
+	x, y := r.values(a, unit), r.values(b, unit)
+	out := make([]float64, min(len(x), len(y)))
+	for i := range out {
+		out[i] = max(x[i], y[i])
+	}
+	return out
+}
+
 func scaled(vs []float64, k float64) []float64 {
 	out := make([]float64, len(vs))
 	for i, v := range vs {
@@ -187,12 +197,7 @@ var goals = []goal{
 		What: "Gate, allocations per fix and per 1080p frame", Target: "0", Unit: "allocs", Prec: 0,
 		Method: "BenchmarkGate/fix and BenchmarkGate/frame-1080p (gate): allocs/op, the larger of the two",
 		Figures: func(r results) []float64 {
-			a, b := r.values("BenchmarkGate/fix", "allocs/op"), r.values("BenchmarkGate/frame-1080p", "allocs/op")
-			out := make([]float64, min(len(a), len(b)))
-			for i := range out {
-				out[i] = max(a[i], b[i])
-			}
-			return out
+			return maxPair(r, "BenchmarkGate/fix", "BenchmarkGate/frame-1080p", "allocs/op")
 		},
 		Met: func(v float64) bool { return v == 0 },
 	},
@@ -249,12 +254,7 @@ var goals = []goal{
 		What: "Daemon memory, camera 1080p30", Target: "< 40 MiB RSS", Unit: "MiB", Prec: 1,
 		Method: "scripts/daemon-bench.sh: median VmRSS after the first 5 s, the larger of the two tiers",
 		Figures: func(r results) []float64 {
-			a, b := r.values("BenchmarkDaemon/licensed", "rss-MiB"), r.values("BenchmarkDaemon/public", "rss-MiB")
-			out := make([]float64, min(len(a), len(b)))
-			for i := range out {
-				out[i] = max(a[i], b[i])
-			}
-			return out
+			return maxPair(r, "BenchmarkDaemon/licensed", "BenchmarkDaemon/public", "rss-MiB")
 		},
 		Met: func(v float64) bool { return v < 40 },
 	},
@@ -262,12 +262,7 @@ var goals = []goal{
 		What: "Daemon stop after SIGTERM", Target: "< 2 s", Unit: "ms", Prec: 0,
 		Method: "scripts/daemon-bench.sh: SIGTERM to exit, the larger of the two tiers",
 		Figures: func(r results) []float64 {
-			a, b := r.values("BenchmarkDaemon/licensed", "stop-ms"), r.values("BenchmarkDaemon/public", "stop-ms")
-			out := make([]float64, min(len(a), len(b)))
-			for i := range out {
-				out[i] = max(a[i], b[i])
-			}
-			return out
+			return maxPair(r, "BenchmarkDaemon/licensed", "BenchmarkDaemon/public", "stop-ms")
 		},
 		Met: func(v float64) bool { return v < 2000 },
 	},
