@@ -129,14 +129,13 @@ func TestWrongCredentials(t *testing.T) {
 			tries := 0
 			e.cfg.Sleep = func(context.Context, time.Duration) error { tries++; return nil }
 			e.spool(t)
-			_, err := e.uploader(t).Push(context.Background())
+			rep, err := e.uploader(t).Push(context.Background())
 			if !errors.Is(err, upload.ErrCredentials) {
 				t.Fatalf("push: %v, want ErrCredentials", err)
 			}
-			// Refused credentials stop the push at once; a loaded machine may add one retry of
-			// a transient error (a timeout) before the server's refusal, never the other four.
-			if tries > 1 {
-				t.Errorf("retried %d times: credentials do not get better", tries)
+			// Refused credentials stop the push at once, before any of the export is sent.
+			if tries > 0 || rep.Sent != 0 {
+				t.Errorf("retried %d times and sent %d bytes: credentials do not get better", tries, rep.Sent)
 			}
 			if len(e.released(t)) != 0 {
 				t.Error("released")

@@ -91,6 +91,12 @@ func (u *Uploader) Push(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if len(metas) > 0 && u.networkOK() {
+		if err := u.probe(ctx); err != nil {
+			rep.Pending = len(metas)
+			return rep, err
+		}
+	}
 	for i, m := range metas {
 		err := u.pushOne(ctx, m, &rep)
 		if err != nil {
@@ -101,6 +107,21 @@ func (u *Uploader) Push(ctx context.Context) (Report, error) {
 		rep.Bytes += m.Bytes
 	}
 	return rep, nil
+}
+
+// probe lists at most one object under Prefix: a small request whose refusal carries
+// the store's error code. An object store may refuse a PUT by resetting the connection
+// while the body is still on its way (a transient error to the client), and answers a
+// HEAD for an unknown access key with a bare 404; neither says "credentials".
+func (u *Uploader) probe(ctx context.Context) error {
+	return u.retry(ctx, "list "+u.cfg.Bucket+"/"+u.cfg.Prefix, func() error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		for o := range u.core.Client.ListObjects(ctx, u.cfg.Bucket, minio.ListObjectsOptions{Prefix: u.cfg.Prefix, MaxKeys: 1}) {
+			return o.Err
+		}
+		return nil
+	})
 }
 
 func (u *Uploader) base(m *exportMeta) string {
