@@ -203,6 +203,18 @@ type Stats struct {
 	Placeholders uint64
 }
 
+// LockDir takes the exclusive lock on the log directory dir that Open holds while the log is
+// open (flock(2) on dir/LOCK; the kernel drops it when the process dies), for a process that
+// must not run beside the log's writer. It fails with ErrLocked while another process holds it.
+// Call release when done.
+func LockDir(dir string) (release func(), err error) {
+	f, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
 // Open opens the log in dir (created with mode 0700 if missing), recovers it after a crash
 // and starts a new segment for appends. Segments written under a key that is neither
 // Options.Key nor one of Options.OldKeys make it fail with ErrWrongKey.

@@ -343,7 +343,19 @@ func TestLocked(t *testing.T) {
 	}
 	l.Close()
 	l = mustOpen(t, dir, testOptions())
+	if _, err := LockDir(dir); !errors.Is(err, ErrLocked) {
+		t.Fatalf("LockDir of an open log: %v, want ErrLocked", err)
+	}
 	l.Close()
+	release, err := LockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, testOptions()); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open under LockDir: %v, want ErrLocked", err)
+	}
+	release()
+	mustOpen(t, dir, testOptions()).Close()
 }
 
 // TestSealers: with buffers large enough for the first sealer to encrypt the fill buffer
