@@ -2,7 +2,6 @@ package mapsvg_test
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"math"
@@ -13,69 +12,13 @@ import (
 	"testing"
 
 	"github.com/geogate/geogate/mapsvg"
+	"github.com/geogate/geogate/mapsvg/svgtest"
 	"github.com/geogate/geogate/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// node is any SVG element, parsed generically.
-type node struct {
-	XMLName xml.Name
-	Attrs   []xml.Attr `xml:",any,attr"`
-	Nodes   []node     `xml:",any"`
-	Text    string     `xml:",chardata"`
-}
-
-func (n *node) attr(name string) string {
-	for _, a := range n.Attrs {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-func (n *node) hasClass(c string) bool {
-	for _, f := range strings.Fields(n.attr("class")) {
-		if f == c {
-			return true
-		}
-	}
-	return false
-}
-
-// find returns every element below n (n included) for which ok is true, in document order.
-func (n *node) find(ok func(*node) bool) []*node {
-	var out []*node
-	if ok(n) {
-		out = append(out, n)
-	}
-	for i := range n.Nodes {
-		out = append(out, n.Nodes[i].find(ok)...)
-	}
-	return out
-}
-
-// text is the concatenated character data of n and its descendants.
-func (n *node) text() string {
-	s := n.Text
-	for i := range n.Nodes {
-		s += n.Nodes[i].text()
-	}
-	return s
-}
-
-func parse(t *testing.T, svg []byte) *node {
-	t.Helper()
-	var root node
-	if err := xml.Unmarshal(svg, &root); err != nil {
-		t.Fatalf("SVG does not parse: %v", err)
-	}
-	if root.XMLName.Local != "svg" || root.XMLName.Space != "http://www.w3.org/2000/svg" {
-		t.Fatalf("root element %v", root.XMLName)
-	}
-	return &root
-}
+func parse(t *testing.T, svg []byte) *svgtest.Node { return svgtest.Parse(t, svg) }
 
 func square(lon, lat, d float64) policy.Polygon {
 	return policy.Polygon{policy.Ring{{lon, lat}, {lon + d, lat}, {lon + d, lat + d}, {lon, lat + d}, {lon, lat}}}
@@ -121,13 +64,13 @@ func TestStructure(t *testing.T) {
 	}
 	root := parse(t, svg)
 
-	zones := root.find(func(n *node) bool { return n.XMLName.Local == "g" && n.hasClass("zone") })
+	zones := root.Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "g" && n.HasClass("zone") })
 	if len(zones) != len(m.Zones) {
 		t.Fatalf("%d zone groups, want %d", len(zones), len(m.Zones))
 	}
-	seen := map[string]*node{}
+	seen := map[string]*svgtest.Node{}
 	for _, z := range zones {
-		seen[z.attr("data-zone")] = z
+		seen[z.Attr("data-zone")] = z
 	}
 	for _, z := range m.Zones {
 		g := seen[z.ID]
@@ -135,35 +78,35 @@ func TestStructure(t *testing.T) {
 			t.Errorf("zone %q not drawn", z.ID)
 			continue
 		}
-		if !g.hasClass(z.Rule.String()) {
-			t.Errorf("zone %q: class %q lacks %q", z.ID, g.attr("class"), z.Rule)
+		if !g.HasClass(z.Rule.String()) {
+			t.Errorf("zone %q: class %q lacks %q", z.ID, g.Attr("class"), z.Rule)
 		}
-		margins := g.find(func(n *node) bool { return n.hasClass("margin") })
+		margins := g.Find(func(n *svgtest.Node) bool { return n.HasClass("margin") })
 		if (len(margins) == 1) != (z.MarginM > 0) {
 			t.Errorf("zone %q: %d margin paths for margin %v", z.ID, len(margins), z.MarginM)
 		}
-		grids := g.find(func(n *node) bool { return n.hasClass("grid") })
+		grids := g.Find(func(n *svgtest.Node) bool { return n.HasClass("grid") })
 		if (len(grids) == 1) != (z.Rule == policy.RuleCoarsen) {
 			t.Errorf("zone %q: %d grid paths", z.ID, len(grids))
 		}
-		if areas := g.find(func(n *node) bool { return n.hasClass("area") }); len(areas) != 1 {
+		if areas := g.Find(func(n *svgtest.Node) bool { return n.HasClass("area") }); len(areas) != 1 {
 			t.Errorf("zone %q: %d area paths", z.ID, len(areas))
 		}
-		outline := root.find(func(n *node) bool { return n.XMLName.Local == "path" && n.attr("data-zone") == z.ID })
+		outline := root.Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "path" && n.Attr("data-zone") == z.ID })
 		if len(outline) != 1 {
 			t.Errorf("zone %q: %d outlines", z.ID, len(outline))
-		} else if dashed := outline[0].attr("stroke-dasharray") != ""; dashed != (len(z.Windows) > 0) {
+		} else if dashed := outline[0].Attr("stroke-dasharray") != ""; dashed != (len(z.Windows) > 0) {
 			t.Errorf("zone %q: dashed %v with windows %v", z.ID, dashed, z.Windows)
 		}
 	}
-	labels := root.find(func(n *node) bool { return n.XMLName.Local == "text" && n.attr("data-zone") != "" })
+	labels := root.Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "text" && n.Attr("data-zone") != "" })
 	if len(labels) != len(m.Zones) {
 		t.Errorf("%d zone labels, want %d", len(labels), len(m.Zones))
 	}
 
 	want := map[string]int{"kept": 7, "coarsened": 5, "dropped": 3, "frame": 1}
 	for class, n := range want {
-		groups := root.find(func(e *node) bool { return e.hasClass("points") && e.hasClass(class) })
+		groups := root.Find(func(e *svgtest.Node) bool { return e.HasClass("points") && e.HasClass(class) })
 		if len(groups) != 1 {
 			t.Errorf("%d point groups of class %s, want 1", len(groups), class)
 			continue
@@ -172,17 +115,17 @@ func TestStructure(t *testing.T) {
 			t.Errorf("%d %s points drawn, want %d", got, class, n)
 		}
 	}
-	if tr := root.find(func(e *node) bool { return e.hasClass("tracks") }); len(tr) != 1 || len(tr[0].Nodes) != 1 {
+	if tr := root.Find(func(e *svgtest.Node) bool { return e.HasClass("tracks") }); len(tr) != 1 || len(tr[0].Nodes) != 1 {
 		t.Errorf("tracks: %d groups", len(tr))
 	}
 
-	legend := root.find(func(e *node) bool { return e.hasClass("legend") })
+	legend := root.Find(func(e *svgtest.Node) bool { return e.HasClass("legend") })
 	if len(legend) != 1 {
 		t.Fatalf("%d legends", len(legend))
 	}
 	var lines []string // wrapped lines joined again
-	for _, t := range legend[0].find(func(n *node) bool { return n.XMLName.Local == "text" }) {
-		lines = append(lines, t.text())
+	for _, t := range legend[0].Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "text" }) {
+		lines = append(lines, t.Text())
 	}
 	lt := strings.Join(lines, " ")
 	for _, s := range []string{"deny: nothing is stored", "coarsen:", "allow:", "margin:", "time window", "grid cells",
@@ -192,7 +135,7 @@ func TestStructure(t *testing.T) {
 			t.Errorf("legend lacks %q:\n%s", s, lt)
 		}
 	}
-	if title := root.find(func(e *node) bool { return e.XMLName.Local == "title" }); len(title) != 1 || title[0].text() != m.Title {
+	if title := root.Find(func(e *svgtest.Node) bool { return e.XMLName.Local == "title" }); len(title) != 1 || title[0].Text() != m.Title {
 		t.Errorf("title not escaped and kept: %v", title)
 	}
 }
@@ -207,27 +150,27 @@ func TestScaleBar(t *testing.T) {
 			t.Fatal(err)
 		}
 		root := parse(t, svg)
-		plot := root.find(func(e *node) bool { return e.attr("id") == "plot" })[0]
-		frame := root.find(func(e *node) bool { return e.hasClass("plot-frame") })[0]
-		bar := root.find(func(e *node) bool { return e.hasClass("scalebar") })
+		plot := root.Find(func(e *svgtest.Node) bool { return e.Attr("id") == "plot" })[0]
+		frame := root.Find(func(e *svgtest.Node) bool { return e.HasClass("plot-frame") })[0]
+		bar := root.Find(func(e *svgtest.Node) bool { return e.HasClass("scalebar") })
 		if len(bar) != 1 {
 			t.Fatalf("%d scale bars", len(bar))
 		}
-		w, e, s, n := f(t, plot.attr("data-west")), f(t, plot.attr("data-east")), f(t, plot.attr("data-south")), f(t, plot.attr("data-north"))
-		plotPx := f(t, frame.attr("width"))
+		w, e, s, n := f(t, plot.Attr("data-west")), f(t, plot.Attr("data-east")), f(t, plot.Attr("data-south")), f(t, plot.Attr("data-north"))
+		plotPx := f(t, frame.Attr("width"))
 		plotM := (e - w) * math.Pi / 180 * 6371008.8 * math.Cos((s+n)/2*math.Pi/180)
-		metres := f(t, bar[0].attr("data-metres"))
-		rects := bar[0].find(func(e *node) bool { return e.XMLName.Local == "rect" })
-		barPx := f(t, rects[1].attr("width")) + f(t, rects[2].attr("width"))
+		metres := f(t, bar[0].Attr("data-metres"))
+		rects := bar[0].Find(func(e *svgtest.Node) bool { return e.XMLName.Local == "rect" })
+		barPx := f(t, rects[1].Attr("width")) + f(t, rects[2].Attr("width"))
 		if got := barPx / plotPx * plotM; math.Abs(got-metres) > 0.005*metres {
 			t.Errorf("span %v: bar of %v px is %.1f m, labelled %v m", span, barPx, got, metres)
 		}
 		if d := strconv.FormatFloat(metres, 'f', -1, 64); d[0] != '1' && d[0] != '2' && d[0] != '5' || barPx < plotPx/12 || barPx > plotPx/4 {
 			t.Errorf("span %v: bar %v m (%v px of %v) is not a round fifth of the plot", span, metres, barPx, plotPx)
 		}
-		label := bar[0].find(func(e *node) bool { return e.XMLName.Local == "text" })
-		if !strings.HasSuffix(label[1].text(), "m") {
-			t.Errorf("label %q", label[1].text())
+		label := bar[0].Find(func(e *svgtest.Node) bool { return e.XMLName.Local == "text" })
+		if !strings.HasSuffix(label[1].Text(), "m") {
+			t.Errorf("label %q", label[1].Text())
 		}
 	}
 }
@@ -283,11 +226,11 @@ func TestFarZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plot := parse(t, svg).find(func(e *node) bool { return e.attr("id") == "plot" })[0]
-	if e := f(t, plot.attr("data-east")); e < 116.33 || e > 116.4 {
+	plot := parse(t, svg).Find(func(e *svgtest.Node) bool { return e.Attr("id") == "plot" })[0]
+	if e := f(t, plot.Attr("data-east")); e < 116.33 || e > 116.4 {
 		t.Errorf("east edge %v: want the near zone (to 116.33) whole, the far one out", e)
 	}
-	if s := f(t, plot.attr("data-south")); s < 39.8 {
+	if s := f(t, plot.Attr("data-south")); s < 39.8 {
 		t.Errorf("south edge %v: the far zone stretched the map", s)
 	}
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"image/png"
@@ -20,6 +19,7 @@ import (
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/internal/testtool"
+	"github.com/geogate/geogate/mapsvg/svgtest"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
@@ -74,55 +74,10 @@ func runMap(t *testing.T, drive []byte, args ...string) (stdout, stderr string, 
 	return o.String(), e.String(), err
 }
 
-// svgNode is any SVG element, parsed generically.
-type svgNode struct {
-	XMLName xml.Name
-	Attrs   []xml.Attr `xml:",any,attr"`
-	Nodes   []svgNode  `xml:",any"`
-	Text    string     `xml:",chardata"`
-}
-
-func (n *svgNode) attr(name string) string {
-	for _, a := range n.Attrs {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-func (n *svgNode) hasClass(c string) bool {
-	for _, f := range strings.Fields(n.attr("class")) {
-		if f == c {
-			return true
-		}
-	}
-	return false
-}
-
-func (n *svgNode) find(ok func(*svgNode) bool) []*svgNode {
-	var out []*svgNode
-	if ok(n) {
-		out = append(out, n)
-	}
-	for i := range n.Nodes {
-		out = append(out, n.Nodes[i].find(ok)...)
-	}
-	return out
-}
-
-func (n *svgNode) text() string {
-	s := n.Text
-	for i := range n.Nodes {
-		s += n.Nodes[i].text()
-	}
-	return s
-}
-
 // drawnMap is a parsed map: the document, and the drawn points per class in degrees, mapped
 // back from pixels with the extent and plot rectangle the SVG declares.
 type drawnMap struct {
-	root   *svgNode
+	root   *svgtest.Node
 	points map[string][][2]float64 // class -> [lat, lon]
 	pxDeg  [2]float64              // degrees of latitude, longitude per pixel
 }
@@ -133,10 +88,7 @@ func readMap(t *testing.T, name string) *drawnMap {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := &svgNode{}
-	if err := xml.Unmarshal(data, root); err != nil {
-		t.Fatalf("%s does not parse: %v", name, err)
-	}
+	root := svgtest.Parse(t, data)
 	num := func(s string) float64 {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -144,25 +96,25 @@ func readMap(t *testing.T, name string) *drawnMap {
 		}
 		return v
 	}
-	plot := root.find(func(n *svgNode) bool { return n.attr("id") == "plot" })
-	frame := root.find(func(n *svgNode) bool { return n.hasClass("plot-frame") })
+	plot := root.Find(func(n *svgtest.Node) bool { return n.Attr("id") == "plot" })
+	frame := root.Find(func(n *svgtest.Node) bool { return n.HasClass("plot-frame") })
 	if len(plot) != 1 || len(frame) != 1 {
 		t.Fatalf("%s: %d plots, %d frames", name, len(plot), len(frame))
 	}
-	w, s, e, n := num(plot[0].attr("data-west")), num(plot[0].attr("data-south")), num(plot[0].attr("data-east")), num(plot[0].attr("data-north"))
-	x0, y0, pw, ph := num(frame[0].attr("x")), num(frame[0].attr("y")), num(frame[0].attr("width")), num(frame[0].attr("height"))
+	w, s, e, n := num(plot[0].Attr("data-west")), num(plot[0].Attr("data-south")), num(plot[0].Attr("data-east")), num(plot[0].Attr("data-north"))
+	x0, y0, pw, ph := num(frame[0].Attr("x")), num(frame[0].Attr("y")), num(frame[0].Attr("width")), num(frame[0].Attr("height"))
 	m := &drawnMap{root: root, points: map[string][][2]float64{}, pxDeg: [2]float64{(n - s) / ph, (e - w) / pw}}
-	for _, g := range root.find(func(n *svgNode) bool { return n.hasClass("points") }) {
-		class := strings.TrimSpace(strings.TrimPrefix(g.attr("class"), "points"))
+	for _, g := range root.Find(func(n *svgtest.Node) bool { return n.HasClass("points") }) {
+		class := strings.TrimSpace(strings.TrimPrefix(g.Attr("class"), "points"))
 		for _, el := range g.Nodes {
 			var x, y float64
 			switch el.XMLName.Local {
 			case "circle":
-				x, y = num(el.attr("cx")), num(el.attr("cy"))
+				x, y = num(el.Attr("cx")), num(el.Attr("cy"))
 			case "rect":
-				x, y = num(el.attr("x"))+num(el.attr("width"))/2, num(el.attr("y"))+num(el.attr("height"))/2
+				x, y = num(el.Attr("x"))+num(el.Attr("width"))/2, num(el.Attr("y"))+num(el.Attr("height"))/2
 			case "path": // "Mx y l6 6m0 -6l-6 6": a cross centred 3 px right of and below M
-				f := strings.Fields(strings.TrimPrefix(strings.SplitN(el.attr("d"), "l", 2)[0], "M"))
+				f := strings.Fields(strings.TrimPrefix(strings.SplitN(el.Attr("d"), "l", 2)[0], "M"))
 				x, y = num(f[0])+3, num(f[1])+3
 			default:
 				t.Fatalf("%s: unexpected %s in the %s points", name, el.XMLName.Local, class)
@@ -174,13 +126,13 @@ func readMap(t *testing.T, name string) *drawnMap {
 }
 
 func (m *drawnMap) legend() string {
-	l := m.root.find(func(n *svgNode) bool { return n.hasClass("legend") })
+	l := m.root.Find(func(n *svgtest.Node) bool { return n.HasClass("legend") })
 	if len(l) != 1 {
 		return ""
 	}
 	var lines []string // wrapped lines joined again
-	for _, t := range l[0].find(func(n *svgNode) bool { return n.XMLName.Local == "text" }) {
-		lines = append(lines, t.text())
+	for _, t := range l[0].Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "text" }) {
+		lines = append(lines, t.Text())
 	}
 	return strings.Join(lines, " ")
 }
@@ -263,8 +215,8 @@ func TestMapDriveMatchesEval(t *testing.T) {
 					}
 				}
 				dropped := len(m.points["dropped"])
-				tracks := m.root.find(func(n *svgNode) bool { return n.hasClass("tracks") })
-				warning := m.root.find(func(n *svgNode) bool { return n.hasClass("warning") })
+				tracks := m.root.Find(func(n *svgtest.Node) bool { return n.HasClass("tracks") })
+				warning := m.root.Find(func(n *svgtest.Node) bool { return n.HasClass("warning") })
 				if testDrive {
 					if dropped != count["drop"] || len(tracks) != 1 || len(warning) != 1 {
 						t.Errorf("test drive: %d dropped drawn of %d, %d tracks, %d warnings", dropped, count["drop"], len(tracks), len(warning))
@@ -278,11 +230,11 @@ func TestMapDriveMatchesEval(t *testing.T) {
 						t.Errorf("legend lacks %q:\n%s", s, legend)
 					}
 				}
-				zones := m.root.find(func(n *svgNode) bool { return n.XMLName.Local == "g" && n.hasClass("zone") })
+				zones := m.root.Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "g" && n.HasClass("zone") })
 				if len(zones) != 3 {
 					t.Errorf("%d zones drawn, the sample has 3", len(zones))
 				}
-				if len(m.root.find(func(n *svgNode) bool { return n.hasClass("scalebar") })) != 1 {
+				if len(m.root.Find(func(n *svgtest.Node) bool { return n.HasClass("scalebar") })) != 1 {
 					t.Error("no scale bar")
 				}
 				if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
@@ -426,7 +378,7 @@ func TestMapStored(t *testing.T) {
 			t.Fatalf("point %v is drawn but the log holds no such position", g)
 		}
 	}
-	if len(m.root.find(func(n *svgNode) bool { return n.hasClass("tracks") })) != 0 {
+	if len(m.root.Find(func(n *svgtest.Node) bool { return n.HasClass("tracks") })) != 0 {
 		t.Error("a map of a log draws a track")
 	}
 	legend := m.legend()
@@ -479,8 +431,8 @@ func TestMapPNG(t *testing.T) {
 		t.Fatalf("not a PNG: %v", err)
 	}
 	root := readMap(t, svgName).root
-	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); strconv.Itoa(w) != root.attr("width") || strconv.Itoa(h) != root.attr("height") {
-		t.Errorf("PNG %dx%d, SVG %sx%s", w, h, root.attr("width"), root.attr("height"))
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); strconv.Itoa(w) != root.Attr("width") || strconv.Itoa(h) != root.Attr("height") {
+		t.Errorf("PNG %dx%d, SVG %sx%s", w, h, root.Attr("width"), root.Attr("height"))
 	}
 	if fi, _ := os.Stat(pngName); fi.Mode().Perm() != 0o600 {
 		t.Errorf("PNG mode %v", fi.Mode())
