@@ -18,8 +18,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func parse(t *testing.T, svg []byte) *svgtest.Node { return svgtest.Parse(t, svg) }
-
 func square(lon, lat, d float64) policy.Polygon {
 	return policy.Polygon{policy.Ring{{lon, lat}, {lon + d, lat}, {lon + d, lat + d}, {lon, lat + d}, {lon, lat}}}
 }
@@ -62,7 +60,7 @@ func TestStructure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := parse(t, svg)
+	root := svgtest.Parse(t, svg)
 
 	zones := root.Find(func(n *svgtest.Node) bool { return n.XMLName.Local == "g" && n.HasClass("zone") })
 	if len(zones) != len(m.Zones) {
@@ -149,7 +147,7 @@ func TestScaleBar(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		root := parse(t, svg)
+		root := svgtest.Parse(t, svg)
 		plot := root.Find(func(e *svgtest.Node) bool { return e.Attr("id") == "plot" })[0]
 		frame := root.Find(func(e *svgtest.Node) bool { return e.HasClass("plot-frame") })[0]
 		bar := root.Find(func(e *svgtest.Node) bool { return e.HasClass("scalebar") })
@@ -226,7 +224,7 @@ func TestFarZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plot := parse(t, svg).Find(func(e *svgtest.Node) bool { return e.Attr("id") == "plot" })[0]
+	plot := svgtest.Parse(t, svg).Find(func(e *svgtest.Node) bool { return e.Attr("id") == "plot" })[0]
 	if e := f(t, plot.Attr("data-east")); e < 116.33 || e > 116.4 {
 		t.Errorf("east edge %v: want the near zone (to 116.33) whole, the far one out", e)
 	}
