@@ -40,7 +40,11 @@ type KeyEvents struct {
 
 // KeyCounts is a snapshot of KeyEvents.
 type KeyCounts struct {
-	Sealed, Unsealed, Rotated, Retired, Failed uint64
+	Sealed   uint64 `json:"sealed"`
+	Unsealed uint64 `json:"unsealed"`
+	Rotated  uint64 `json:"rotated"`
+	Retired  uint64 `json:"retired"`
+	Failed   uint64 `json:"failed"`
 }
 
 // Counts returns the counters.
