@@ -181,7 +181,8 @@ func unsealTook(t *testing.T, log string) time.Duration {
 
 // TestRunTPM runs the daemon with its device key sealed to a software TPM, as a unit whose
 // eMMC is imaged would see it:
-//   - seal on TPM A at first start, restart on A: the log opens, the first run's records read;
+//   - seal on TPM A at first start, rotate, restart on A: the log opens, new segments go under
+//     the new key and the first run's records still read;
 //   - the data dir and keyring copied to a unit with TPM B: nothing decrypts, the daemon runs
 //     on, stores nothing, and says why in its status, health and log;
 //   - TPM A absent at start: fail closed, unhealthy, and storing again when it returns, without
@@ -200,10 +201,11 @@ func TestRunTPM(t *testing.T) {
 
 	t.Run("seal and restart on A", func(t *testing.T) {
 		var catFirst string
+		var durable int64
 		for i, want := range []string{"device key sealed", "device key unsealed"} {
 			p := startDaemon(t, fmt.Sprintf("geogate run (TPM A, start %d)", i+1), a.cfg)
 			ready := p.waitReady()
-			s := p.waitStatus("fixes stored", func(s status) bool { return s.durable > 20 })
+			s := p.waitStatus("fixes stored", func(s status) bool { return s.durable > durable+20 && s.fixes > 20 })
 			st := askStatus(t, a.sock)
 			if !st.Storing || !st.Healthy || st.Keys.Unsealed != 1 || st.Keys.Failed != 0 || st.Keys.Sealed != uint64(1-i) {
 				t.Errorf("start %d: status %+v", i+1, st)
@@ -214,12 +216,12 @@ func TestRunTPM(t *testing.T) {
 			if !strings.Contains(log, want) {
 				t.Errorf("start %d: the log does not say %q", i+1, want)
 			}
-			if i == 1 && strings.Contains(log, "device key sealed") {
-				t.Error("the restart sealed a new key")
+			if i == 1 && (strings.Contains(log, "device key sealed") || !strings.Contains(log, "keys=2")) {
+				t.Error("the restart after the rotation did not unseal both keys, or sealed a new one")
 			}
 			// The unseal runs before READY=1: its time is what the TPM adds to the start.
 			t.Logf("start %d: READY=1 after %v, the unseal (swtpm on 127.0.0.1) took %v; %q", i+1, ready, unsealTook(t, log), s.line)
-			records += sum.records
+			records, durable = records+sum.records, sum.durable
 			if got := verifiedRecords(t, a.cfg); got != records {
 				t.Errorf("store verify -config after start %d: %d records, the daemons stored %d", i+1, got, records)
 			}
@@ -229,8 +231,12 @@ func TestRunTPM(t *testing.T) {
 			}
 			if i == 0 {
 				catFirst = cat
+				// A new key for the next start's segments; the first run's stay under the old.
+				if out, err := exec.Command(geogateBin(t), "key", "rotate", "-config", a.cfg).CombinedOutput(); err != nil {
+					t.Fatalf("geogate key rotate: %v\n%s", err, out)
+				}
 			} else if !strings.HasPrefix(cat, catFirst) {
-				t.Error("after the restart, store cat does not begin with the first run's records")
+				t.Error("after the rotation and restart, store cat does not begin with the first run's records")
 			}
 		}
 	})
@@ -328,12 +334,17 @@ func TestRunTPM(t *testing.T) {
 		}
 	})
 
-	key, err := board.NewTPMKeyring(board.TPMConfig{Device: tpmA.Device(), Keyring: filepath.Join(a.data, "keyring.tpm")}).DeviceKey()
+	keys, err := board.NewTPMKeyring(board.TPMConfig{Device: tpmA.Device(), Keyring: filepath.Join(a.data, "keyring.tpm")}).DeviceKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer clear(key)
-	scanForKey(t, key, dir, strings.Join(logs, "\n"))
+	defer keys.Clear()
+	if len(keys.Old) != 1 {
+		t.Errorf("keyring: %d old keys, want the one rotated out (its segments remain)", len(keys.Old))
+	}
+	for _, k := range append(keys.Old, keys.Current) {
+		scanForKey(t, k, dir, strings.Join(logs, "\n"))
+	}
 }
 
 // TestRunTPMPolicy runs the daemon with its key bound to PCR 16 through a signed policy: after
