@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-tpm/tpm2"
+	"github.com/google/go-tpm/tpm2/transport"
+
 	"github.com/geogate/geogate/internal/atomicfile"
 )
 
@@ -159,20 +162,26 @@ func (k *TPMKeyring) unsealAll() (Keys, error) {
 		return Keys{}, err
 	}
 	var keys Keys
-	for i, s := range ring {
-		key, err := unseal(k.cfg.Device, s, policies)
-		if err != nil {
-			keys.Clear()
-			if i > 0 {
-				err = fmt.Errorf("old key %d of %d: %w", i, len(ring)-1, err)
+	err = withTPM(k.cfg.Device, func(t transport.TPM, srk *tpm2.CreatePrimaryResponse, srkPub *tpm2.TPMTPublic) error {
+		for i, s := range ring {
+			key, err := unsealIn(t, srk, srkPub, s, policies)
+			if err != nil {
+				if i > 0 {
+					err = fmt.Errorf("old key %d of %d: %w", i, len(ring)-1, err)
+				}
+				return err
 			}
-			return Keys{}, fmt.Errorf("board: %s: %w", k, err)
+			if i == 0 {
+				keys.Current = key
+			} else {
+				keys.Old = append(keys.Old, key)
+			}
 		}
-		if i == 0 {
-			keys.Current = key
-		} else {
-			keys.Old = append(keys.Old, key)
-		}
+		return nil
+	})
+	if err != nil {
+		keys.Clear()
+		return Keys{}, fmt.Errorf("board: %s: %w", k, err)
 	}
 	return keys, nil
 }
