@@ -623,3 +623,29 @@ func BenchmarkStart(b *testing.B) {
 		})
 	}
 }
+
+// TestRunProductionRefusesKeyFile: with storage.production a plain key file is refused at
+// start, loudly, naming the setting; nothing is written to the data dir.
+func TestRunProductionRefusesKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: newKey(t, dir), GNSS: simGNSS(10)})
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("[storage]\n"), []byte("[storage]\nproduction = true\n"), 1)
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(geogateBin(t), "run", "-config", cfg)
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "storage.production: a plain key file is refused in production") {
+		t.Fatalf("geogate run in production with a key file: %v, want a refusal naming storage.production\n%s", err, out)
+	}
+	t.Logf("refused: %s", strings.TrimSpace(tail(string(out), 1)))
+	if _, err := os.Stat(data); err == nil {
+		t.Error("the refused start created the data dir")
+	}
+}
