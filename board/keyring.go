@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,9 @@ func (k *Keys) Clear() {
 // zero value is ready; it is safe for concurrent use. No event carries key material.
 type KeyEvents struct {
 	sealed, unsealed, rotated, retired, failed atomic.Uint64
+
+	mu       sync.Mutex
+	lastFail string // the latest failure logged, until an unseal succeeds
 }
 
 // KeyCounts is a snapshot of KeyEvents.
@@ -60,13 +64,26 @@ func (e *KeyEvents) Counts() KeyCounts {
 // the current one first, taking took.
 func (e *KeyEvents) Unsealed(log *slog.Logger, source string, n int, took time.Duration) {
 	c := e.unsealed.Add(1)
+	e.mu.Lock()
+	e.lastFail = ""
+	e.mu.Unlock()
 	log.Info("device key unsealed", "source", source, "keys", n, "took", took.Round(time.Microsecond), "unsealed_total", c)
 }
 
 // Failed counts and logs a key operation (op: "unseal", "seal", "rotate", "retire") that
-// failed. err never holds key material: no error of this package quotes a key.
+// failed. err never holds key material: no error of this package quotes a key. A failure
+// equal to the one logged last, with no unseal in between (a daemon asking an absent TPM again
+// and again), is counted but not logged again.
 func (e *KeyEvents) Failed(log *slog.Logger, source, op string, err error) {
 	c := e.failed.Add(1)
+	msg := source + " " + op + ": " + err.Error()
+	e.mu.Lock()
+	repeat := msg == e.lastFail
+	e.lastFail = msg
+	e.mu.Unlock()
+	if repeat {
+		return
+	}
 	log.Error("DEVICE KEY "+op+" FAILED", "source", source, "err", err, "failed_total", c)
 }
 
