@@ -9,8 +9,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/go-tpm/tpm2"
+	"github.com/google/go-tpm/tpm2/transport"
 
 	"github.com/geogate/geogate/internal/atomicfile"
 )
@@ -36,11 +40,18 @@ func (k *Keys) Clear() {
 // zero value is ready; it is safe for concurrent use. No event carries key material.
 type KeyEvents struct {
 	sealed, unsealed, rotated, retired, failed atomic.Uint64
+
+	mu       sync.Mutex
+	lastFail string // the latest failure logged, until an unseal succeeds
 }
 
 // KeyCounts is a snapshot of KeyEvents.
 type KeyCounts struct {
-	Sealed, Unsealed, Rotated, Retired, Failed uint64
+	Sealed   uint64 `json:"sealed"`
+	Unsealed uint64 `json:"unsealed"`
+	Rotated  uint64 `json:"rotated"`
+	Retired  uint64 `json:"retired"`
+	Failed   uint64 `json:"failed"`
 }
 
 // Counts returns the counters.
@@ -53,13 +64,26 @@ func (e *KeyEvents) Counts() KeyCounts {
 // the current one first, taking took.
 func (e *KeyEvents) Unsealed(log *slog.Logger, source string, n int, took time.Duration) {
 	c := e.unsealed.Add(1)
+	e.mu.Lock()
+	e.lastFail = ""
+	e.mu.Unlock()
 	log.Info("device key unsealed", "source", source, "keys", n, "took", took.Round(time.Microsecond), "unsealed_total", c)
 }
 
 // Failed counts and logs a key operation (op: "unseal", "seal", "rotate", "retire") that
-// failed. err never holds key material: no error of this package quotes a key.
+// failed. err never holds key material: no error of this package quotes a key. A failure
+// equal to the one logged last, with no unseal in between (a daemon asking an absent TPM again
+// and again), is counted but not logged again.
 func (e *KeyEvents) Failed(log *slog.Logger, source, op string, err error) {
 	c := e.failed.Add(1)
+	msg := source + " " + op + ": " + err.Error()
+	e.mu.Lock()
+	repeat := msg == e.lastFail
+	e.lastFail = msg
+	e.mu.Unlock()
+	if repeat {
+		return
+	}
 	log.Error("DEVICE KEY "+op+" FAILED", "source", source, "err", err, "failed_total", c)
 }
 
@@ -155,20 +179,26 @@ func (k *TPMKeyring) unsealAll() (Keys, error) {
 		return Keys{}, err
 	}
 	var keys Keys
-	for i, s := range ring {
-		key, err := unseal(k.cfg.Device, s, policies)
-		if err != nil {
-			keys.Clear()
-			if i > 0 {
-				err = fmt.Errorf("old key %d of %d: %w", i, len(ring)-1, err)
+	err = withTPM(k.cfg.Device, func(t transport.TPM, srk *tpm2.CreatePrimaryResponse, srkPub *tpm2.TPMTPublic) error {
+		for i, s := range ring {
+			key, err := unsealIn(t, srk, srkPub, s, policies)
+			if err != nil {
+				if i > 0 {
+					err = fmt.Errorf("old key %d of %d: %w", i, len(ring)-1, err)
+				}
+				return err
 			}
-			return Keys{}, fmt.Errorf("board: %s: %w", k, err)
+			if i == 0 {
+				keys.Current = key
+			} else {
+				keys.Old = append(keys.Old, key)
+			}
 		}
-		if i == 0 {
-			keys.Current = key
-		} else {
-			keys.Old = append(keys.Old, key)
-		}
+		return nil
+	})
+	if err != nil {
+		keys.Clear()
+		return Keys{}, fmt.Errorf("board: %s: %w", k, err)
 	}
 	return keys, nil
 }

@@ -204,6 +204,18 @@ func seal(dev string, key, authority []byte) (sealedKey, error) {
 func unseal(dev string, s sealedKey, policies []*SignedPolicy) ([]byte, error) {
 	var key []byte
 	err := withTPM(dev, func(t transport.TPM, srk *tpm2.CreatePrimaryResponse, srkPub *tpm2.TPMTPublic) error {
+		var err error
+		key, err = unsealIn(t, srk, srkPub, s, policies)
+		return err
+	})
+	return key, err
+}
+
+// unsealIn is unseal on an open TPM under its storage root key (withTPM), so a keyring's
+// keys share one connection and one derivation of the root key.
+func unsealIn(t transport.TPM, srk *tpm2.CreatePrimaryResponse, srkPub *tpm2.TPMTPublic, s sealedKey, policies []*SignedPolicy) ([]byte, error) {
+	var key []byte
+	err := func() error {
 		pub := tpm2.BytesAs2B[tpm2.TPMTPublic](s.public)
 		loaded, err := tpm2.Load{
 			ParentHandle: tpm2.NamedHandle{Handle: srk.ObjectHandle, Name: srk.Name},
@@ -251,7 +263,7 @@ func unseal(dev string, s sealedKey, policies []*SignedPolicy) ([]byte, error) {
 			errs = append(errs, errors.New("no signed PCR policy configured (storage.tpm_policies)"))
 		}
 		return fmt.Errorf("board: tpm: %w: %w", ErrPolicy, errors.Join(errs...))
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -263,3 +263,24 @@ func BenchmarkUnseal(b *testing.B) {
 		})
 	}
 }
+
+// TestKeyEventsRepeat: a failure that repeats (a TPM asked again while absent) is counted each
+// time but logged once, until an unseal succeeds; a different failure is logged at once.
+func TestKeyEventsRepeat(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	var ev board.KeyEvents
+	absent := fmt.Errorf("connect: %w", board.ErrAbsent)
+	for range 3 {
+		ev.Failed(log, "tpm keyring k", "unseal", absent)
+	}
+	ev.Failed(log, "tpm keyring k", "unseal", board.ErrTPM)
+	ev.Unsealed(log, "tpm keyring k", 1, 0)
+	ev.Failed(log, "tpm keyring k", "unseal", board.ErrTPM)
+	if got := bytes.Count(logs.Bytes(), []byte("DEVICE KEY unseal FAILED")); got != 3 {
+		t.Errorf("%d failures logged, want 3 (the absent TPM once, the failing TPM before and after the unseal):\n%s", got, logs.Bytes())
+	}
+	if c := ev.Counts(); c.Failed != 5 || c.Unsealed != 1 {
+		t.Errorf("counts %+v, want 5 failures and 1 unseal", c)
+	}
+}

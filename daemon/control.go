@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/control"
 )
 
@@ -17,6 +18,11 @@ type Status struct {
 	Summary
 	// Storing is false while nothing can be stored (no key, no log: fail closed).
 	Storing bool `json:"storing"`
+	// NotStoring says why nothing is stored, as the status line does; empty while Storing.
+	NotStoring string `json:"not_storing,omitempty"`
+	// Keys counts the device key's events since start: unseal failures, and unseals after
+	// them when the TPM came back.
+	Keys board.KeyCounts `json:"keys"`
 	// PolicyUnsigned is true while the running policy was loaded without verification.
 	PolicyUnsigned bool `json:"policy_unsigned"`
 	// Health is "ok" or "unhealthy: ..." as the watchdog sees it.
@@ -86,10 +92,14 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 // status collects the control socket's status answer.
 func (r *run) status() Status {
 	rep := r.health.Last()
-	return Status{
-		Summary: r.summary(), Storing: r.store.Log() != nil, PolicyUnsigned: r.unsigned.Load(),
-		Health: rep.String(), Healthy: rep.Healthy, Line: r.statusLine(),
+	st := Status{
+		Summary: r.summary(), Storing: r.store.Log() != nil, Keys: r.keyEvents.Counts(),
+		PolicyUnsigned: r.unsigned.Load(), Health: rep.String(), Healthy: rep.Healthy, Line: r.statusLine(),
 	}
+	if !st.Storing {
+		st.NotStoring = shortErr(r.store.Why())
+	}
+	return st
 }
 
 // healthReport collects the control socket's health answer.

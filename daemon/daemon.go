@@ -57,7 +57,8 @@ type run struct {
 	start  time.Time
 	holder policy.Holder
 	store  storeHolder
-	noKey  error // no usable device key: nothing is ever stored
+	// keyEvents counts the device key's events (sealed, unsealed, failed...) since start.
+	keyEvents board.KeyEvents
 	// storageRetry is closed when the goroutine retrying a failed storage open has ended;
 	// nil when none was started.
 	storageRetry chan struct{}

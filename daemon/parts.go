@@ -32,12 +32,23 @@ const (
 	storageRetryMax = 30 * time.Second
 )
 
+// Key retry: with storage.key_provider = "tpm" a device key that cannot be unsealed is asked
+// for again, the wait doubling from keyRetryMin to keyRetryMax, so a TPM that was absent or
+// failing, or a signed PCR policy installed for a new boot, takes effect without a restart.
+// The provider connects to the TPM anew on every try; an attempt costs one storage root key
+// derivation, which keyRetryMax keeps rare on a TPM that stays away.
+const (
+	keyRetryMin = 500 * time.Millisecond
+	keyRetryMax = 30 * time.Second
+)
+
 // storeHolder is the loop's store: the log once it is open, until then nothing, so records
 // are dropped as no-store (fail closed). It is safe for concurrent use.
 type storeHolder struct {
-	log atomic.Pointer[storage.Log]
-	mu  sync.Mutex
-	why error // why no log is open; nil once one is
+	log   atomic.Pointer[storage.Log]
+	mu    sync.Mutex
+	why   error // why no log is open; nil once one is
+	noKey bool  // why is the device key's failure, not the log's
 }
 
 // Append implements gate.Store.
@@ -69,66 +80,130 @@ func (s *storeHolder) Why() error {
 	return s.why
 }
 
+// keyWhy returns the device key's failure, nil when the key was unsealed (or nothing was
+// tried yet).
+func (s *storeHolder) keyWhy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.noKey {
+		return nil
+	}
+	return s.why
+}
+
 func (s *storeHolder) set(l *storage.Log, why error) {
 	s.mu.Lock()
-	s.why = why
+	s.why, s.noKey = why, false
 	s.mu.Unlock()
 	if l != nil {
 		s.log.Store(l)
 	}
 }
 
+// setNoKey records that the device key could not be had: nothing is stored.
+func (s *storeHolder) setNoKey(why error) {
+	s.mu.Lock()
+	s.why, s.noKey = why, true
+	s.mu.Unlock()
+}
+
 // openStorage unseals the device keys and opens the log. Without a usable key the daemon
-// stores nothing (fail closed) and says why; a log that fails to open is retried with
-// backoff in the background until ctx ends, and the daemon says so until it is open.
+// stores nothing (fail closed) and says why; with the "tpm" provider it asks the TPM again
+// with backoff until ctx ends. A log that fails to open is retried the same way, and the
+// daemon says so until it is open. Retries run in one goroutine that closeStorage waits for.
 func (r *run) openStorage(ctx context.Context) {
 	keys, ring, err := r.deviceKeys()
 	if err != nil {
-		r.noKey = err
-		r.store.set(nil, err)
-		r.log.Error("NO DEVICE KEY: storing nothing", "err", err)
-		return
-	}
-	opened := func(l *storage.Log) {
-		r.store.set(l, nil)
-		r.uploadWait = StartUploader(ctx, r.cfg, keys.Current, r.audit.auditLog(), r.log)
-		if ring != nil {
-			// The log now writes under the current key only: old keys nothing needs can go.
-			ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
+		r.store.setNoKey(err)
+		r.log.Error("NO DEVICE KEY: storing nothing", "err", err, "retrying", r.retriesKey())
+		if !r.retriesKey() {
+			return
 		}
-	}
-	l, err := r.openLog(keys)
-	if err == nil {
-		opened(l)
-		keys.Clear()
+	} else if r.tryOpenLog(ctx, keys, ring, 1) {
 		return
 	}
-	r.store.set(nil, err)
-	r.log.Error("STORAGE UNAVAILABLE: storing nothing, retrying", "dir", r.cfg.DataDir, "err", err)
 	r.storageRetry = make(chan struct{})
 	go func() {
 		defer close(r.storageRetry)
 		defer keys.Clear()
-		wait := storageRetryMin
-		for attempt := 2; ; attempt++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			l, err := r.openLog(keys)
-			if err == nil {
-				opened(l)
-				r.log.Info("storage open: storing again", "dir", r.cfg.DataDir, "attempt", attempt)
+		if keys.Current == nil {
+			if keys, ring = r.retryKey(ctx); keys.Current == nil {
 				return
 			}
-			if last := r.store.Why(); last == nil || last.Error() != err.Error() {
-				r.log.Error("STORAGE UNAVAILABLE: storing nothing, retrying", "dir", r.cfg.DataDir, "err", err, "attempt", attempt)
+			if r.tryOpenLog(ctx, keys, ring, 1) {
+				return
 			}
-			r.store.set(nil, err)
-			wait = min(2*wait, storageRetryMax)
 		}
+		r.retryLog(ctx, keys, ring)
 	}()
+}
+
+// retriesKey reports whether a device key that cannot be had is asked for again while the
+// daemon runs: the TPM may come back, or a signed policy be installed. A key file or a
+// systemd credential does not change under a running service.
+func (r *run) retriesKey() bool { return r.cfg.Storage.KeyProvider == "tpm" }
+
+// retryKey asks for the device keys with backoff until it has them or ctx ends (then it
+// returns no keys). Each new failure is logged once; the store says the latest.
+func (r *run) retryKey(ctx context.Context) (board.Keys, *board.TPMKeyring) {
+	wait := keyRetryMin
+	for attempt := 2; ; attempt++ {
+		select {
+		case <-ctx.Done():
+			return board.Keys{}, nil
+		case <-time.After(wait):
+		}
+		keys, ring, err := r.deviceKeys()
+		if err == nil {
+			r.log.Info("device key unsealed after a failure: opening storage", "attempt", attempt)
+			return keys, ring
+		}
+		if last := r.store.keyWhy(); last == nil || last.Error() != err.Error() {
+			r.log.Error("NO DEVICE KEY: storing nothing", "err", err, "attempt", attempt, "retrying", true)
+		}
+		r.store.setNoKey(err)
+		wait = min(2*wait, keyRetryMax)
+	}
+}
+
+// tryOpenLog opens the log with keys and, if it opens, starts what needs it; it reports
+// whether the log is open. A failure is recorded for the status and health.
+func (r *run) tryOpenLog(ctx context.Context, keys board.Keys, ring *board.TPMKeyring, attempt int) bool {
+	l, err := r.openLog(keys)
+	if err != nil {
+		if last := r.store.Why(); attempt == 1 || last == nil || last.Error() != err.Error() {
+			r.log.Error("STORAGE UNAVAILABLE: storing nothing, retrying", "dir", r.cfg.DataDir, "err", err, "attempt", attempt)
+		}
+		r.store.set(nil, err)
+		return false
+	}
+	r.store.set(l, nil)
+	r.uploadWait = StartUploader(ctx, r.cfg, keys.Current, r.audit.auditLog(), r.log)
+	if ring != nil {
+		// The log now writes under the current key only: old keys nothing needs can go.
+		ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
+	}
+	if attempt > 1 {
+		r.log.Info("storage open: storing again", "dir", r.cfg.DataDir, "attempt", attempt)
+	}
+	keys.Clear()
+	return true
+}
+
+// retryLog opens the log with backoff until it is open or ctx ends.
+func (r *run) retryLog(ctx context.Context, keys board.Keys, ring *board.TPMKeyring) {
+	wait := storageRetryMin
+	for attempt := 2; ; attempt++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if r.tryOpenLog(ctx, keys, ring, attempt) {
+			return
+		}
+		wait = min(2*wait, storageRetryMax)
+	}
 }
 
 // openLog opens the log with the current key (and the old ones for reading), and reports
@@ -164,10 +239,10 @@ func (r *run) openLog(keys board.Keys) (*storage.Log, error) {
 // deviceKeys unseals the device keys from storage.key_provider. ring is the TPM keyring
 // (nil for the other providers), whose unused old keys go once the log is open. A "tpm"
 // keyring that does not exist yet is sealed first (first boot). Key events are logged by
-// board with their running counts; no key byte is.
+// board with their running counts (r.keyEvents, in the status); no key byte is.
 func (r *run) deviceKeys() (keys board.Keys, ring *board.TPMKeyring, err error) {
 	s := r.cfg.Storage
-	ev := new(board.KeyEvents)
+	ev := &r.keyEvents
 	var kf *board.KeyFile
 	switch {
 	case s.KeyProvider == "tpm":
@@ -200,20 +275,34 @@ func (r *run) deviceKeys() (keys board.Keys, ring *board.TPMKeyring, err error) 
 }
 
 // storageHealthy is the health probe: unhealthy while storage failed to open (and is being
-// retried) or fails to sync. Without a device key nothing is ever opened: that is the
-// designed fail-closed state, which a restart would not change, so it stays healthy (the
-// status line says STORING NOTHING).
+// retried) or fails to sync, and while the TPM holding the device key is absent or failing
+// (the key is asked for again meanwhile). A key refused by design (none provisioned, sealed by
+// another TPM, PCRs no signed policy approves) leaves the daemon healthy: that is the
+// fail-closed state, which a restart would not change (the status line says STORING NOTHING
+// and why).
 func (r *run) storageHealthy() error {
 	if l := r.store.Log(); l != nil {
 		return l.Sync()
 	}
-	if r.noKey != nil {
+	if err := r.store.keyWhy(); err != nil {
+		if r.retriesKey() && keyFault(err) {
+			return fmt.Errorf("daemon: device key unavailable, retrying: %w", err)
+		}
 		return nil
 	}
 	if err := r.store.Why(); err != nil {
 		return fmt.Errorf("daemon: no log open: %w", err)
 	}
 	return errors.New("daemon: no log open")
+}
+
+// keyFault reports whether err is the key provider's hardware failing (the TPM absent, or a
+// TPM command failing) rather than a refusal by design.
+func keyFault(err error) bool {
+	if errors.Is(err, board.ErrSealedElsewhere) || errors.Is(err, board.ErrPolicy) {
+		return false
+	}
+	return errors.Is(err, board.ErrAbsent) || errors.Is(err, board.ErrTPM)
 }
 
 // closeStorage stops the retries and the uploader (their ctx has ended) and closes the

@@ -62,7 +62,7 @@ func TestMain(m *testing.M) {
 
 // geogateBin builds the geogate binary once per test run, its clock starting at runStart, and
 // returns its path.
-func geogateBin(t *testing.T) string {
+func geogateBin(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		if binDir, binErr = os.MkdirTemp("", "geogate-daemon-test-"); binErr != nil {
@@ -99,7 +99,7 @@ func heavy(t *testing.T) {
 }
 
 // newKey creates a device key with "geogate keygen -o" and returns its path.
-func newKey(t *testing.T, dir string) string {
+func newKey(t testing.TB, dir string) string {
 	t.Helper()
 	key := filepath.Join(dir, "device.key")
 	if out, err := exec.Command(geogateBin(t), "keygen", "-o", key).CombinedOutput(); err != nil {
@@ -128,7 +128,7 @@ const smallCamera = "source = \"synthetic\"\nwidth = 320\nheight = 240\nfps = 30
 
 // writeConfig writes a daemon config for c into dir and returns its path. Status lines go
 // out every 200 ms so the tests can follow the run by its counters.
-func writeConfig(t *testing.T, dir string, c runConfig) string {
+func writeConfig(t testing.TB, dir string, c runConfig) string {
 	t.Helper()
 	if c.Camera == "" {
 		c.Camera = "source = \"off\"\n"

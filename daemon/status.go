@@ -207,14 +207,27 @@ func (r *run) summary() Summary {
 	return s
 }
 
+// shortErr says in a few words why nothing is stored, for the status line and the console:
+// the device key's failure by its kind (never the key), else the error cut to 60 bytes.
 func shortErr(err error) string {
 	if err == nil {
 		return "no key"
 	}
-	s := err.Error()
-	if errors.Is(err, board.ErrNoKey) {
-		return "no device key"
+	for _, k := range []struct {
+		err  error
+		says string
+	}{
+		{board.ErrSealedElsewhere, "device key sealed by another TPM"},
+		{board.ErrPolicy, "no signed PCR policy unseals the device key"},
+		{board.ErrNoKey, "no device key"},
+		{board.ErrAbsent, "device key: TPM absent, retrying"},
+		{board.ErrTPM, "device key: TPM failing, retrying"},
+	} {
+		if errors.Is(err, k.err) {
+			return k.says
+		}
 	}
+	s := err.Error()
 	if len(s) > 60 {
 		s = s[:60] + "..."
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/config"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/internal/atomicfile"
 	"github.com/geogate/geogate/mapsvg"
@@ -28,10 +29,10 @@ import (
 var mapStdin io.Reader = os.Stdin
 
 // mapUsage is the usage line for the dispatch table.
-const mapUsage = "map -policy DIR [-tier NAME] [-test-drive] -o FILE.svg [-png FILE.png] [FILE.nmea|-] | map -stored -dir DIR -key KEYFILE [-policy DIR] -o FILE.svg: draw a policy and a drive, or a log"
+const mapUsage = "map -policy DIR [-tier NAME] [-test-drive] -o FILE.svg [-png FILE.png] [FILE.nmea|-] | map -stored (-dir DIR -key KEYFILE | -config FILE) [-policy DIR] -o FILE.svg: draw a policy and a drive, or a log"
 
 const mapUsageText = `usage: geogate map -policy DIR [-tier NAME] [-test-drive] -o FILE.svg [-png FILE.png] [FILE.nmea|-]
-       geogate map -stored -dir DIR -key KEYFILE [-policy DIR] -o FILE.svg [-png FILE.png]
+       geogate map -stored (-dir DIR -key KEYFILE | -config FILE [-dir DIR]) [-policy DIR] -o FILE.svg [-png FILE.png]
 
 Draws a map (SVG, and PNG with -png where rsvg-convert or ImageMagick is installed): the
 policy's zones with their margins and grids, and positions coloured by what the policy made
@@ -68,6 +69,7 @@ func mapMain(args []string, stdout, stderr io.Writer) error {
 	fl.BoolVar(&o.stored, "stored", false, "draw what the storage log in -dir holds instead of a drive")
 	fl.StringVar(&o.dir, "dir", "", "log `DIR`ectory (with -stored)")
 	fl.StringVar(&o.key, "key", "", "device key `FILE` (with -stored)")
+	fl.StringVar(&o.config, "config", "", "with -stored: the keys as the daemon takes them, from its configuration `FILE` (storage.key_provider, the TPM too), and its data_dir unless -dir is given")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -110,8 +112,8 @@ func mapMain(args []string, stdout, stderr io.Writer) error {
 
 // mapOptions are the flags of "geogate map".
 type mapOptions struct {
-	policyDir, tier, out, png, dir, key string
-	testDrive, stored                   bool
+	policyDir, tier, out, png, dir, key, config string
+	testDrive, stored                           bool
 }
 
 // misuse says what is wrong with the flags, or "".
@@ -123,14 +125,16 @@ func (o *mapOptions) misuse(fl *flag.FlagSet) string {
 		return "missing -o FILE.svg"
 	case o.stored && o.testDrive:
 		return "-test-drive draws the true positions of a drive; a log holds none: not with -stored"
-	case o.stored && (o.dir == "" || o.key == ""):
-		return "-stored needs -dir DIR (the log directory) and -key KEYFILE (the device key of the unit that wrote it)"
+	case o.key != "" && o.config != "":
+		return "-key and -config exclude each other (-config takes the key from storage.key_provider)"
+	case o.stored && o.config == "" && (o.dir == "" || o.key == ""):
+		return "-stored needs -dir DIR (the log directory) and -key KEYFILE (the device key of the unit that wrote it), or -config FILE (the daemon's configuration)"
 	case o.stored && set["tier"]:
 		return "-tier decides a drive; a log's records carry their own precision: not with -stored"
 	case o.stored && fl.NArg() > 0:
 		return fmt.Sprintf("unexpected arguments %q: -stored reads -dir", fl.Args())
-	case !o.stored && (set["dir"] || set["key"]):
-		return "-dir and -key read a log: add -stored"
+	case !o.stored && (set["dir"] || set["key"] || set["config"]):
+		return "-dir, -key and -config read a log: add -stored"
 	case !o.stored && o.policyDir == "":
 		return "missing -policy DIR"
 	case !o.stored && fl.NArg() > 1:
@@ -275,15 +279,31 @@ func storedMap(o *mapOptions, stderr io.Writer) (*mapsvg.Map, string, error) {
 		m.Zones = spec.Zones
 		policyNote = fmt.Sprintf("zones of policy %q v%d", spec.ID, spec.Version)
 	}
+	var cfg *config.Config
+	if o.config != "" {
+		var err error
+		if cfg, err = config.Load(o.config); err != nil {
+			return nil, "", err
+		}
+		if o.dir == "" {
+			o.dir = cfg.DataDir
+		}
+	}
 	if _, err := os.Stat(o.dir); err != nil {
 		return nil, "", fmt.Errorf("log directory: %w", err)
 	}
-	key, err := board.NewKeyFile(o.key).DeviceKey()
-	if err != nil {
-		return nil, "", err
+	var keys board.Keys
+	var kerr error
+	if cfg != nil {
+		keys, kerr = storeKeys(cfg.Storage)
+	} else {
+		keys.Current, kerr = board.NewKeyFile(o.key).DeviceKey()
 	}
-	r, err := storage.NewReader(o.dir, key)
-	clear(key)
+	if kerr != nil {
+		return nil, "", kerr
+	}
+	r, err := storage.NewReader(o.dir, keys.Current, keys.Old...)
+	keys.Clear()
 	if err != nil {
 		return nil, "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -388,6 +389,19 @@ func TestMapStored(t *testing.T) {
 		}
 	}
 
+	// With -config the keys and the directory come from the daemon's configuration: the same map.
+	cfg := filepath.Join(tmp, "geogate.toml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "data_dir = %q\n[storage]\nkey_file = %q\n", dir, keyPath), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outCfg := filepath.Join(tmp, "stored-config.svg")
+	if _, stderr, err := runMap(t, nil, "-stored", "-config", cfg, "-policy", samplePolicy, "-o", outCfg); err != nil {
+		t.Fatalf("-stored -config: %v\n%s", err, stderr)
+	}
+	if a, b := mustRead(t, out), mustRead(t, outCfg); !bytes.Equal(a, b) {
+		t.Error("the map drawn with -config differs from the one drawn with -dir and -key")
+	}
+
 	// The wrong key reads nothing and says so; no map is written.
 	other := filepath.Join(tmp, "other.key")
 	if err := board.GenerateKeyFile(other); err != nil {
@@ -466,6 +480,8 @@ func TestMapMisuse(t *testing.T) {
 		{"-stored", "-dir", tmp, "-key", "k", "-tier", "public", "-o", out},
 		{"-stored", "-dir", tmp, "-key", "k", "-o", out, "drive.nmea"},
 		{"-policy", samplePolicy, "-dir", tmp, "-o", out},
+		{"-policy", samplePolicy, "-config", "geogate.toml", "-o", out},
+		{"-stored", "-config", "geogate.toml", "-key", "k", "-o", out},
 	}
 	for _, args := range usage {
 		if _, _, err := runMap(t, nil, args...); !errors.Is(err, errUsage) {
@@ -493,4 +509,13 @@ func TestMapMisuse(t *testing.T) {
 	if _, _, err := runMap(t, []byte("garbage\n"), "-policy", samplePolicy, "-o", out, "-"); err != nil {
 		t.Errorf("empty drive: %v", err)
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

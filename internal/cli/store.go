@@ -17,12 +17,13 @@ import (
 
 	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/config"
 	"github.com/geogate/geogate/record"
 	"github.com/geogate/geogate/storage"
 )
 
 // storeUsage is the usage line for the dispatch table.
-const storeUsage = "store ls|verify|cat|stats|export -dir DIR -key KEYFILE: list, verify, print (JSON lines), count, or export (age) the encrypted log; store verify|cat -identity AGEKEY EXPORT: the processor's side"
+const storeUsage = "store ls|verify|cat|stats|export (-dir DIR -key KEYFILE | -config FILE): list, verify, print (JSON lines), count, or export (age) the encrypted log; store verify|cat -identity AGEKEY EXPORT: the processor's side"
 
 // storeType names a record type for "store cat" and "store export" and optionally decodes
 // its payload into a JSON value.
@@ -126,6 +127,7 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	fl.SetOutput(stderr)
 	dir := fl.String("dir", "", "log `DIR`ectory")
 	keyPath := fl.String("key", "", "device key `FILE` (64 hex digits, mode 0600; see geogate keygen)")
+	cfgFile := fl.String("config", "", "take the device keys as the daemon does, from its configuration `FILE` (storage.key_provider: file, systemd-creds or tpm), and its data_dir unless -dir is given")
 	var identity, pub, checkpoint *string
 	if sub == "cat" || sub == "verify" {
 		identity = fl.String("identity", "", "read an export `FILE` given as argument with this age identity file (the processor's side) instead of -dir and -key")
@@ -135,7 +137,7 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 		checkpoint = fl.String("checkpoint", "", "with -pub: the export's checkpoint `FILE` (the <object>.checkpoint sidecar); default EXPORT.checkpoint")
 	}
 	fl.Usage = func() {
-		fmt.Fprintf(stderr, "usage: geogate store %s -dir DIR -key KEYFILE", sub)
+		fmt.Fprintf(stderr, "usage: geogate store %s (-dir DIR -key KEYFILE | -config FILE [-dir DIR])", sub)
 		if sub == "export" {
 			fmt.Fprint(stderr, " -to RECIPIENT -o FILE")
 		}
@@ -156,8 +158,8 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if identity != nil && *identity != "" {
-		if *dir != "" || *keyPath != "" || fl.NArg() != 1 {
-			fmt.Fprintf(stderr, "geogate store %s: -identity reads one export file, without -dir and -key\n", sub)
+		if *dir != "" || *keyPath != "" || *cfgFile != "" || fl.NArg() != 1 {
+			fmt.Fprintf(stderr, "geogate store %s: -identity reads one export file, without -dir, -key and -config\n", sub)
 			fl.Usage()
 			return errUsage
 		}
@@ -167,12 +169,27 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 		}
 		return storeReadExport(sub, *identity, fl.Arg(0), pk, cp, stdout, stderr)
 	}
+	if *cfgFile != "" && *keyPath != "" {
+		fmt.Fprintf(stderr, "geogate store %s: -key and -config exclude each other (-config takes the key from storage.key_provider)\n", sub)
+		fl.Usage()
+		return errUsage
+	}
+	var cfg *config.Config
+	if *cfgFile != "" {
+		var err error
+		if cfg, err = config.Load(*cfgFile); err != nil {
+			return err
+		}
+		if *dir == "" {
+			*dir = cfg.DataDir
+		}
+	}
 	var missing []string
 	if *dir == "" {
 		missing = append(missing, "-dir DIR (the log directory)")
 	}
-	if *keyPath == "" {
-		missing = append(missing, "-key KEYFILE (the device key of the unit that wrote the log)")
+	if *keyPath == "" && cfg == nil {
+		missing = append(missing, "-key KEYFILE (the device key of the unit that wrote the log) or -config FILE (the daemon's configuration)")
 	}
 	if len(missing) > 0 || fl.NArg() != 0 {
 		if len(missing) > 0 {
@@ -186,12 +203,18 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*dir); err != nil {
 		return fmt.Errorf("log directory: %w", err)
 	}
-	key, err := board.NewKeyFile(*keyPath).DeviceKey()
+	var keys board.Keys
+	var err error
+	if cfg != nil {
+		keys, err = storeKeys(cfg.Storage)
+	} else {
+		keys.Current, err = board.NewKeyFile(*keyPath).DeviceKey()
+	}
 	if err != nil {
 		return err
 	}
-	r, err := storage.NewReader(*dir, key)
-	clear(key)
+	r, err := storage.NewReader(*dir, keys.Current, keys.Old...)
+	keys.Clear()
 	if err != nil {
 		return err
 	}
@@ -201,10 +224,36 @@ func storeMain(args []string, stdout, stderr io.Writer) error {
 	return run(r, fl, stdout, stderr)
 }
 
+// storeKeys returns the device keys the daemon with storage config s uses: a key file, the
+// systemd credential (run under the unit's LoadCredentialEncrypted=, e.g. with systemd-run),
+// or every key of the TPM keyring, the rotated ones too, so segments written under an old key
+// read. Unlike the daemon it never seals a new keyring: a missing one is an error.
+func storeKeys(s config.Storage) (board.Keys, error) {
+	var keys board.Keys
+	var err error
+	switch s.KeyProvider {
+	case "tpm":
+		return board.NewTPMKeyring(board.TPMConfig{Device: s.TPMDevice, Keyring: s.TPMKeyring,
+			Authority: s.TPMPolicyAuthority, Policies: s.TPMPolicies}).DeviceKeys()
+	case "systemd-creds":
+		var kf *board.KeyFile
+		if kf, err = board.NewCredential(os.Getenv); err == nil {
+			keys.Current, err = kf.DeviceKey()
+		}
+	default:
+		path := s.KeyFile
+		if path == "" {
+			path = board.DefaultKeyFile(os.Getenv)
+		}
+		keys.Current, err = board.NewKeyFile(path).DeviceKey()
+	}
+	return keys, err
+}
+
 // wrongKeyHint explains ErrWrongKey to the user.
 func wrongKeyHint(err error) error {
 	if errors.Is(err, storage.ErrWrongKey) {
-		return fmt.Errorf("%w; nothing can be read with this key: is -key the key of the unit that wrote this log?", err)
+		return fmt.Errorf("%w; nothing can be read with this key: is -key (or -config's key provider) the key of the unit that wrote this log?", err)
 	}
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/board/boardtest"
 	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/record"
@@ -379,5 +380,105 @@ func TestStoreRetentionTombstone(t *testing.T) {
 	}
 	if out, _, err = runStore("verify", "-dir", dir, "-key", key); err == nil || !strings.Contains(out, "segment chain broken") {
 		t.Fatalf("verify after the tombstone was deleted: %v\n%s", err, out)
+	}
+}
+
+// writeStoreConfig writes a daemon config with data_dir dir and the [storage] lines storage.
+func writeStoreConfig(t *testing.T, dir, storage string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "geogate.toml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "data_dir = %q\n\n[storage]\n%s", dir, storage), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestStoreConfigFile: with -config the store commands take the daemon's data_dir and key
+// file; -dir still overrides the directory, and -key with -config is a usage error.
+func TestStoreConfigFile(t *testing.T) {
+	dir, key := storeFixture(t, 150)
+	cfg := writeStoreConfig(t, dir, fmt.Sprintf("key_file = %q\n", key))
+	out, _, err := runStore("verify", "-config", cfg)
+	if err != nil || !strings.Contains(out, "150 records authenticated, 0 problems") {
+		t.Fatalf("verify -config: %v\n%s", err, out)
+	}
+	other, _ := storeFixture(t, 20)
+	if out, _, err := runStore("verify", "-config", cfg, "-dir", other); err == nil || !strings.Contains(out, "written with a different device key") {
+		t.Fatalf("verify -config -dir with another unit's log: %v\n%s", err, out)
+	}
+	if _, _, err := runStore("cat", "-config", cfg, "-key", key); !errors.Is(err, errUsage) {
+		t.Fatalf("-config with -key: %v, want a usage error", err)
+	}
+	if _, _, err := runStore("cat", "-config", filepath.Join(t.TempDir(), "absent.toml")); err == nil {
+		t.Fatal("-config with a missing file passed")
+	}
+}
+
+// TestStoreConfigTPM reads a log through the daemon's TPM keyring on a real software TPM,
+// with segments written under a key a rotation replaced; with the TPM off it fails, saying
+// the TPM is absent, and it never seals a keyring of its own.
+func TestStoreConfigTPM(t *testing.T) {
+	tmp := t.TempDir()
+	tpm := boardtest.StartSWTPM(t, filepath.Join(tmp, "tpm"))
+	dir := filepath.Join(tmp, "data")
+	ringPath := filepath.Join(dir, "keyring.tpm")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ring := board.NewTPMKeyring(board.TPMConfig{Device: tpm.Device(), Keyring: ringPath})
+	cfg := writeStoreConfig(t, dir, fmt.Sprintf("key_provider = \"tpm\"\ntpm_device = %q\n", tpm.Device()))
+	if _, _, err := runStore("ls", "-config", cfg); !errors.Is(err, board.ErrNoKey) {
+		t.Fatalf("ls -config before the keyring exists: %v, want ErrNoKey", err)
+	}
+	if _, err := os.Stat(ringPath); err == nil {
+		t.Fatal("the store command sealed a keyring")
+	}
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	seq := 0
+	write := func(n int) {
+		t.Helper()
+		keys, err := ring.DeviceKeys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := storage.Open(dir, storage.Options{Key: keys.Current, OldKeys: keys.Old, SegmentSize: 8 << 10, BufferSize: 2 << 10})
+		keys.Clear()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			seq++
+			if _, err := l.Append(storage.Type(1+seq%2), at.Add(time.Duration(seq)*time.Second), fmt.Appendf(nil, "record %03d %s", seq, strings.Repeat("x", 100))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ring.Provision(); err != nil {
+		t.Fatal(err)
+	}
+	write(80)
+	if err := ring.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	write(70)
+
+	out, _, err := runStore("verify", "-config", cfg)
+	if err != nil || !strings.Contains(out, "150 records authenticated, 0 problems") {
+		t.Fatalf("verify -config through the TPM: %v\n%s", err, out)
+	}
+	out, _, err = runStore("cat", "-config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkJSONLines(t, strings.NewReader(out), 150)
+
+	tpm.Stop()
+	if _, _, err := runStore("verify", "-config", cfg); !errors.Is(err, board.ErrAbsent) {
+		t.Fatalf("verify -config with the TPM off: %v, want ErrAbsent", err)
+	} else {
+		t.Logf("TPM off: %v", err)
 	}
 }

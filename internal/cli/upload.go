@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/geogate/geogate/audit"
-	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/config"
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/storage"
@@ -27,7 +26,7 @@ const uploadUsage = "upload [-config FILE] [-network unmetered-only|any] [-spool
 func uploadMain(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("upload", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", "/etc/geogate/geogate.toml", "daemon configuration `FILE` ([upload], data_dir, storage.key_file)")
+	cfgPath := fl.String("config", "/etc/geogate/geogate.toml", "daemon configuration `FILE` ([upload], data_dir, and the [storage] key provider)")
 	network := fl.String("network", "", "override [upload] network for this run: `unmetered-only` or any")
 	spoolOnly := fl.Bool("spool-only", false, "seal the pending segments into the spool, send nothing")
 	fl.Usage = func() {
@@ -60,16 +59,12 @@ func uploadMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer release()
-	keyFile := cfg.Storage.KeyFile
-	if keyFile == "" {
-		keyFile = board.DefaultKeyFile(os.Getenv)
-	}
-	key, err := board.NewKeyFile(keyFile).DeviceKey()
+	keys, err := storeKeys(cfg.Storage)
 	if err != nil {
 		return err
 	}
-	r, err := storage.NewReader(cfg.DataDir, key)
-	clear(key)
+	r, err := storage.NewReader(cfg.DataDir, keys.Current, keys.Old...)
+	keys.Clear()
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/board/boardtest"
 	"github.com/geogate/geogate/storage"
 	"github.com/geogate/geogate/upload"
 	"github.com/geogate/geogate/upload/uploadtest"
@@ -136,6 +138,22 @@ func TestUploadCommandRefuses(t *testing.T) {
 	t.Run("arguments", func(t *testing.T) {
 		if _, _, err := runUpload("-config", cfgPath, "extra"); !errors.Is(err, errUsage) {
 			t.Errorf("extra argument: %v", err)
+		}
+	})
+	t.Run("tpm keyring missing", func(t *testing.T) {
+		// The key comes from the daemon's provider: here a TPM without the unit's keyring.
+		tpm := boardtest.StartSWTPM(t, filepath.Join(t.TempDir(), "tpm"))
+		b, err := os.ReadFile(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpmCfg := filepath.Join(t.TempDir(), "geogate.toml")
+		b = regexp.MustCompile(`key_file = ".*"`).ReplaceAll(b, fmt.Appendf(nil, "key_provider = \"tpm\"\ntpm_device = %q", tpm.Device()))
+		if err := os.WriteFile(tpmCfg, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := runUpload("-config", tpmCfg); !errors.Is(err, board.ErrNoKey) || !strings.Contains(err.Error(), "tpm keyring") {
+			t.Errorf("upload with the tpm provider and no keyring: %v, want ErrNoKey from the keyring", err)
 		}
 	})
 }
