@@ -1,8 +1,11 @@
 package console
 
 // The daemon's answers to the console's commands over the control socket (package control):
-// counts, states and versions. A position is a Position; nothing else holds a coordinate, a
-// zone or the verdict on the latest fix.
+// counts, states and versions of the receiver, the camera and the log, none of which depends
+// on what the policy decided for any fix or frame. No answer holds a coordinate, a zone, the
+// verdict on the latest fix or a count that rises only in a zone (TestConsoleZoneBlind in
+// package daemon compares every output over a drive through Beidaihe with the same drive
+// while the zones lie elsewhere).
 
 // Control socket commands the console uses besides "status" and "health".
 const (
@@ -37,8 +40,10 @@ type GNSS struct {
 	Rejected map[string]uint64 `json:"rejected,omitempty"`
 	// Dropped counts fixes the loop was too busy to take; Reconnects the device's reconnects.
 	Dropped, Reconnects uint64
-	// Position is the latest fix as the public tier would store it, or withheld.
-	Position Position `json:"position"`
+	// AgeX10 is the latest fix's age by the local clock in tenths of a second; -1: none yet.
+	// The console shows no position at all: the fix's quality, satellites and age say
+	// whether the receiver works.
+	AgeX10 int `json:"age_x10"`
 }
 
 // Camera is the camera's state.
@@ -53,7 +58,10 @@ type Camera struct {
 	// Frames counts frames captured since start; FramesPerSecX10 is their rate times ten.
 	Frames          uint64 `json:"frames"`
 	FramesPerSecX10 int    `json:"frames_per_s_x10"`
-	// Drops counts dropped frames by reason, in gate's vocabulary ("rate", "backlog", ...).
+	// Drops counts frames lost before the policy saw them, by reason in gate's vocabulary
+	// ("backlog", "too-large", "bad-frame"). What the gate dropped after the policy's
+	// decision is not here: those counts (even "rate" or "no-store") rise or stall with the
+	// zones the car drives through.
 	Drops map[string]uint64 `json:"drops,omitempty"`
 	// ReadErrors, OpenFailures and Reconnects count the device's troubles.
 	ReadErrors, OpenFailures, Reconnects uint64

@@ -24,9 +24,10 @@ import (
 )
 
 // The serial console's commands over the control socket (package console defines the
-// answers). They read counters and states; the only position among them is the latest fix
-// as the public tier would store it, a console.Position. Every command served is logged
-// (the log names the command only).
+// answers). They read the receiver's, the camera's and the log's counters and states, never
+// a position, a zone or anything the policy decided: TestConsoleZoneBlind runs every command
+// over a drive through Beidaihe and over the same drive with the zones moved away, and the
+// outputs must be equal. Every command served is logged (the log names the command only).
 
 // teeConsoleLog keeps the daemon's log lines, desensitized, for the console's log command.
 func (r *run) teeConsoleLog() {
@@ -104,13 +105,14 @@ func (r *run) consoleGNSS() console.GNSS {
 	if r.serial != nil {
 		g.Reconnects = r.serial.Stats().Reconnects
 	}
-	// A fresh engine of the public tier: what that tier would store for this fix, or nothing.
-	now := r.reader.Now // the clock that set last.Received
-	if now == nil {
-		now = clock.Now
+	g.AgeX10 = -1
+	if !last.Received.IsZero() {
+		now := r.reader.Now // the clock that set last.Received
+		if now == nil {
+			now = clock.Now
+		}
+		g.AgeX10 = int(now().Sub(last.Received) / (100 * time.Millisecond))
 	}
-	d := r.holder.NewEngine(console.PublicTier).Decide(&last, now())
-	g.Position = console.RedactDecision(console.PublicTier, &d)
 	return g
 }
 
@@ -124,18 +126,21 @@ func (r *run) consoleCamera() console.Camera {
 	cam.Up, cam.Frames = t.cam.Up, t.cam.Frames
 	cam.FramesPerSecX10 = perSecX10(t.cam.Frames, time.Since(r.start))
 	cam.ReadErrors, cam.OpenFailures, cam.Reconnects = t.cam.ReadErrors, t.cam.OpenFailures, t.cam.Reconnects
-	for why, n := range t.drops {
-		if n[1] > 0 {
+	// Only what was lost before the policy saw it: the counts of the gate's later stages
+	// (rate, scaler, store) rise or stall with the zones the car drives through.
+	var ringDrops uint64
+	if r.ring != nil {
+		ringDrops = r.ring.Stats().Dropped
+	}
+	for _, d := range []struct {
+		why gate.Reason
+		n   uint64
+	}{{gate.ReasonBacklog, ringDrops}, {gate.ReasonTooLarge, t.cam.ShortBuffers}, {gate.ReasonBadFrame, t.cam.BadFrames}} {
+		if d.n > 0 {
 			if cam.Drops == nil {
 				cam.Drops = map[string]uint64{}
 			}
-			// The policy's reasons are one bucket: "zone-deny" rising on a live console
-			// would tell that the car is in a zone now.
-			name := gate.Reason(why).String()
-			if gate.Reason(why) < gate.ReasonRate {
-				name = "policy"
-			}
-			cam.Drops[name] += n[1]
+			cam.Drops[d.why.String()] = d.n
 		}
 	}
 	return cam
