@@ -82,20 +82,21 @@ type Policy struct {
 	Tier  string `json:"tier"`
 }
 
-// Storage is the encrypted log's state.
+// Storage is the encrypted log's state: whether it stores, its quota, a full disk and the
+// eMMC's wear. Not its segments, bytes, seqs or fdatasyncs: those grow with what the policy
+// lets through (a frame dropped in a zone leaves no record; a segment of placeholders seals
+// at another byte than one of fixes), so watching them would tell when the car met a zone.
+// "geogate store ls" shows them to whoever holds the device key.
 type Storage struct {
 	// Storing is false while nothing is stored; Why says why.
 	Storing bool   `json:"storing"`
 	Why     string `json:"why,omitempty"`
-	// Segments and Bytes are on disk; QuotaBytes is the cap.
-	Segments   int   `json:"segments"`
-	Bytes      int64 `json:"bytes"`
+	// QuotaBytes is the cap on the log's size (storage.quota_mb).
 	QuotaBytes int64 `json:"quota_bytes"`
-	// Durable is the highest durable seq; Syncs the fdatasyncs (group commits) since start.
-	Durable, NextSeq, Syncs uint64
-	// Erased counts segments erased by retention, Dropped records lost to a full disk.
-	Erased, Dropped uint64
-	Full            bool `json:"full"`
+	// Full is true while the disk is full and records are lost; Dropped counts the records
+	// lost to a full disk since start.
+	Full    bool   `json:"full"`
+	Dropped uint64 `json:"dropped"`
 	// EMMC is the eMMC's wear, one line per device, or why it is not known.
 	EMMC []string `json:"emmc"`
 }

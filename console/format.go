@@ -119,13 +119,13 @@ func (s *Shell) storage(w io.Writer, _ []string) error {
 	if !st.Storing {
 		fmt.Fprintf(w, "STORING NOTHING: %s\r\n", printable(st.Why, 120))
 	} else {
-		full := ""
-		if st.Full {
-			full = " DISK FULL,"
-		}
-		fmt.Fprintf(w, "segments %d, %d of %d bytes,%s durable up to seq %d (next %d), %d fdatasyncs, %d segments erased, %d records lost to a full disk\r\n",
-			st.Segments, st.Bytes, st.QuotaBytes, full, st.Durable, st.NextSeq, st.Syncs, st.Erased, st.Dropped)
+		fmt.Fprint(w, "storing: yes (segments, sizes and seqs: geogate store ls, with the device key)\r\n")
 	}
+	full := "no"
+	if st.Full {
+		full = "FULL: records are lost"
+	}
+	fmt.Fprintf(w, "quota: %d MiB; disk full: %s; %d records lost to a full disk since start\r\n", st.QuotaBytes>>20, full, st.Dropped)
 	for _, e := range st.EMMC {
 		fmt.Fprintf(w, "emmc: %s\r\n", printable(e, 120))
 	}

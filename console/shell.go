@@ -81,7 +81,7 @@ func init() {
 		"gnss":    {ScopeRead, "gnss: receiver fix quality, satellites, fix age, rates, rejected sentences (no position)", (*Shell).gnss},
 		"camera":  {ScopeRead, "camera: format, frame rate, frames lost before the policy by reason", (*Shell).camera},
 		"policy":  {ScopeRead, "policy: the policy in force (id, version, signature, zones count)", (*Shell).policy},
-		"storage": {ScopeRead, "storage: segments, quota, durable seq, fdatasyncs, eMMC wear", (*Shell).storage},
+		"storage": {ScopeRead, "storage: storing or why not, quota, disk full, eMMC wear", (*Shell).storage},
 		"log":     {ScopeRead, "log: the daemon's latest log lines (desensitized)", (*Shell).logTail},
 		"check":   {ScopeRead, "check: local checks that need no daemon (config, key files)", (*Shell).check},
 		"reload":  {ScopeOperate, "reload: reload the policy bundle (as SIGHUP)", (*Shell).reload},

@@ -165,9 +165,7 @@ func (r *run) consoleStorage() console.Storage {
 	s := console.Storage{QuotaBytes: r.cfg.Storage.QuotaMB << 20}
 	if l := r.store.Log(); l != nil {
 		st := l.Stats()
-		s.Storing = true
-		s.Segments, s.Bytes, s.Durable, s.NextSeq, s.Syncs = st.Segments, st.Bytes, st.Durable, st.NextSeq, st.Syncs
-		s.Erased, s.Dropped, s.Full = st.Erased, st.Dropped, st.Full
+		s.Storing, s.Full, s.Dropped = true, st.Full, st.Dropped
 	} else {
 		s.Why = shortErr(r.store.Why())
 	}
