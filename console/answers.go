@@ -1,5 +1,12 @@
 package console
 
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // The daemon's answers to the console's commands over the control socket (package control):
 // counts, states and versions of the receiver, the camera and the log, none of which depends
 // on what the policy decided for any fix or frame. No answer holds a coordinate, a zone, the
@@ -16,7 +23,123 @@ const (
 	CmdLog     = "log"
 	CmdReload  = "reload"
 	CmdExport  = "export"
+	// CmdEvent reports a console event (Event) for the daemon's audit trail.
+	CmdEvent = "console.event"
 )
+
+// Event is what the console reports to the daemon for its audit trail: a command line's
+// outcome, or a session event (unlocked, a failed unlock, locked, exit). Every field comes
+// from a fixed vocabulary that Valid checks (the daemon refuses anything else), so nothing
+// typed at the console (an unknown word, a command's arguments, a token) and nothing it
+// printed can reach the audit trail.
+type Event struct {
+	// Cmd is the command's name, one of the console's commands; empty for a line that
+	// names none and for session events.
+	Cmd string `json:"cmd,omitempty"`
+	// Outcome is what came of it.
+	Outcome Outcome `json:"outcome"`
+	// Scope is the session's scope when it happened (after an unlock: the new one).
+	Scope string `json:"scope"`
+	// Failures counts the failed unlocks in a row (failed unlock and back-off only).
+	Failures int `json:"failures,omitempty"`
+	// Reason says which check refused a token (failed unlock only): a TokenReason.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Outcome is what came of a console line or session.
+type Outcome string
+
+// Outcomes of Event.
+const (
+	Ran           Outcome = "ran"                      // the command ran (its errors are the daemon's)
+	RefusedLocked Outcome = "refused: locked"          // the console was locked
+	RefusedScope  Outcome = "refused: out of scope"    // the session's scope does not allow it
+	UnknownCmd    Outcome = "unknown command"          // what was typed is not recorded
+	TooLong       Outcome = "refused: line too long"   // over MaxLine
+	Unlocked      Outcome = "unlocked"                 // session: a token was accepted
+	UnlockFailed  Outcome = "unlock failed"            // session: a token was refused (Reason)
+	BackedOff     Outcome = "unlock refused: back-off" // session: too many failures
+	Locked        Outcome = "locked"                   // session: the lock command
+	IdleLocked    Outcome = "locked: idle"             // session: the idle timeout
+	Exited        Outcome = "exit"                     // session: the exit command
+	Ended         Outcome = "terminal ended"           // session: the terminal went away
+)
+
+// session reports the outcomes that are session events.
+var session = map[Outcome]bool{Unlocked: true, UnlockFailed: true, BackedOff: true, Locked: true, IdleLocked: true, Exited: true, Ended: true}
+
+// tokenReasons names each token error for Event.Reason.
+var tokenReasons = []tokenReason{
+	{ErrTokenMalformed, "malformed"}, {ErrTokenSignature, "signature"}, {ErrTokenDevice, "other device"},
+	{ErrTokenNonce, "other nonce (replayed or stale)"}, {ErrTokenExpired, "expired"}, {ErrTokenTTL, "lives too long"},
+	{ErrTokenScope, "unknown scope"}, {ErrNoTokenKeys, "no token keys"},
+}
+
+type tokenReason struct {
+	err  error
+	name string
+}
+
+// noToken is the Reason of an unlock without a token.
+const noToken = "no token"
+
+// TokenReason names which check refused a token: "expired", "other device", ...
+func TokenReason(err error) string {
+	for _, r := range tokenReasons {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}
+
+// Session reports whether e is a session event (audit.ConsoleSession) rather than a
+// command (audit.ConsoleCommand).
+func (e Event) Session() bool { return session[e.Outcome] }
+
+// Valid checks that every field of e is from its vocabulary.
+func (e Event) Valid() error {
+	if _, known := commands[e.Cmd]; e.Cmd != "" && !known {
+		return fmt.Errorf("%w: command %q", ErrEvent, printable(e.Cmd, 20))
+	}
+	if !session[e.Outcome] {
+		switch e.Outcome {
+		case Ran, RefusedLocked, RefusedScope, UnknownCmd, TooLong:
+		default:
+			return fmt.Errorf("%w: outcome %q", ErrEvent, printable(string(e.Outcome), 40))
+		}
+	}
+	switch e.Scope {
+	case ScopeNone.String(), ScopeRead.String(), ScopeOperate.String():
+	default:
+		return fmt.Errorf("%w: scope %q", ErrEvent, printable(e.Scope, 20))
+	}
+	if e.Failures < 0 || e.Failures > 1<<20 {
+		return fmt.Errorf("%w: %d failures", ErrEvent, e.Failures)
+	}
+	if e.Reason != "" && e.Reason != noToken && e.Reason != "other" && !slices.ContainsFunc(tokenReasons, func(r tokenReason) bool { return r.name == e.Reason }) {
+		return fmt.Errorf("%w: reason %q", ErrEvent, printable(e.Reason, 40))
+	}
+	return nil
+}
+
+// String is the event as the audit trail's detail: "gnss: ran (read-only)", "unlock failed
+// (3 in a row): expired (locked)".
+func (e Event) String() string {
+	var b strings.Builder
+	if e.Cmd != "" {
+		b.WriteString(e.Cmd + ": ")
+	}
+	b.WriteString(string(e.Outcome))
+	if e.Failures > 0 {
+		fmt.Fprintf(&b, " (%d in a row)", e.Failures)
+	}
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	b.WriteString(" (" + e.Scope + ")")
+	return b.String()
+}
 
 // GNSS is the receiver's state.
 type GNSS struct {

@@ -49,7 +49,8 @@ type Shell struct {
 	IdleTimeout time.Duration
 	// After starts the idle timer. Zero: time.After.
 	After func(time.Duration) <-chan time.Time
-	// Log receives every unlock, failure and command. Nil: discarded.
+	// Log receives every unlock, failure and command; each also goes to the daemon
+	// (CmdEvent) for its audit trail. Nil: discarded.
 	Log *slog.Logger
 	// LocalChecks prints checks that need no daemon (the config parses, key files exist); the
 	// "check" command runs it, and it is offered when the daemon does not answer. Nil: none.
@@ -96,6 +97,15 @@ func (s *Shell) logger() *slog.Logger {
 	return s.Log
 }
 
+// report sends e, with the session's scope, to the daemon's audit trail. A daemon that does
+// not answer loses it; the shell's own log (Log) has every event too.
+func (s *Shell) report(e Event) {
+	e.Scope = s.scope.String()
+	if err := s.Backend.Call(CmdEvent, e, nil); err != nil {
+		s.logger().Debug("console event not in the audit trail", "err", err)
+	}
+}
+
 // Scope returns the session's scope, ScopeNone while locked.
 func (s *Shell) Scope() Scope { return s.scope }
 
@@ -131,6 +141,7 @@ func (s *Shell) Prompt() string { return "geogate(" + s.scope.String() + ")> " }
 func (s *Shell) Exec(line string, w io.Writer) (quit bool) {
 	if len(line) > MaxLine {
 		s.logger().Warn("console line refused", "bytes", len(line))
+		s.report(Event{Outcome: TooLong})
 		fmt.Fprintf(w, "line too long (%d bytes, at most %d): ignored\r\n", len(line), MaxLine)
 		return false
 	}
@@ -142,22 +153,29 @@ func (s *Shell) Exec(line string, w io.Writer) (quit bool) {
 	cmd, ok := commands[name]
 	if !ok {
 		s.logger().Info("console unknown command", "scope", s.scope.String())
+		s.report(Event{Outcome: UnknownCmd}) // what was typed is not recorded
 		fmt.Fprintf(w, "unknown command %q: type help\r\n", printable(name, 20))
 		return false
 	}
-	if name != "unlock" { // the token is not logged
+	if name != "unlock" { // the token is not logged; unlock reports its outcome
 		s.logger().Info("console command", "cmd", name, "scope", s.scope.String())
 	}
 	if s.scope < cmd.scope {
 		if s.scope == ScopeNone {
+			s.report(Event{Cmd: name, Outcome: RefusedLocked})
 			fmt.Fprintf(w, "%s: locked; unlock first (nonce %s)\r\n", name, s.Nonce())
 		} else {
+			s.report(Event{Cmd: name, Outcome: RefusedScope})
 			fmt.Fprintf(w, "%s: %v (this session is %s)\r\n", name, ErrScope, s.scope)
 			s.logger().Warn("console command refused: out of scope", "cmd", name, "scope", s.scope.String())
 		}
 		return false
 	}
+	if name != "unlock" && name != "lock" && name != "exit" {
+		s.report(Event{Cmd: name, Outcome: Ran})
+	}
 	if name == "exit" {
+		s.report(Event{Outcome: Exited})
 		s.Lock()
 		fmt.Fprint(w, "bye\r\n")
 		return true
@@ -237,6 +255,7 @@ func (s *Shell) Run(ctx context.Context, rw io.ReadWriter) error {
 			case <-after(idle):
 				if s.scope != ScopeNone {
 					s.logger().Info("console locked: idle", "after", idle)
+					s.report(Event{Outcome: IdleLocked})
 					s.Lock()
 					fmt.Fprintf(t, "\r\nidle for %v: locked\r\n", idle)
 					s.Banner(t)
@@ -248,6 +267,7 @@ func (s *Shell) Run(ctx context.Context, rw io.ReadWriter) error {
 		}
 		if res.err != nil {
 			s.logger().Info("console terminal ended", "scope", s.scope.String())
+			s.report(Event{Outcome: Ended})
 			s.Lock()
 			if errors.Is(res.err, io.EOF) {
 				return nil
@@ -284,6 +304,7 @@ func (s *Shell) help(w io.Writer, _ []string) error {
 }
 
 func (s *Shell) lockCmd(w io.Writer, _ []string) error {
+	s.report(Event{Outcome: Locked})
 	s.Lock()
 	s.logger().Info("console locked")
 	s.Banner(w)
@@ -296,9 +317,11 @@ func (s *Shell) unlock(w io.Writer, args []string) error {
 	if now.Before(s.nextTry) {
 		wait := s.nextTry.Sub(now).Round(time.Second)
 		s.logger().Warn("console unlock refused: back-off", "failures", s.failures, "wait", wait)
+		s.report(Event{Outcome: BackedOff, Failures: s.failures})
 		return fmt.Errorf("%w %v", ErrBackoff, wait)
 	}
 	if len(args) != 1 {
+		s.report(Event{Outcome: UnlockFailed, Reason: noToken})
 		return errors.New("usage: unlock TOKEN")
 	}
 	nonce, issued := s.Nonce(), s.issued
@@ -311,11 +334,13 @@ func (s *Shell) unlock(w io.Writer, args []string) error {
 			s.nextTry = now.Add(wait)
 		}
 		s.logger().Warn("console unlock failed", "failures", s.failures, "err", err)
+		s.report(Event{Outcome: UnlockFailed, Failures: s.failures, Reason: TokenReason(err)})
 		fmt.Fprintf(w, "unlock failed: %v\r\nnew nonce %s\r\n", err, s.nonce)
 		return nil
 	}
 	s.scope, s.failures, s.nextTry = scope, 0, time.Time{}
 	s.logger().Info("console unlocked", "scope", scope.String())
+	s.report(Event{Outcome: Unlocked})
 	fmt.Fprintf(w, "unlocked (%s); locks after %v idle\r\n", scope, s.idle())
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/control"
@@ -35,7 +36,8 @@ func (r *run) teeConsoleLog() {
 	r.log = slog.New(r.logTail.Tee(r.log.Handler()))
 }
 
-// handleConsole registers the console's commands on s.
+// handleConsole registers the console's commands on s, and the console's events, which go
+// into the audit trail with the peer's credentials.
 func (r *run) handleConsole(s *control.Server) {
 	for cmd, f := range r.consoleHandlers() {
 		s.Handle(cmd, func(_ context.Context, args json.RawMessage) (any, error) {
@@ -43,6 +45,33 @@ func (r *run) handleConsole(s *control.Server) {
 			return f(args)
 		})
 	}
+	s.Handle(console.CmdEvent, func(ctx context.Context, args json.RawMessage) (any, error) {
+		return nil, r.consoleEvent(ctx, args)
+	})
+}
+
+// consoleEvent records a console's event (console.Event) in the audit trail and the log,
+// with the console process's pid as the session and its uid as the peer, both from
+// SO_PEERCRED. An event outside the console's vocabulary is refused, so no free text reaches
+// the trail.
+func (r *run) consoleEvent(ctx context.Context, args json.RawMessage) error {
+	var e console.Event
+	if err := json.Unmarshal(args, &e); err != nil {
+		return fmt.Errorf("daemon: console event: %w", err)
+	}
+	if err := e.Valid(); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	entry := audit.Entry{Kind: audit.ConsoleCommand, ID: "console", Peer: "unknown", Detail: e.String()}
+	if e.Session() {
+		entry.Kind = audit.ConsoleSession
+	}
+	if p, ok := control.PeerFrom(ctx); ok {
+		entry.ID, entry.Peer = fmt.Sprintf("console pid %d", p.PID), fmt.Sprintf("uid %d", p.UID)
+	}
+	r.log.Info("console event", "id", entry.ID, "peer", entry.Peer, "event", entry.Detail)
+	r.audit.record(entry)
+	return nil
 }
 
 // consoleHandlers are the console's commands, by name.
@@ -263,6 +292,7 @@ func (r *run) consoleExport(a console.ExportArgs) (console.Export, error) {
 		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
 	}
 	r.log.Info("console export written", "path", name, "records", n)
+	r.audit.exported(name, a.To)
 	return console.Export{File: name, Records: n}, nil
 }
 
