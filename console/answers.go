@@ -198,7 +198,8 @@ type Policy struct {
 	Version uint64 `json:"version"`
 	// Signature is "verified (ed25519, N trusted keys)" or "UNSIGNED (no policy.trusted_keys)".
 	Signature string `json:"signature"`
-	// Expiry is when the bundle stops being valid; "none" (bundles carry no expiry yet).
+	// Expiry is when the bundle stops being valid (RFC 3339, UTC), "none" for a bundle without
+	// one, followed by " (EXPIRED: nothing is stored)" once it has passed.
 	Expiry string `json:"expiry"`
 	// Zones counts the zones; Tier names the tier stored data belongs to.
 	Zones int    `json:"zones"`

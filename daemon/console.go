@@ -183,6 +183,12 @@ func (r *run) consolePolicy() console.Policy {
 	}
 	s := pol.Summary()
 	p.Loaded, p.ID, p.Version, p.Zones = true, s.ID, s.Version, s.Zones
+	if !s.Expires.IsZero() {
+		p.Expiry = s.Expires.Format(time.RFC3339)
+	}
+	if s.Expired {
+		p.Expiry += " (EXPIRED: nothing is stored)"
+	}
 	p.Signature = fmt.Sprintf("verified (ed25519, %d trusted keys)", len(r.cfg.Policy.TrustedKeys))
 	if r.unsigned.Load() {
 		p.Signature = "UNSIGNED (no policy.trusted_keys)"
