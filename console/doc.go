@@ -15,9 +15,12 @@
 //		Expires: now.Add(10 * time.Minute)})
 //	scope, err := verifier.Verify(tok, n, now)
 //
-// # No raw position
+// # No position, no zone
 //
-// A position reaches the console only as a Position, whose fields are unexported grid
-// indices: it is made from a policy decision of the public tier (coarsened, GCJ-02 where the
-// policy says so) or is Withheld, and it prints at most to a thousandth of a degree.
+// The console shows no position at all, and nothing that depends on what the policy decided
+// for a fix or frame: the receiver's fix quality, satellites and fix age, counts of what came
+// in, the policy's version, the log's and the eMMC's state. A technician watching it cannot
+// tell where the car is or was, nor when it met a zone. The daemon's log lines reach it
+// through a LogRing, which cuts numbers that could be coordinates and the values of keys that
+// could name a zone.
 package console

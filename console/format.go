@@ -8,11 +8,16 @@ import (
 )
 
 // statusAnswer is the part of the daemon's status answer (daemon.Status) the console shows:
-// the status line and health, no drop reasons (a zone's count rising live would tell).
+// health, whether it stores, the policy version, and how many fixes and frames came in since
+// start. Not the status line, nor kept, coarsened or dropped counts: those rise or stall
+// with the zones the car drives through, which a technician watching them live would see.
 type statusAnswer struct {
-	Line    string `json:"line"`
-	Health  string `json:"health"`
-	Storing bool   `json:"storing"`
+	Health         string `json:"health"`
+	Storing        bool   `json:"storing"`
+	PolicyVersion  uint64 `json:"PolicyVersion"`
+	PolicyUnsigned bool   `json:"policy_unsigned"`
+	Fixes          uint64 `json:"Fixes"`
+	Frames         uint64 `json:"Frames"`
 }
 
 func (s *Shell) status(w io.Writer, _ []string) error {
@@ -20,7 +25,19 @@ func (s *Shell) status(w io.Writer, _ []string) error {
 	if err := s.Backend.Call("status", nil, &st); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s\r\nhealth: %s\r\nstoring: %v\r\n", printable(st.Line, 400), printable(st.Health, 200), st.Storing)
+	storing := "yes"
+	if !st.Storing {
+		storing = "NO (type storage)"
+	}
+	pol := "NONE in force: nothing is stored"
+	if st.PolicyVersion > 0 {
+		pol = fmt.Sprintf("v%d", st.PolicyVersion)
+		if st.PolicyUnsigned {
+			pol += " UNSIGNED"
+		}
+	}
+	fmt.Fprintf(w, "health: %s\r\nstoring: %s\r\npolicy: %s\r\nsince start: %d fixes, %d frames received\r\n",
+		printable(st.Health, 200), storing, pol, st.Fixes, st.Frames)
 	return nil
 }
 
@@ -53,7 +70,11 @@ func (s *Shell) gnss(w io.Writer, _ []string) error {
 		printable(g.State, 40), g.Quality, printable(g.QualityName, 20), printable(g.Mode, 10), g.Satellites, tenths(g.HDOPx10))
 	fmt.Fprintf(w, "since start: %d fixes (%s/s), %d sentences (%s/s), %d bytes, %d fixes dropped (loop busy), %d reconnects\r\n",
 		g.Fixes, tenths(g.FixesPerSecX10), g.Sentences, tenths(g.SentencesPerSecX10), g.Bytes, g.Dropped, g.Reconnects)
-	fmt.Fprintf(w, "rejected sentences: %s\r\nposition: %s\r\n", counts(g.Rejected), g.Position)
+	age := "none yet"
+	if g.AgeX10 >= 0 {
+		age = tenths(g.AgeX10) + " s"
+	}
+	fmt.Fprintf(w, "latest fix age: %s\r\nrejected sentences: %s\r\nposition: not shown on the console\r\n", age, counts(g.Rejected))
 	return nil
 }
 
@@ -70,7 +91,7 @@ func (s *Shell) camera(w io.Writer, _ []string) error {
 	if !c.Up {
 		up = "DOWN"
 	}
-	fmt.Fprintf(w, "camera: %s %s %dx%d at %d fps configured; %s\r\nframes: %d since start (%s/s)\r\ndrops: %s\r\ntrouble: %d read errors, %d open failures, %d reconnects\r\n",
+	fmt.Fprintf(w, "camera: %s %s %dx%d at %d fps configured; %s\r\nframes: %d since start (%s/s)\r\nlost before the policy: %s\r\ntrouble: %d read errors, %d open failures, %d reconnects\r\n",
 		printable(c.Source, 12), printable(c.Format, 8), c.Width, c.Height, c.FPS, up, c.Frames, tenths(c.FramesPerSecX10),
 		counts(c.Drops), c.ReadErrors, c.OpenFailures, c.Reconnects)
 	return nil
@@ -98,13 +119,13 @@ func (s *Shell) storage(w io.Writer, _ []string) error {
 	if !st.Storing {
 		fmt.Fprintf(w, "STORING NOTHING: %s\r\n", printable(st.Why, 120))
 	} else {
-		full := ""
-		if st.Full {
-			full = " DISK FULL,"
-		}
-		fmt.Fprintf(w, "segments %d, %d of %d bytes,%s durable up to seq %d (next %d), %d fdatasyncs, %d segments erased, %d records lost to a full disk\r\n",
-			st.Segments, st.Bytes, st.QuotaBytes, full, st.Durable, st.NextSeq, st.Syncs, st.Erased, st.Dropped)
+		fmt.Fprint(w, "storing: yes (segments, sizes and seqs: geogate store ls, with the device key)\r\n")
 	}
+	full := "no"
+	if st.Full {
+		full = "FULL: records are lost"
+	}
+	fmt.Fprintf(w, "quota: %d MiB; disk full: %s; %d records lost to a full disk since start\r\n", st.QuotaBytes>>20, full, st.Dropped)
 	for _, e := range st.EMMC {
 		fmt.Fprintf(w, "emmc: %s\r\n", printable(e, 120))
 	}

@@ -25,8 +25,8 @@ var shownKeys = map[string]bool{
 	"id": true, "cmd": true, "scope": true, "tty": true, "peer": true,
 }
 
-// droppedMessages are log records a LogRing leaves out: the periodic status line, which
-// with its time would date the drop counts (the console's status command shows them live).
+// droppedMessages are log records a LogRing leaves out: the periodic status line, whose kept,
+// coarsened and dropped counts, read one after another, would tell when the car met a zone.
 var droppedMessages = map[string]bool{"status": true}
 
 // LogRing keeps the daemon's latest log lines, desensitized, for the console's log command:

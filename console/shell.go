@@ -49,7 +49,8 @@ type Shell struct {
 	IdleTimeout time.Duration
 	// After starts the idle timer. Zero: time.After.
 	After func(time.Duration) <-chan time.Time
-	// Log receives every unlock, failure and command. Nil: discarded.
+	// Log receives every unlock, failure and command; each also goes to the daemon
+	// (CmdEvent) for its audit trail. Nil: discarded.
 	Log *slog.Logger
 	// LocalChecks prints checks that need no daemon (the config parses, key files exist); the
 	// "check" command runs it, and it is offered when the daemon does not answer. Nil: none.
@@ -77,11 +78,11 @@ func init() {
 		"unlock":  {ScopeNone, "unlock TOKEN: unlock with a token signed for this unit and the nonce shown", (*Shell).unlock},
 		"lock":    {ScopeNone, "lock: lock the console again", (*Shell).lockCmd},
 		"exit":    {ScopeNone, "exit: lock and leave", nil},
-		"status":  {ScopeRead, "status: the daemon's status line and counts since start", (*Shell).status},
-		"gnss":    {ScopeRead, "gnss: receiver fix quality, satellites, rates, rejected sentences", (*Shell).gnss},
-		"camera":  {ScopeRead, "camera: format, frame rate, drops by reason", (*Shell).camera},
+		"status":  {ScopeRead, "status: health, storing, policy version, fixes and frames received since start", (*Shell).status},
+		"gnss":    {ScopeRead, "gnss: receiver fix quality, satellites, fix age, rates, rejected sentences (no position)", (*Shell).gnss},
+		"camera":  {ScopeRead, "camera: format, frame rate, frames lost before the policy by reason", (*Shell).camera},
 		"policy":  {ScopeRead, "policy: the policy in force (id, version, signature, zones count)", (*Shell).policy},
-		"storage": {ScopeRead, "storage: segments, quota, durable seq, fdatasyncs, eMMC wear", (*Shell).storage},
+		"storage": {ScopeRead, "storage: storing or why not, quota, disk full, eMMC wear", (*Shell).storage},
 		"log":     {ScopeRead, "log: the daemon's latest log lines (desensitized)", (*Shell).logTail},
 		"check":   {ScopeRead, "check: local checks that need no daemon (config, key files)", (*Shell).check},
 		"reload":  {ScopeOperate, "reload: reload the policy bundle (as SIGHUP)", (*Shell).reload},
@@ -94,6 +95,15 @@ func (s *Shell) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
+}
+
+// report sends e, with the session's scope, to the daemon's audit trail. A daemon that does
+// not answer loses it; the shell's own log (Log) has every event too.
+func (s *Shell) report(e Event) {
+	e.Scope = s.scope.String()
+	if err := s.Backend.Call(CmdEvent, e, nil); err != nil {
+		s.logger().Debug("console event not in the audit trail", "err", err)
+	}
 }
 
 // Scope returns the session's scope, ScopeNone while locked.
@@ -131,6 +141,7 @@ func (s *Shell) Prompt() string { return "geogate(" + s.scope.String() + ")> " }
 func (s *Shell) Exec(line string, w io.Writer) (quit bool) {
 	if len(line) > MaxLine {
 		s.logger().Warn("console line refused", "bytes", len(line))
+		s.report(Event{Outcome: TooLong})
 		fmt.Fprintf(w, "line too long (%d bytes, at most %d): ignored\r\n", len(line), MaxLine)
 		return false
 	}
@@ -142,22 +153,29 @@ func (s *Shell) Exec(line string, w io.Writer) (quit bool) {
 	cmd, ok := commands[name]
 	if !ok {
 		s.logger().Info("console unknown command", "scope", s.scope.String())
+		s.report(Event{Outcome: UnknownCmd}) // what was typed is not recorded
 		fmt.Fprintf(w, "unknown command %q: type help\r\n", printable(name, 20))
 		return false
 	}
-	if name != "unlock" { // the token is not logged
+	if name != "unlock" { // the token is not logged; unlock reports its outcome
 		s.logger().Info("console command", "cmd", name, "scope", s.scope.String())
 	}
 	if s.scope < cmd.scope {
 		if s.scope == ScopeNone {
+			s.report(Event{Cmd: name, Outcome: RefusedLocked})
 			fmt.Fprintf(w, "%s: locked; unlock first (nonce %s)\r\n", name, s.Nonce())
 		} else {
+			s.report(Event{Cmd: name, Outcome: RefusedScope})
 			fmt.Fprintf(w, "%s: %v (this session is %s)\r\n", name, ErrScope, s.scope)
 			s.logger().Warn("console command refused: out of scope", "cmd", name, "scope", s.scope.String())
 		}
 		return false
 	}
+	if name != "unlock" && name != "lock" && name != "exit" {
+		s.report(Event{Cmd: name, Outcome: Ran})
+	}
 	if name == "exit" {
+		s.report(Event{Outcome: Exited})
 		s.Lock()
 		fmt.Fprint(w, "bye\r\n")
 		return true
@@ -237,6 +255,7 @@ func (s *Shell) Run(ctx context.Context, rw io.ReadWriter) error {
 			case <-after(idle):
 				if s.scope != ScopeNone {
 					s.logger().Info("console locked: idle", "after", idle)
+					s.report(Event{Outcome: IdleLocked})
 					s.Lock()
 					fmt.Fprintf(t, "\r\nidle for %v: locked\r\n", idle)
 					s.Banner(t)
@@ -248,6 +267,7 @@ func (s *Shell) Run(ctx context.Context, rw io.ReadWriter) error {
 		}
 		if res.err != nil {
 			s.logger().Info("console terminal ended", "scope", s.scope.String())
+			s.report(Event{Outcome: Ended})
 			s.Lock()
 			if errors.Is(res.err, io.EOF) {
 				return nil
@@ -284,6 +304,7 @@ func (s *Shell) help(w io.Writer, _ []string) error {
 }
 
 func (s *Shell) lockCmd(w io.Writer, _ []string) error {
+	s.report(Event{Outcome: Locked})
 	s.Lock()
 	s.logger().Info("console locked")
 	s.Banner(w)
@@ -296,9 +317,11 @@ func (s *Shell) unlock(w io.Writer, args []string) error {
 	if now.Before(s.nextTry) {
 		wait := s.nextTry.Sub(now).Round(time.Second)
 		s.logger().Warn("console unlock refused: back-off", "failures", s.failures, "wait", wait)
+		s.report(Event{Outcome: BackedOff, Failures: s.failures})
 		return fmt.Errorf("%w %v", ErrBackoff, wait)
 	}
 	if len(args) != 1 {
+		s.report(Event{Outcome: UnlockFailed, Reason: noToken})
 		return errors.New("usage: unlock TOKEN")
 	}
 	nonce, issued := s.Nonce(), s.issued
@@ -311,11 +334,13 @@ func (s *Shell) unlock(w io.Writer, args []string) error {
 			s.nextTry = now.Add(wait)
 		}
 		s.logger().Warn("console unlock failed", "failures", s.failures, "err", err)
+		s.report(Event{Outcome: UnlockFailed, Failures: s.failures, Reason: TokenReason(err)})
 		fmt.Fprintf(w, "unlock failed: %v\r\nnew nonce %s\r\n", err, s.nonce)
 		return nil
 	}
 	s.scope, s.failures, s.nextTry = scope, 0, time.Time{}
 	s.logger().Info("console unlocked", "scope", scope.String())
+	s.report(Event{Outcome: Unlocked})
 	fmt.Fprintf(w, "unlocked (%s); locks after %v idle\r\n", scope, s.idle())
 	return nil
 }

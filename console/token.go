@@ -82,6 +82,8 @@ var (
 	ErrBackoff = errors.New("console: too many failed unlocks; wait")
 	// ErrScope means a command needs a wider scope than the session's.
 	ErrScope = errors.New("console: command needs the operate scope")
+	// ErrEvent means an Event holds something outside its vocabulary.
+	ErrEvent = errors.New("console: event outside the vocabulary")
 )
 
 // Token is what a workshop signs to unlock one console once.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,13 +76,19 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
-// fakeBackend answers every command with a fixed value and counts calls.
+// fakeBackend answers every command with a fixed value and counts calls; it keeps the
+// events (CmdEvent) apart, in the order they came.
 type fakeBackend struct {
-	calls []string
-	err   error
+	calls  []string
+	events []Event
+	err    error
 }
 
 func (f *fakeBackend) Call(cmd string, args, out any) error {
+	if cmd == CmdEvent {
+		f.events = append(f.events, args.(Event))
+		return f.err
+	}
 	f.calls = append(f.calls, cmd)
 	return f.err
 }
@@ -192,5 +199,71 @@ func TestShellLines(t *testing.T) {
 	}
 	if len(be.calls) != 0 {
 		t.Fatalf("calls while locked: %v", be.calls)
+	}
+}
+
+// TestShellEvents: every unlock, failure and command is reported for the audit trail, as
+// the command's name and outcome only: no token, no argument, nothing typed that is unknown.
+func TestShellEvents(t *testing.T) {
+	sh, priv, clk, be := newShell(t)
+	for _, line := range []string{"help", "gnss", "unlock junk", "unlock", "UNLOCK", "gnss", "reload", "frob 39.861234 beidaihe",
+		strings.Repeat("z", MaxLine+1), "export age1recipient", "lock", "exit"} {
+		if line == "UNLOCK" {
+			line = "unlock " + sign(t, priv, Token{Device: "unit-1", Nonce: sh.Nonce(), Scope: ScopeRead, Expires: clk.t.Add(time.Minute)})
+		}
+		exec(sh, line)
+	}
+	var got []string
+	for _, e := range be.events {
+		if err := e.Valid(); err != nil {
+			t.Errorf("%+v: %v", e, err)
+		}
+		kind := "cmd"
+		if e.Session() {
+			kind = "session"
+		}
+		got = append(got, kind+" "+e.String())
+	}
+	want := []string{
+		"cmd help: ran (locked)",
+		"cmd gnss: refused: locked (locked)",
+		"session unlock failed (1 in a row): malformed (locked)",
+		"session unlock failed: no token (locked)",
+		"session unlocked (read-only)",
+		"cmd gnss: ran (read-only)",
+		"cmd reload: refused: out of scope (read-only)",
+		"cmd unknown command (read-only)",
+		"cmd refused: line too long (read-only)",
+		"cmd export: refused: out of scope (read-only)",
+		"session locked (read-only)",
+		"session exit (locked)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestEventValid: an event with anything outside the vocabulary is refused.
+func TestEventValid(t *testing.T) {
+	good := Event{Cmd: "gnss", Outcome: Ran, Scope: "read-only"}
+	if err := good.Valid(); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Event{
+		{Cmd: "beidaihe", Outcome: Ran, Scope: "read-only"},
+		{Cmd: "gnss", Outcome: "ran at 39.86,119.42", Scope: "read-only"},
+		{Outcome: Ran, Scope: "root"},
+		{Outcome: UnlockFailed, Scope: "locked", Reason: "token gct1.abc"},
+		{Outcome: UnlockFailed, Scope: "locked", Failures: -1},
+		{},
+	} {
+		if err := e.Valid(); !errors.Is(err, ErrEvent) {
+			t.Errorf("%+v: %v, want ErrEvent", e, err)
+		}
+	}
+	for _, r := range tokenReasons {
+		if got := TokenReason(fmt.Errorf("wrapped: %w", r.err)); got != r.name {
+			t.Errorf("TokenReason(%v) = %q", r.err, got)
+		}
 	}
 }

@@ -60,6 +60,16 @@ type Peer struct {
 	PID, UID, GID int
 }
 
+// peerKey is the context key of a request's Peer.
+type peerKey struct{}
+
+// PeerFrom returns the credentials of the client whose request a Handler serves, as the
+// kernel reported them (SO_PEERCRED); ok is false outside a request.
+func PeerFrom(ctx context.Context) (p Peer, ok bool) {
+	p, ok = ctx.Value(peerKey{}).(Peer)
+	return p, ok
+}
+
 // Server serves the control socket. Set the fields, register handlers with Handle, then
 // call Listen and Serve.
 type Server struct {
@@ -207,6 +217,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	if idle == 0 {
 		idle = DefaultIdleTimeout
 	}
+	ctx = context.WithValue(ctx, peerKey{}, p)
 	r := bufio.NewReaderSize(c, MaxRequest+1)
 	for {
 		c.SetReadDeadline(time.Now().Add(idle)) // a duration, not a date: the monotonic clock

@@ -49,6 +49,13 @@ func echoServer() *Server {
 	s.Handle("fail", func(context.Context, json.RawMessage) (any, error) {
 		return nil, errors.New("it failed")
 	})
+	s.Handle("whoami", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		p, ok := PeerFrom(ctx)
+		if !ok {
+			return nil, errors.New("no peer in the handler's context")
+		}
+		return p, nil
+	})
 	return s
 }
 
@@ -71,6 +78,13 @@ func TestCall(t *testing.T) {
 	}
 	if err := c.Call("fail", nil, nil); err == nil || err.Error() != "it failed" {
 		t.Errorf("fail = %v, want the handler's error text", err)
+	}
+	var p Peer
+	if err := c.Call("whoami", nil, &p); err != nil || p.UID != os.Getuid() || p.PID != os.Getpid() || p.GID != os.Getgid() {
+		t.Errorf("whoami = %+v, %v; want this process's credentials", p, err)
+	}
+	if _, ok := PeerFrom(context.Background()); ok {
+		t.Error("PeerFrom outside a request reported a peer")
 	}
 	if err := c.Call("frob", nil, nil); err == nil || !strings.Contains(err.Error(), `unknown command "frob"`) {
 		t.Errorf("frob = %v", err)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -108,6 +109,24 @@ func (a *auditTrail) policyLoaded(p *policy.Policy, keys string) {
 // policyRejected records a bundle that was not loaded, and why.
 func (a *auditTrail) policyRejected(err error, keys string) {
 	a.record(audit.Entry{Kind: audit.PolicyRejected, Key: keys, Detail: err.Error()})
+}
+
+// exported records an export written for a licensed recipient (an age public key): the file,
+// its size and SHA-256. A file that cannot be read back is recorded with the error.
+func (a *auditTrail) exported(name, recipient string) {
+	e := audit.Entry{Kind: audit.Export, Object: filepath.Base(name), Peer: strings.TrimSpace(recipient)}
+	if f, err := os.Open(name); err != nil {
+		e.Detail = err.Error()
+	} else {
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		e.Bytes, e.SHA256 = uint64(n), hex.EncodeToString(h.Sum(nil))
+		if err != nil {
+			e.Detail = err.Error()
+		}
+	}
+	a.record(e)
 }
 
 // power records a power-fail input event.

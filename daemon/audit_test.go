@@ -1,16 +1,23 @@
 package daemon
 
 import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/console"
+	"github.com/geogate/geogate/control"
 	"github.com/geogate/geogate/examples"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/policy"
@@ -92,4 +99,93 @@ func TestAuditTrail(t *testing.T) {
 	at.started("v")
 	at.decisions(&c)
 	at.stopped(&c, "x")
+}
+
+// TestConsoleAudit runs a console session against the daemon's handlers over a real control
+// socket: every unlock, failure and command lands in the audit trail, with the console's
+// pid and uid as the kernel reported them, and no entry holds a coordinate or a zone name.
+func TestConsoleAudit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(dir, "data")
+	r := &run{cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	r.teeConsoleLog()
+	r.audit = openAudit(cfg, r.log)
+	if r.audit.log == nil {
+		t.Fatal("audit log not opened")
+	}
+	srv := &control.Server{Path: filepath.Join(dir, "control.sock"), Group: -1}
+	r.handleConsole(srv)
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	c, err := control.Dial(srv.Path, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	now := time.Date(2030, 7, 1, 4, 0, 0, 0, time.UTC)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	sh := &console.Shell{Backend: c, Verifier: &console.Verifier{Keys: []ed25519.PublicKey{pub}, Device: "unit-1"},
+		Now: func() time.Time { return now }}
+	sh.Lock()
+	var out bytes.Buffer
+	tok := ""
+	for _, line := range []string{"gnss", "unlock junk", "TOKEN", "help", "frob 39.861234 beidaihe", "reload", "lock", "exit"} {
+		if line == "TOKEN" {
+			tok, _ = console.SignToken(priv, console.Token{Device: "unit-1", Nonce: sh.Nonce(), Scope: console.ScopeRead, Expires: now.Add(time.Minute)})
+			line = "unlock " + tok
+		}
+		sh.Exec(line, &out)
+	}
+	// A console of another version sending a coordinate or a zone's name is refused.
+	for _, bad := range []console.Event{{Cmd: "gnss", Outcome: "ran at 39.8612345,119.4234", Scope: "read-only"},
+		{Cmd: "beidaihe", Outcome: console.Ran, Scope: "read-only"}, {}} {
+		if err := c.Call(console.CmdEvent, bad, nil); err == nil || !strings.Contains(err.Error(), "vocabulary") {
+			t.Errorf("event %+v: %v", bad, err)
+		}
+	}
+	cancel()
+	<-served
+	r.audit.stopped(nil, "test")
+
+	entries, err := audit.ReadEntries(filepath.Join(cfg.DataDir, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	peer, id := fmt.Sprintf("uid %d", os.Getuid()), fmt.Sprintf("console pid %d", os.Getpid())
+	for _, b := range entries {
+		var e audit.Entry
+		if err := audit.Decode(b, &e); err != nil {
+			t.Fatal(err)
+		}
+		if l := leak(string(b)); l != "" || strings.Contains(string(b), "beidaihe") || (tok != "" && strings.Contains(string(b), tok)) {
+			t.Errorf("audit entry holds a coordinate (%q), a zone or the token: %s", l, b)
+		}
+		if e.Kind != audit.ConsoleSession && e.Kind != audit.ConsoleCommand {
+			continue
+		}
+		if e.Peer != peer || e.ID != id {
+			t.Errorf("entry %s: peer %q id %q, want %q %q", b, e.Peer, e.ID, peer, id)
+		}
+		got = append(got, string(e.Kind)+" "+e.Detail)
+	}
+	want := []string{
+		"console.command gnss: refused: locked (locked)",
+		"console.session unlock failed (1 in a row): malformed (locked)",
+		"console.session unlocked (read-only)",
+		"console.command help: ran (read-only)",
+		"console.command unknown command (read-only)",
+		"console.command reload: refused: out of scope (read-only)",
+		"console.session locked (read-only)",
+		"console.session exit (locked)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("console entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/control"
@@ -24,9 +25,10 @@ import (
 )
 
 // The serial console's commands over the control socket (package console defines the
-// answers). They read counters and states; the only position among them is the latest fix
-// as the public tier would store it, a console.Position. Every command served is logged
-// (the log names the command only).
+// answers). They read the receiver's, the camera's and the log's counters and states, never
+// a position, a zone or anything the policy decided: TestConsoleZoneBlind runs every command
+// over a drive through Beidaihe and over the same drive with the zones moved away, and the
+// outputs must be equal. Every command served is logged (the log names the command only).
 
 // teeConsoleLog keeps the daemon's log lines, desensitized, for the console's log command.
 func (r *run) teeConsoleLog() {
@@ -34,7 +36,8 @@ func (r *run) teeConsoleLog() {
 	r.log = slog.New(r.logTail.Tee(r.log.Handler()))
 }
 
-// handleConsole registers the console's commands on s.
+// handleConsole registers the console's commands on s, and the console's events, which go
+// into the audit trail with the peer's credentials.
 func (r *run) handleConsole(s *control.Server) {
 	for cmd, f := range r.consoleHandlers() {
 		s.Handle(cmd, func(_ context.Context, args json.RawMessage) (any, error) {
@@ -42,6 +45,33 @@ func (r *run) handleConsole(s *control.Server) {
 			return f(args)
 		})
 	}
+	s.Handle(console.CmdEvent, func(ctx context.Context, args json.RawMessage) (any, error) {
+		return nil, r.consoleEvent(ctx, args)
+	})
+}
+
+// consoleEvent records a console's event (console.Event) in the audit trail and the log,
+// with the console process's pid as the session and its uid as the peer, both from
+// SO_PEERCRED. An event outside the console's vocabulary is refused, so no free text reaches
+// the trail.
+func (r *run) consoleEvent(ctx context.Context, args json.RawMessage) error {
+	var e console.Event
+	if err := json.Unmarshal(args, &e); err != nil {
+		return fmt.Errorf("daemon: console event: %w", err)
+	}
+	if err := e.Valid(); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	entry := audit.Entry{Kind: audit.ConsoleCommand, ID: "console", Peer: "unknown", Detail: e.String()}
+	if e.Session() {
+		entry.Kind = audit.ConsoleSession
+	}
+	if p, ok := control.PeerFrom(ctx); ok {
+		entry.ID, entry.Peer = fmt.Sprintf("console pid %d", p.PID), fmt.Sprintf("uid %d", p.UID)
+	}
+	r.log.Info("console event", "id", entry.ID, "peer", entry.Peer, "event", entry.Detail)
+	r.audit.record(entry)
+	return nil
 }
 
 // consoleHandlers are the console's commands, by name.
@@ -104,13 +134,14 @@ func (r *run) consoleGNSS() console.GNSS {
 	if r.serial != nil {
 		g.Reconnects = r.serial.Stats().Reconnects
 	}
-	// A fresh engine of the public tier: what that tier would store for this fix, or nothing.
-	now := r.reader.Now // the clock that set last.Received
-	if now == nil {
-		now = clock.Now
+	g.AgeX10 = -1
+	if !last.Received.IsZero() {
+		now := r.reader.Now // the clock that set last.Received
+		if now == nil {
+			now = clock.Now
+		}
+		g.AgeX10 = int(now().Sub(last.Received) / (100 * time.Millisecond))
 	}
-	d := r.holder.NewEngine(console.PublicTier).Decide(&last, now())
-	g.Position = console.RedactDecision(console.PublicTier, &d)
 	return g
 }
 
@@ -124,18 +155,21 @@ func (r *run) consoleCamera() console.Camera {
 	cam.Up, cam.Frames = t.cam.Up, t.cam.Frames
 	cam.FramesPerSecX10 = perSecX10(t.cam.Frames, time.Since(r.start))
 	cam.ReadErrors, cam.OpenFailures, cam.Reconnects = t.cam.ReadErrors, t.cam.OpenFailures, t.cam.Reconnects
-	for why, n := range t.drops {
-		if n[1] > 0 {
+	// Only what was lost before the policy saw it: the counts of the gate's later stages
+	// (rate, scaler, store) rise or stall with the zones the car drives through.
+	var ringDrops uint64
+	if r.ring != nil {
+		ringDrops = r.ring.Stats().Dropped
+	}
+	for _, d := range []struct {
+		why gate.Reason
+		n   uint64
+	}{{gate.ReasonBacklog, ringDrops}, {gate.ReasonTooLarge, t.cam.ShortBuffers}, {gate.ReasonBadFrame, t.cam.BadFrames}} {
+		if d.n > 0 {
 			if cam.Drops == nil {
 				cam.Drops = map[string]uint64{}
 			}
-			// The policy's reasons are one bucket: "zone-deny" rising on a live console
-			// would tell that the car is in a zone now.
-			name := gate.Reason(why).String()
-			if gate.Reason(why) < gate.ReasonRate {
-				name = "policy"
-			}
-			cam.Drops[name] += n[1]
+			cam.Drops[d.why.String()] = d.n
 		}
 	}
 	return cam
@@ -149,6 +183,12 @@ func (r *run) consolePolicy() console.Policy {
 	}
 	s := pol.Summary()
 	p.Loaded, p.ID, p.Version, p.Zones = true, s.ID, s.Version, s.Zones
+	if !s.Expires.IsZero() {
+		p.Expiry = s.Expires.Format(time.RFC3339)
+	}
+	if s.Expired {
+		p.Expiry += " (EXPIRED: nothing is stored)"
+	}
 	p.Signature = fmt.Sprintf("verified (ed25519, %d trusted keys)", len(r.cfg.Policy.TrustedKeys))
 	if r.unsigned.Load() {
 		p.Signature = "UNSIGNED (no policy.trusted_keys)"
@@ -160,9 +200,7 @@ func (r *run) consoleStorage() console.Storage {
 	s := console.Storage{QuotaBytes: r.cfg.Storage.QuotaMB << 20}
 	if l := r.store.Log(); l != nil {
 		st := l.Stats()
-		s.Storing = true
-		s.Segments, s.Bytes, s.Durable, s.NextSeq, s.Syncs = st.Segments, st.Bytes, st.Durable, st.NextSeq, st.Syncs
-		s.Erased, s.Dropped, s.Full = st.Erased, st.Dropped, st.Full
+		s.Storing, s.Full, s.Dropped = true, st.Full, st.Dropped
 	} else {
 		s.Why = shortErr(r.store.Why())
 	}
@@ -260,6 +298,7 @@ func (r *run) consoleExport(a console.ExportArgs) (console.Export, error) {
 		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
 	}
 	r.log.Info("console export written", "path", name, "records", n)
+	r.audit.exported(name, a.To)
 	return console.Export{File: name, Records: n}, nil
 }
 

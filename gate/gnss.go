@@ -65,7 +65,8 @@ func (r *GNSSReader) Stats() gnss.Stats {
 }
 
 // Last returns a copy of the latest fix (the zero Fix before the first). It holds the raw
-// position: whatever shows it outside the process must redact it (see console.Position).
+// position: nothing outside the process may show it (the serial console shows the fix's
+// quality, satellites and age only).
 func (r *GNSSReader) Last() gnss.Fix {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -154,7 +154,7 @@ func TestConsoleSession(t *testing.T) {
 	defer cancel()
 	go srv.Serve(ctx)
 	for _, cmd := range []struct{ line, want string }{
-		{"gnss", "position: withheld"}, {"status", "health: ok"}, {"help", "export AGE1"},
+		{"gnss", "position: not shown"}, {"status", "health: ok"}, {"help", "export AGE1"},
 	} {
 		began := time.Now()
 		send(cmd.line)
