@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -354,5 +355,29 @@ func TestSameOutputOracle(t *testing.T) {
 		if got := sameOutput(tt.a, tt.b); got != tt.same {
 			t.Errorf("sameOutput(%q, %q) = %v", tt.a, tt.b, got)
 		}
+	}
+}
+
+// TestStatusZoneBlind: the status a control-group peer gets keeps what arrived and the parts'
+// state, and loses every count and text the zones move (the test fills every field, so a field
+// added to Summary later must be placed on one side or the other).
+func TestStatusZoneBlind(t *testing.T) {
+	full := Status{Summary: Summary{Uptime: time.Hour, Fixes: 1, FixesKept: 2, FixesCoarsened: 3, FixesDropped: 4,
+		Frames: 5, FramesKept: 6, FramesCoarsened: 7, FramesDropped: 8, FramesDownscaled: 9,
+		Records: 10, Bytes: 11, Durable: 12, Syncs: 13, Reconnects: 14, PolicyVersion: 15,
+		DropReasons: "zone-deny 566/170", GNSSRejected: "checksum 3", Camera: "read errors 1"},
+		Storing: true, Health: "ok", Healthy: true, Line: "fixes 1 | kept 2 | zone-deny 566"}
+	sv := reflect.ValueOf(full.Summary)
+	for i := range sv.NumField() {
+		if sv.Field(i).IsZero() {
+			t.Fatalf("test does not fill Summary.%s", sv.Type().Field(i).Name)
+		}
+	}
+	got := full.zoneBlind()
+	want := Status{Summary: Summary{Uptime: time.Hour, Fixes: 1, Frames: 5, Reconnects: 14, PolicyVersion: 15,
+		GNSSRejected: "checksum 3", Camera: "read errors 1"},
+		Storing: true, Health: "ok", Healthy: true, ZoneBlind: true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("zoneBlind:\n got %+v\nwant %+v", got, want)
 	}
 }

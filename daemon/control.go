@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/user"
 	"strconv"
 	"time"
@@ -31,6 +32,21 @@ type Status struct {
 	Healthy bool `json:"healthy"`
 	// Line is the status line as the journal and STATUS= show it.
 	Line string `json:"line"`
+	// ZoneBlind is true when the answer leaves out what moves with the zones (see zoneBlind):
+	// the asking peer is neither root nor the service user.
+	ZoneBlind bool `json:"zone_blind,omitempty"`
+}
+
+// zoneBlind is st without what moves with the zones the car meets: the decision counts, the
+// drop reasons, what was stored and the status line that prints them. Polled by a peer of the
+// control group (a workshop account, the console's user), those would tell when the car was
+// in a zone. What is left counts what arrived, not what the policy made of it.
+func (st Status) zoneBlind() Status {
+	sum := st.Summary
+	st.Summary = Summary{Uptime: sum.Uptime, Fixes: sum.Fixes, Frames: sum.Frames, Reconnects: sum.Reconnects,
+		PolicyVersion: sum.PolicyVersion, GNSSRejected: sum.GNSSRejected, Camera: sum.Camera}
+	st.Line, st.ZoneBlind = "", true
+	return st
 }
 
 // Health is what the control socket's "health" command returns.
@@ -63,7 +79,13 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 		}
 	}
 	s := &control.Server{Path: path, Group: gid, Log: r.log}
-	s.Handle("status", func(context.Context, json.RawMessage) (any, error) { return r.status(), nil })
+	s.Handle("status", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		st := r.status()
+		if p, ok := control.PeerFrom(ctx); !ok || (p.UID != 0 && p.UID != os.Getuid()) {
+			st = st.zoneBlind()
+		}
+		return st, nil
+	})
 	s.Handle("health", func(context.Context, json.RawMessage) (any, error) { return r.healthReport(), nil })
 	r.handleConsole(s)
 	r.handleUpdate(s)

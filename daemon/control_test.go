@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/geogate/geogate/daemon"
@@ -25,7 +26,7 @@ func TestRunControlAndAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "\n[control]\nsocket = %q\n", sock)
+	fmt.Fprintf(f, "\n[control]\nsocket = %q\ngroup = \"nogroup\"\n", sock)
 	f.Close()
 
 	p := startDaemon(t, "geogate run (control socket)", cfg)
@@ -47,6 +48,7 @@ func TestRunControlAndAudit(t *testing.T) {
 	if out, err := exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "healthy: policy v1") {
 		t.Errorf("geogate health: %v: %s", err, out)
 	}
+	statusAsGroupPeer(t, sock)
 	p.terminate()
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("control socket left behind after the stop: %v", err)
@@ -68,5 +70,35 @@ func TestRunControlAndAudit(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("audit log has no %s entry:\n%s", want, out)
 		}
+	}
+}
+
+// statusAsGroupPeer runs geogate status as nobody in the control socket's group (nogroup), as a
+// workshop account would: the answer is the zone-blind one, and says so.
+func statusAsGroupPeer(t *testing.T, sock string) {
+	if os.Getuid() != 0 {
+		t.Log("not root: the control group's view is not tried")
+		return
+	}
+	bin := geogateBin(t)
+	for _, p := range []string{sock, bin} {
+		for d := filepath.Dir(p); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cmd := exec.Command(bin, "status", "-json", "-socket", sock)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("geogate status as nobody:nogroup: %v\n%s", err, out)
+	}
+	var st daemon.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		t.Fatalf("geogate status -json: %v\n%s", err, out)
+	}
+	if !st.ZoneBlind || st.Line != "" || st.DropReasons != "" || st.FixesDropped != 0 || st.Records != 0 || !st.Storing {
+		t.Errorf("status for the control group: %+v", st)
 	}
 }

@@ -70,6 +70,15 @@ func statusMain(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	if st.ZoneBlind {
+		storing := "storing"
+		if !st.Storing {
+			storing = "STORING NOTHING (" + st.NotStoring + ")"
+		}
+		fmt.Fprintf(stdout, "%s, %s, policy v%d; ran %s: fixes %d, frames %d received (what the policy made of them is shown to root and the service user only)\n",
+			st.Health, storing, st.PolicyVersion, st.Uptime.Round(time.Second), st.Fixes, st.Frames)
+		return nil
+	}
 	fmt.Fprintln(stdout, st.Line)
 	fmt.Fprintln(stdout, st.Summary)
 	return nil
