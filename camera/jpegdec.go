@@ -21,8 +21,10 @@ var (
 const (
 	blockSide  = 8  // an 8x8 DCT block
 	maxComps   = 3  // Y, Cb, Cr; CMYK (4) is left to image/jpeg
-	lutBits    = 9  // Huffman codes up to 9 bits (nearly all of them) decode in one lookup
+	lutBits    = 11 // Huffman codes up to 11 bits (nearly all of them) decode in one lookup
 	maxCodeLen = 16 // T.81 Annex C: Huffman codes are at most 16 bits
+	fastEOB    = 64 // the run of end-of-block in huffTable.fast: past any coefficient index
+	coefDump   = 16 // where block stores the coefficients the reduced IDCT does not use
 	// maxCoef bounds a dequantized coefficient. For 8-bit samples |F(u,v)| <= 2048 (|F00| <=
 	// 1024); quantization rounding adds at most q/2 <= 128. Clamping at 4096 never changes a
 	// valid stream and keeps the fixed-point IDCT below in int32 for any corrupt one.
@@ -41,7 +43,8 @@ var zigzag = [64]uint8{
 // length<<8 | symbol, or 0 when the code is longer than lutBits; longer codes are found
 // through maxCode and valPtr, the canonical decoding of T.81 F.2.2.3. For AC tables, fast
 // holds what most coefficients need in one lookup: when a code and the magnitude bits after it
-// fit in lutBits, fast[bits] is value<<16 | run<<8 | total length, else 0.
+// fit in lutBits, fast[bits] is value<<16 | run<<8 | total length, else 0. ZRL (sixteen
+// zeros) is run 15 with value 0; end-of-block is run fastEOB.
 type huffTable struct {
 	lut     [1 << lutBits]uint16
 	fast    [1 << lutBits]int32
@@ -62,7 +65,7 @@ type jpegComp struct {
 	stride   int
 	pix      []byte
 	quant    [64]int32 // the table tq, copied at SOS; index is the zig-zag order
-	coefMask [64]int8  // for the scan's scale: index into the reduced block, or -1
+	coefMask [64]uint8 // for the scan's scale: index into the reduced block, or coefDump
 }
 
 // jpegDecoder decodes a baseline (sequential, Huffman-coded, 8-bit) JPEG at 1/2, 1/4 or 1/8 of
@@ -339,7 +342,14 @@ func (t *huffTable) build(counts [maxCodeLen]int, vals []byte) error {
 	for b, e := range t.lut {
 		l, rs := uint(e>>8), e&0xFF
 		r, sz := int32(rs>>4), uint(rs&15)
-		if e == 0 || sz == 0 || l+sz > lutBits {
+		if e == 0 || l+sz > lutBits {
+			continue
+		}
+		if sz == 0 { // ZRL, or end-of-block (as block reads any other run of size 0)
+			if r != 15 {
+				r = fastEOB
+			}
+			t.fast[b] = r<<8 | int32(l)
 			continue
 		}
 		v := int32(b>>(lutBits-l-sz)) & (1<<sz - 1)
@@ -461,15 +471,15 @@ func (d *jpegDecoder) scan(data []byte, shift uint) error {
 		for k := range 64 {
 			c.quant[k] = q[k]
 			r, col := int(zigzag[k]/8), int(zigzag[k]%8)
-			c.coefMask[k] = -1
+			c.coefMask[k] = coefDump
 			if r < n && col < n {
-				c.coefMask[k] = int8(r*n + col)
+				c.coefMask[k] = uint8(r*n + col)
 			}
 		}
 	}
 	d.data, d.pos, d.acc, d.nbits, d.pad, d.marker = data, 0, 0, 0, 0, false
 	mx, my := d.comps[0].bw/d.comps[0].h, d.comps[0].bh/d.comps[0].v
-	var coef [16]int32
+	var coef [32]int32
 	nextRST := 0
 	left := d.restart
 	for y := range my {
@@ -492,7 +502,7 @@ func (d *jpegDecoder) scan(data []byte, shift uint) error {
 							return err
 						}
 						off := (y*c.v+v)*n*c.stride + (x*c.h+h)*n
-						idct(c.pix[off:], c.stride, &coef, n)
+						idct(c.pix[off:], c.stride, (*[16]int32)(coef[:16]), n)
 					}
 				}
 			}
@@ -594,8 +604,10 @@ func (d *jpegDecoder) receive(s uint) int32 {
 }
 
 // block decodes one 8x8 block of c, keeping the dequantized coefficients of the top-left
-// n x n corner in coef (row-major). It does not allocate.
-func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
+// n x n corner in coef (row-major); the others land in coef[coefDump], which saves a branch
+// per coefficient that the CPU would often mispredict (coef has 32 entries so that masking
+// the index with 31 proves it in range). It does not allocate.
+func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 	clear(coef[:n*n])
 	if d.nbits < 32 {
 		d.fill()
@@ -623,11 +635,12 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
 			d.nbits -= l
 			k += int(e >> 8 & 0xFF)
 			if k > 63 {
+				if e>>8&0xFF == fastEOB {
+					break
+				}
 				return errBadCoef
 			}
-			if i := c.coefMask[k]; i >= 0 {
-				coef[i] = clampCoef(e >> 16 * c.quant[k])
-			}
+			coef[c.coefMask[k]&31] = clampCoef(e >> 16 * c.quant[k])
 			continue
 		}
 		rs, err := d.decodeHuff(ac)
@@ -650,9 +663,7 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
 			return errBadCategory
 		}
 		v := d.receive(s)
-		if i := c.coefMask[k]; i >= 0 {
-			coef[i] = clampCoef(v * c.quant[k])
-		}
+		coef[c.coefMask[k]&31] = clampCoef(v * c.quant[k])
 	}
 	return nil
 }

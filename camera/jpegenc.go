@@ -258,17 +258,19 @@ func (e *jpegEncoder) put(b ...byte) {
 
 func (e *jpegEncoder) put16(v int) { e.put(byte(v>>8), byte(v)) }
 
-// load copies the 8x8 block of c at (x0, y0) into e.blk, level-shifted to -128..127; samples
-// past the plane's right or bottom edge repeat the last column or row (T.81 A.2.4 leaves the
-// padding to the encoder; replication keeps edge blocks smooth).
+// load copies the 8x8 block of c at (x0, y0) into e.blk; samples past the plane's right or
+// bottom edge repeat the last column or row (T.81 A.2.4 leaves the padding to the encoder;
+// replication keeps edge blocks smooth). The level shift (-128) is left to writeBlock.
 func (e *jpegEncoder) load(c *encPlane, x0, y0 int) {
 	if x0+blockSide <= c.w && y0+blockSide <= c.h {
+		o := y0*c.stride + x0
+		_ = c.pix[o+(blockSide-1)*c.stride+blockSide-1] // one bounds check for the block
 		for y := range blockSide {
-			row := c.pix[(y0+y)*c.stride+x0:][:blockSide]
+			row := c.pix[o : o+blockSide : o+blockSide]
 			b := (*[blockSide]int32)(e.blk[y*blockSide:])
-			for x, v := range row {
-				b[x] = int32(v) - 128
-			}
+			b[0], b[1], b[2], b[3] = int32(row[0]), int32(row[1]), int32(row[2]), int32(row[3])
+			b[4], b[5], b[6], b[7] = int32(row[4]), int32(row[5]), int32(row[6]), int32(row[7])
+			o += c.stride
 		}
 		return
 	}
@@ -276,7 +278,7 @@ func (e *jpegEncoder) load(c *encPlane, x0, y0 int) {
 		row := c.pix[min(y0+y, c.h-1)*c.stride:][:c.w]
 		b := (*[blockSide]int32)(e.blk[y*blockSide:])
 		for x := range b {
-			b[x] = int32(row[min(x0+x, c.w-1)]) - 128
+			b[x] = int32(row[min(x0+x, c.w-1)])
 		}
 	}
 }
@@ -337,6 +339,9 @@ func quantize(c int32, r uint32) (mag uint32, sign int32) {
 // prediction.
 func (e *jpegEncoder) writeBlock(t int, pred int32) int32 {
 	fdct(&e.blk)
+	// The transform's DC output is the sum of the 64 samples (both passes only add for it):
+	// the level shift of T.81 A.3.1 subtracts 64 * 128 there and changes nothing else.
+	e.blk[0] -= blockSide * blockSide * 128
 	r := &e.recip[t]
 	m, sign := quantize(e.blk[0], r[0])
 	dc := min(max((int32(m)^sign)-sign, -1024), 1023) // T.81 F.1.2.1: DC levels fit 11 bits
@@ -345,7 +350,7 @@ func (e *jpegEncoder) writeBlock(t int, pred int32) int32 {
 	ac := &e.codes[2+t]
 	run := 0
 	for k := 1; k < len(zigzag); k++ {
-		m, sign := quantize(e.blk[zigzag[k]], r[k])
+		m, sign := quantize(e.blk[zigzag[k]&63], r[k])
 		if m == 0 {
 			run++
 			continue
