@@ -535,19 +535,24 @@ func (d *jpegDecoder) restartMarker(want int) error {
 
 // fill tops up the bit accumulator to more than 56 bits. At a marker (or the end of the data)
 // it feeds zero bits and counts them in pad.
+// Most of the time the next 8 bytes hold no 0xFF (no stuffing, no marker): it takes as many
+// of them as fit in one go (block's AC loop has this path written out, to save the call).
 func (d *jpegDecoder) fill() {
-	// Most of the time the next 8 bytes hold no 0xFF (no stuffing, no marker): take as many
-	// of them as fit in one go.
-	if !d.marker && d.pos+8 <= len(d.data) {
-		w := binary.BigEndian.Uint64(d.data[d.pos:])
+	if p := d.pos; p+8 <= len(d.data) {
+		w := binary.BigEndian.Uint64(d.data[p:])
 		if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
-			k := (64 - d.nbits) / 8 // at least 1: the caller holds at most 56 bits
+			k := (64 - d.nbits) >> 3 // at least 1: the caller holds at most 56 bits
 			d.acc |= w >> (64 - 8*k) << (64 - d.nbits - 8*k)
-			d.pos += int(k)
+			d.pos = p + int(k)
 			d.nbits += 8 * k
 			return
 		}
 	}
+	d.fillBytes()
+}
+
+// fillBytes is fill byte by byte, through stuffed bytes and up to a marker.
+func (d *jpegDecoder) fillBytes() {
 	for d.nbits <= 56 {
 		var b byte
 		if !d.marker && d.pos < len(d.data) {
@@ -626,8 +631,20 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 	coef[0] = clampCoef(c.pred * c.quant[0])
 	ac := &d.huff[1][c.ta]
 	for k := 1; k < 64; k++ {
-		if d.nbits < 32 {
-			d.fill()
+		if d.nbits < 32 { // fill, its fast path inlined
+			if p := d.pos; p+8 <= len(d.data) {
+				w := binary.BigEndian.Uint64(d.data[p:])
+				if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+					k := (64 - d.nbits) >> 3
+					d.acc |= w >> (64 - 8*k) << (64 - d.nbits - 8*k)
+					d.pos = p + int(k)
+					d.nbits += 8 * k
+				} else {
+					d.fillBytes()
+				}
+			} else {
+				d.fillBytes()
+			}
 		}
 		if e := ac.fast[d.acc>>(64-lutBits)]; e != 0 {
 			l := uint(e & 0xFF)
