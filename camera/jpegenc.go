@@ -39,10 +39,13 @@ var baseQuant = [2][64]uint16{
 var aanScale = [8]uint64{16384, 22725, 21407, 19266, 16384, 12873, 8867, 4520}
 
 // Fixed-point constants of the AAN forward DCT (Arai, Agui and Nakajima 1988; the flow graph
-// of libjpeg's jfdctfst.c), with fdctBits fractional bits. Thirteen bits keep every product
-// of the column pass below 2^28 for 8-bit samples (sums of at most 16 level-shifted samples
-// times 1.31, times 2^13).
+// of libjpeg's jfdctfst.c), with fdctBits fractional bits, on samples scaled by 1<<fdctIn so
+// that the passes' roundings cost a quarter of a unit (as libjpeg's PASS1_BITS). The largest
+// intermediate value of the column pass is below 2^18 (the samples 0 to 255, not level-
+// shifted, times 4, summed over rows and columns, times at most 1.31 per odd stage), and its
+// products with the 13-bit constants below 2^31; TestFDCTQuantize runs the worst-case blocks.
 const (
+	fdctIn    = 2
 	fdctBits  = 13
 	fix0_3827 = 3135  // cos(3pi/8) * 2^13
 	fix0_5412 = 4433  // (cos(pi/8) - cos(3pi/8)) * 2^13
@@ -174,11 +177,12 @@ func (e *jpegEncoder) tables(quality int) {
 			q := (int(baseQuant[t][nat])*scale + 50) / 100
 			q = min(max(q, 1), 255)
 			e.dqt[t][k] = byte(q)
-			// The AAN transform's output (u, v) is 8 * aan(u) * aan(v) times T.81's FDCT, so
-			// the divisor is q * 8 * aan(u) * aan(v); aanScale carries 2^14 each, and
-			// 2^(recipBits+28-3) / (q * aanScale[u] * aanScale[v]) is its reciprocal.
+			// The AAN transform's output (u, v) is 8 * aan(u) * aan(v) times T.81's FDCT of
+			// samples scaled by 1<<fdctIn, so the divisor is q * 8 * 4 * aan(u) * aan(v);
+			// aanScale carries 2^14 each, and 2^(recipBits+28-3-fdctIn) / (q * aanScale[u] *
+			// aanScale[v]) is its reciprocal.
 			den := uint64(q) * aanScale[nat/8] * aanScale[nat%8]
-			e.recip[t][k] = uint32((1<<(recipBits+25) + den/2) / den)
+			e.recip[t][k] = uint32((1<<(recipBits+25-fdctIn) + den/2) / den)
 		}
 	}
 	for i, s := range &stdHuffman {
@@ -260,7 +264,8 @@ func (e *jpegEncoder) put16(v int) { e.put(byte(v>>8), byte(v)) }
 
 // load copies the 8x8 block of c at (x0, y0) into e.blk; samples past the plane's right or
 // bottom edge repeat the last column or row (T.81 A.2.4 leaves the padding to the encoder;
-// replication keeps edge blocks smooth). The level shift (-128) is left to writeBlock.
+// replication keeps edge blocks smooth), times 1<<fdctIn. The level shift (-128) is left to
+// writeBlock.
 func (e *jpegEncoder) load(c *encPlane, x0, y0 int) {
 	if x0+blockSide <= c.w && y0+blockSide <= c.h {
 		o := y0*c.stride + x0
@@ -268,8 +273,8 @@ func (e *jpegEncoder) load(c *encPlane, x0, y0 int) {
 		for y := range blockSide {
 			row := c.pix[o : o+blockSide : o+blockSide]
 			b := (*[blockSide]int32)(e.blk[y*blockSide:])
-			b[0], b[1], b[2], b[3] = int32(row[0]), int32(row[1]), int32(row[2]), int32(row[3])
-			b[4], b[5], b[6], b[7] = int32(row[4]), int32(row[5]), int32(row[6]), int32(row[7])
+			b[0], b[1], b[2], b[3] = int32(row[0])<<fdctIn, int32(row[1])<<fdctIn, int32(row[2])<<fdctIn, int32(row[3])<<fdctIn
+			b[4], b[5], b[6], b[7] = int32(row[4])<<fdctIn, int32(row[5])<<fdctIn, int32(row[6])<<fdctIn, int32(row[7])<<fdctIn
 			o += c.stride
 		}
 		return
@@ -278,13 +283,13 @@ func (e *jpegEncoder) load(c *encPlane, x0, y0 int) {
 		row := c.pix[min(y0+y, c.h-1)*c.stride:][:c.w]
 		b := (*[blockSide]int32)(e.blk[y*blockSide:])
 		for x := range b {
-			b[x] = int32(row[min(x0+x, c.w-1)])
+			b[x] = int32(row[min(x0+x, c.w-1)]) << fdctIn
 		}
 	}
 }
 
 // fdct transforms b in place with the AAN flow graph, rows then columns. The result (u, v) is
-// 8 * aanScale(u) * aanScale(v) times T.81's FDCT; quantization divides that out.
+// 8 * aanScale(u) * aanScale(v) times T.81's FDCT of b; quantization divides that out.
 func fdct(b *[blockSide * blockSide]int32) {
 	for i := 0; i < len(b); i += blockSide {
 		r := (*[blockSide]int32)(b[i:])
@@ -341,7 +346,7 @@ func (e *jpegEncoder) writeBlock(t int, pred int32) int32 {
 	fdct(&e.blk)
 	// The transform's DC output is the sum of the 64 samples (both passes only add for it):
 	// the level shift of T.81 A.3.1 subtracts 64 * 128 there and changes nothing else.
-	e.blk[0] -= blockSide * blockSide * 128
+	e.blk[0] -= blockSide * blockSide * 128 << fdctIn
 	r := &e.recip[t]
 	m, sign := quantize(e.blk[0], r[0])
 	dc := min(max((int32(m)^sign)-sign, -1024), 1023) // T.81 F.1.2.1: DC levels fit 11 bits
