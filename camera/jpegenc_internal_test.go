@@ -2,12 +2,15 @@ package camera
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -371,6 +374,275 @@ func TestFDCTQuantize(t *testing.T) {
 		}
 		if off*100 > total*pct {
 			t.Errorf("quality %d: %d of %d coefficients off the exact rounding", quality, off, total)
+		}
+	}
+}
+
+// testImage returns a deterministic w x h image of the given sampling ("gray" or a YCbCr
+// ratio) drawn from formulas: gradients, a diagonal edge and a fine checker, so that every
+// frequency and both Huffman classes are exercised.
+func testImage(w, h int, ratio image.YCbCrSubsampleRatio, gray bool) image.Image {
+	px := func(x, y, c int) byte {
+		v := (x*7 + y*3 + c*50) % 256
+		if x+y > (w+h)/2 {
+			v = 255 - v
+		}
+		if (x/2+y/2)%2 == 0 && x < w/3 {
+			v ^= 0x40
+		}
+		return byte(v)
+	}
+	if gray {
+		m := image.NewGray(image.Rect(0, 0, w, h))
+		for y := range h {
+			for x := range w {
+				m.Pix[y*m.Stride+x] = px(x, y, 0)
+			}
+		}
+		return m
+	}
+	m := image.NewYCbCr(image.Rect(0, 0, w, h), ratio)
+	for y := range h {
+		for x := range w {
+			m.Y[m.YOffset(x, y)] = px(x, y, 0)
+			m.Cb[m.COffset(x, y)] = px(x, y, 1)
+			m.Cr[m.COffset(x, y)] = px(x, y, 2)
+		}
+	}
+	return m
+}
+
+// TestEncodeGolden: the encoder's output for fixed images is byte for byte what it was when
+// the golden files were written (go test -run TestEncodeGolden -update), on every
+// architecture: integer arithmetic only, so arm64 and armv7 under qemu write the same bytes.
+// Each golden file is also a JPEG image/jpeg decodes.
+func TestEncodeGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		img     image.Image
+		quality int
+	}{
+		{"420-37x23-q85", testImage(37, 23, image.YCbCrSubsampleRatio420, false), 85},
+		{"422-16x8-q50", testImage(16, 8, image.YCbCrSubsampleRatio422, false), 50},
+		{"440-9x17-q100", testImage(9, 17, image.YCbCrSubsampleRatio440, false), 100},
+		{"444-8x8-q1", testImage(8, 8, image.YCbCrSubsampleRatio444, false), 1},
+		{"gray-33x1-q85", testImage(33, 1, 0, true), 85},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e jpegEncoder
+			dst := make([]byte, 1<<16)
+			n, err := e.encode(dst, tt.img, tt.quality)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "jpegenc", tt.name+".jpg")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, dst[:n], 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test -run TestEncodeGolden -update writes it)", err)
+			}
+			if !bytes.Equal(dst[:n], want) {
+				t.Errorf("%d bytes differ from %s (%d bytes)", n, path, len(want))
+			}
+			if _, err := jpeg.Decode(bytes.NewReader(want)); err != nil {
+				t.Errorf("image/jpeg: %v", err)
+			}
+		})
+	}
+}
+
+// TestEncodeShortBuffer: for every dst shorter than the JPEG, encode returns ErrShortBuffer
+// without writing past dst; with room it writes the same bytes whatever dst's length.
+func TestEncodeShortBuffer(t *testing.T) {
+	img := testImage(40, 24, image.YCbCrSubsampleRatio420, false)
+	var e jpegEncoder
+	full := make([]byte, 1<<16)
+	n, err := e.encode(full, img, 85)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, n+16)
+	for size := 0; size <= n+8; size++ {
+		for i := range buf {
+			buf[i] = 0xA5
+		}
+		m, err := e.encode(buf[:size:size], img, 85)
+		switch {
+		case size < n && !errors.Is(err, ErrShortBuffer):
+			t.Fatalf("dst of %d for %d bytes: %d, %v", size, n, m, err)
+		case size >= n && (err != nil || !bytes.Equal(buf[:m], full[:n])):
+			t.Fatalf("dst of %d for %d bytes: %d, %v", size, n, m, err)
+		}
+		for i := size; i < len(buf); i++ {
+			if buf[i] != 0xA5 {
+				t.Fatalf("dst of %d: byte %d written", size, i)
+			}
+		}
+	}
+}
+
+// TestEncodeRefuses: images the encoder does not write are refused with ErrFormat or
+// ErrBadFrame, not encoded wrongly.
+func TestEncodeRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		img  image.Image
+		want error
+	}{
+		{"4:1:1", image.NewYCbCr(image.Rect(0, 0, 16, 16), image.YCbCrSubsampleRatio411), ErrFormat},
+		{"RGBA", image.NewRGBA(image.Rect(0, 0, 16, 16)), ErrFormat},
+		{"empty", image.NewGray(image.Rect(0, 0, 0, 5)), ErrBadFrame},
+		{"too wide for a JPEG", image.NewGray(image.Rect(0, 0, 1<<16, 1)), ErrBadFrame},
+	}
+	for _, tt := range tests {
+		var e jpegEncoder
+		if _, err := e.encode(make([]byte, 4096), tt.img, 85); !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// FuzzEncode encodes images of any size from 1x1 to 300x300 in every sampling, with content
+// from the fuzzer, at any quality, into a dst of any size: the result is ErrShortBuffer, or a
+// JPEG that image/jpeg decodes to the same size and sampling whose luma is about as close to
+// the input as image/jpeg's own encoder gets (see the slack below). A misplaced block or a
+// lost bit costs far more.
+func FuzzEncode(f *testing.F) {
+	f.Add(uint16(37), uint16(23), uint8(0), uint8(85), uint32(1<<16), []byte("seed"))
+	f.Add(uint16(1), uint16(1), uint8(4), uint8(1), uint32(700), []byte{0, 255})
+	f.Add(uint16(300), uint16(7), uint8(2), uint8(100), uint32(1<<20), []byte{})
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio444}
+	f.Fuzz(func(t *testing.T, w, h uint16, kind, quality uint8, dstLen uint32, content []byte) {
+		w, h = w%300+1, h%300+1
+		var img image.Image
+		if int(kind)%5 == 4 {
+			img = testImage(int(w), int(h), 0, true)
+		} else {
+			img = testImage(int(w), int(h), ratios[int(kind)%5], false)
+		}
+		// The fuzzer's bytes overwrite the start of every plane.
+		for _, p := range planeSlices(img) {
+			copy(p, content)
+		}
+		q := int(quality)%100 + 1
+		var e jpegEncoder
+		dst := make([]byte, dstLen%(1<<20))
+		n, err := e.encode(dst, img, q)
+		if errors.Is(err, ErrShortBuffer) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := jpeg.Decode(bytes.NewReader(dst[:n]))
+		if err != nil {
+			t.Fatalf("image/jpeg: %v", err)
+		}
+		if back.Bounds() != img.Bounds() || sampling(back) != sampling(img) {
+			t.Fatalf("decoded %v %s from %v %s", back.Bounds(), sampling(back), img.Bounds(), sampling(img))
+		}
+		ours := mse(logicalPlanes(back)[0], logicalPlanes(img)[0])
+		ref := make([]byte, 1<<21)
+		m, err := stdlibEncode(ref, img, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := jpeg.Decode(bytes.NewReader(ref[:m]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Below quality 30 the steps are so coarse (up to 255) that one coefficient rounded
+		// the other way moves a tiny image's error by several dB (2x2 at quality 2: 3.6 dB);
+		// on a handful of pixels a level or two of difference does too (1x5: 2.8 dB at 42 dB;
+		// 2x1: MSE 8 against 2), hence a total squared error of 1024 on top (one block 4
+		// levels off), which a misplaced block exceeds many times.
+		slack := maxEncodeLoss + 1
+		if q < 30 {
+			slack = 6
+		}
+		theirs := mse(logicalPlanes(sb)[0], logicalPlanes(img)[0])
+		if ours > theirs*math.Pow(10, slack/10)+1024/float64(int(w)*int(h)) {
+			t.Fatalf("%dx%d %s q%d: luma MSE %.2f, image/jpeg's %.2f", w, h, sampling(img), q, ours, theirs)
+		}
+	})
+}
+
+// mse is the mean squared difference of two planes.
+func mse(a, b []byte) float64 {
+	var se float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		se += d * d
+	}
+	return se / float64(len(a))
+}
+
+// planeSlices returns the backing arrays of img's planes.
+func planeSlices(img image.Image) [][]byte {
+	if m, ok := img.(*image.YCbCr); ok {
+		return [][]byte{m.Y, m.Cb, m.Cr}
+	}
+	return [][]byte{img.(*image.Gray).Pix}
+}
+
+// TestEncodeZeroAlloc: once its tables are built, the encoder allocates nothing per image.
+func TestEncodeZeroAlloc(t *testing.T) {
+	img := testImage(320, 240, image.YCbCrSubsampleRatio420, false)
+	var e jpegEncoder
+	dst := make([]byte, 1<<18)
+	if n := testing.AllocsPerRun(20, func() {
+		if _, err := e.encode(dst, img, 85); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per image", n)
+	}
+}
+
+// TestIDCT4x4MatchesTable: the butterflies of idct4x4 compute exactly the sums of products of
+// the 4-point cosine table (idct4), rounded the same way, on random coefficients up to maxCoef.
+func TestIDCT4x4MatchesTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 10000 {
+		var coef [16]int32
+		for i := range coef {
+			if r.IntN(3) > 0 {
+				coef[i] = int32(r.IntN(2*maxCoef+1) - maxCoef)
+			}
+		}
+		var want [16]byte
+		var tmp [16]int32
+		for v := range 4 {
+			for x := range 4 {
+				var s int32
+				for u := range 4 {
+					s += idct4[x][u] * coef[v*4+u]
+				}
+				tmp[v*4+x] = (s + 1<<(idctRowShift-1)) >> idctRowShift
+			}
+		}
+		for y := range 4 {
+			for x := range 4 {
+				var s int32
+				for v := range 4 {
+					s += idct4[y][v] * tmp[v*4+x]
+				}
+				want[y*4+x] = clampByte((s + 1<<(idctColShift-1)) >> idctColShift)
+			}
+		}
+		var got [16]byte
+		idct4x4(got[:], 4, &coef)
+		if got != want {
+			t.Fatalf("coefficients %v: %v, want %v", coef, got, want)
 		}
 	}
 }
