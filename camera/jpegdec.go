@@ -64,8 +64,8 @@ type jpegComp struct {
 	bw, bh   int // blocks across and down, padded to whole MCUs
 	stride   int
 	pix      []byte
-	quant    [64]int32 // the table tq, copied at SOS; index is the zig-zag order
 	coefMask [64]uint8 // for the scan's scale: index into the reduced block, or coefDump
+	qsmall   [16]int32 // the quantizer of each coefficient of the reduced block
 }
 
 // jpegDecoder decodes a baseline (sequential, Huffman-coded, 8-bit) JPEG at 1/2, 1/4 or 1/8 of
@@ -469,11 +469,11 @@ func (d *jpegDecoder) scan(data []byte, shift uint) error {
 		c.pred = 0
 		q := &d.quant[c.tq]
 		for k := range 64 {
-			c.quant[k] = q[k]
 			r, col := int(zigzag[k]/8), int(zigzag[k]%8)
 			c.coefMask[k] = coefDump
 			if r < n && col < n {
 				c.coefMask[k] = uint8(r*n + col)
+				c.qsmall[r*n+col] = q[k]
 			}
 		}
 	}
@@ -609,9 +609,10 @@ func (d *jpegDecoder) receive(s uint) int32 {
 }
 
 // block decodes one 8x8 block of c, keeping the dequantized coefficients of the top-left
-// n x n corner in coef (row-major); the others land in coef[coefDump], which saves a branch
-// per coefficient that the CPU would often mispredict (coef has 32 entries so that masking
-// the index with 31 proves it in range). It does not allocate.
+// n x n corner in coef (row-major). While decoding, coef holds levels; the others land in
+// coef[coefDump], which saves a branch per coefficient that the CPU would often mispredict
+// (coef has 32 entries so that masking the index with 31 proves it in range); the n x n kept
+// are dequantized at the end. It does not allocate.
 func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 	clear(coef[:n*n])
 	if d.nbits < 32 {
@@ -628,7 +629,7 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 	if c.pred > 2047 || c.pred < -2048 { // corrupt DC differences wander off
 		c.pred = min(max(c.pred, -2048), 2047)
 	}
-	coef[0] = clampCoef(c.pred * c.quant[0])
+	coef[0] = c.pred
 	ac := &d.huff[1][c.ta]
 	for k := 1; k < 64; k++ {
 		if d.nbits < 32 { // fill, its fast path inlined
@@ -657,7 +658,7 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 				}
 				return errBadCoef
 			}
-			coef[c.coefMask[k]&31] = clampCoef(e >> 16 * c.quant[k])
+			coef[c.coefMask[k]&31] = e >> 16
 			continue
 		}
 		rs, err := d.decodeHuff(ac)
@@ -680,7 +681,12 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 			return errBadCategory
 		}
 		v := d.receive(s)
-		coef[c.coefMask[k]&31] = clampCoef(v * c.quant[k])
+		coef[c.coefMask[k]&31] = v
+	}
+	// Dequantize the n x n levels kept: |level| < 2^11 and quantizers < 2^16, so the products
+	// fit before the clamp.
+	for i, q := range c.qsmall[:n*n] {
+		coef[i] = clampCoef(coef[i] * q)
 	}
 	return nil
 }
