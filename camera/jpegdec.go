@@ -538,17 +538,22 @@ func (d *jpegDecoder) restartMarker(want int) error {
 // Most of the time the next 8 bytes hold no 0xFF (no stuffing, no marker): it takes as many
 // of them as fit in one go (block's AC loop has this path written out, to save the call).
 func (d *jpegDecoder) fill() {
-	if p := d.pos; p+8 <= len(d.data) {
+	if p := d.pos; p+8 <= len(d.data) && noFF(binary.BigEndian.Uint64(d.data[p:])) {
 		w := binary.BigEndian.Uint64(d.data[p:])
-		if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
-			k := (64 - d.nbits) >> 3 // at least 1: the caller holds at most 56 bits
-			d.acc |= w >> (64 - 8*k) << (64 - d.nbits - 8*k)
-			d.pos = p + int(k)
-			d.nbits += 8 * k
-			return
-		}
+		k := (64 - d.nbits) >> 3 // at least 1: the caller holds at most 56 bits
+		d.acc |= w >> (64 - 8*k) << (64 - d.nbits - 8*k)
+		d.pos = p + int(k)
+		d.nbits += 8 * k
+		return
 	}
 	d.fillBytes()
+}
+
+// noFF reports whether none of the 8 bytes in w is 0xFF: ^w then has no zero byte (the
+// classic test: subtracting 1 from each byte borrows into the top bit only from a zero byte).
+func noFF(w uint64) bool {
+	x := ^w
+	return (x-0x0101010101010101)&^x&0x8080808080808080 == 0
 }
 
 // fillBytes is fill byte by byte, through stuffed bytes and up to a marker.
@@ -630,27 +635,28 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 		c.pred = min(max(c.pred, -2048), 2047)
 	}
 	coef[0] = c.pred
+	// The AC loop works on the bit accumulator in locals, written back around the calls of
+	// the rare paths: the fields would go through memory on every coefficient.
 	ac := &d.huff[1][c.ta]
+	acc, nbits := d.acc, d.nbits
 	for k := 1; k < 64; k++ {
-		if d.nbits < 32 { // fill, its fast path inlined
-			if p := d.pos; p+8 <= len(d.data) {
+		if nbits < 32 { // fill, its fast path inlined
+			if p := d.pos; p+8 <= len(d.data) && noFF(binary.BigEndian.Uint64(d.data[p:])) {
 				w := binary.BigEndian.Uint64(d.data[p:])
-				if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
-					k := (64 - d.nbits) >> 3
-					d.acc |= w >> (64 - 8*k) << (64 - d.nbits - 8*k)
-					d.pos = p + int(k)
-					d.nbits += 8 * k
-				} else {
-					d.fillBytes()
-				}
+				n := (64 - nbits) >> 3
+				acc |= w >> (64 - 8*n) << (64 - nbits - 8*n)
+				d.pos = p + int(n)
+				nbits += 8 * n
 			} else {
+				d.acc, d.nbits = acc, nbits
 				d.fillBytes()
+				acc, nbits = d.acc, d.nbits
 			}
 		}
-		if e := ac.fast[d.acc>>(64-lutBits)]; e != 0 {
+		if e := ac.fast[acc>>(64-lutBits)]; e != 0 {
 			l := uint(e & 0xFF)
-			d.acc <<= l
-			d.nbits -= l
+			acc <<= l
+			nbits -= l
 			k += int(e >> 8 & 0xFF)
 			if k > 63 {
 				if e>>8&0xFF == fastEOB {
@@ -661,12 +667,14 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 			coef[c.coefMask[k]&31] = e >> 16
 			continue
 		}
+		d.acc, d.nbits = acc, nbits
 		rs, err := d.decodeHuff(ac)
 		if err != nil {
 			return err
 		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
+			acc, nbits = d.acc, d.nbits
 			if r != 15 {
 				break // end of block
 			}
@@ -680,9 +688,10 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 		if s > 10 {
 			return errBadCategory
 		}
-		v := d.receive(s)
-		coef[c.coefMask[k]&31] = v
+		coef[c.coefMask[k]&31] = d.receive(s)
+		acc, nbits = d.acc, d.nbits
 	}
+	d.acc, d.nbits = acc, nbits
 	// Dequantize the n x n levels kept: |level| < 2^11 and quantizers < 2^16, so the products
 	// fit before the clamp.
 	for i, q := range c.qsmall[:n*n] {
