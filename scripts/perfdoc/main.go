@@ -211,7 +211,7 @@ var goals = []goal{
 	},
 	{
 		What: "MJPEG 1080p to <= 1.2 MP, against the standard library", Target: ">= 5x", Unit: "x", Prec: 1,
-		Method: "BenchmarkScaleMJPEGRatio1080p (camera): DCT-domain decode at reduced scale and re-encode, and image/jpeg's decode, box filter and re-encode, timed in the same iterations",
+		Method: "BenchmarkScaleMJPEGRatio1080p (camera): the Scaler's DCT-domain decode at reduced scale and own baseline encoder, and the path before them (image/jpeg's decode, box filter and encode), timed in the same iterations",
 		Ref:    "image/jpeg decode + scale + encode of the same frame",
 		Figures: func(r results) []float64 {
 			return r.values("BenchmarkScaleMJPEGRatio1080p", "speedup")
