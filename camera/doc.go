@@ -44,8 +44,12 @@
 // decoded by the package's own entropy decoder at 1/2, 1/4 or 1/8 scale in the DCT domain,
 // keeping only the low-frequency coefficients the small image needs (a 4x4 or 2x2 IDCT, or the
 // DC term alone), with Huffman tables from the stream or T.81 K.3's defaults, restart markers,
-// and 4:2:0, 4:2:2, 4:4:0, 4:4:4 or grey sampling. Progressive, arithmetic-coded, 12-bit, CMYK
-// and non-interleaved JPEGs go through image/jpeg instead (slower, allocating).
+// and 4:2:0, 4:2:2, 4:4:0, 4:4:4 or grey sampling. The small image is encoded by the package's
+// own baseline encoder straight from the decoder's planes, in the same sampling: integer AAN
+// forward DCT with its scale folded into reciprocal quantization (T.81 K.1 tables scaled by
+// quality as libjpeg does), T.81 K.3's Huffman tables, no allocation. Progressive,
+// arithmetic-coded, 12-bit, CMYK and non-interleaved JPEGs are decoded by image/jpeg instead
+// (slower, allocating), then box-filtered and encoded the same way.
 //
 // # Example
 //

@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -20,8 +21,10 @@ var (
 const (
 	blockSide  = 8  // an 8x8 DCT block
 	maxComps   = 3  // Y, Cb, Cr; CMYK (4) is left to image/jpeg
-	lutBits    = 9  // Huffman codes up to 9 bits (nearly all of them) decode in one lookup
+	lutBits    = 11 // Huffman codes up to 11 bits (nearly all of them) decode in one lookup
 	maxCodeLen = 16 // T.81 Annex C: Huffman codes are at most 16 bits
+	fastEOB    = 64 // the run of end-of-block in huffTable.fast: past any coefficient index
+	coefDump   = 16 // where block stores the coefficients the reduced IDCT does not use
 	// maxCoef bounds a dequantized coefficient. For 8-bit samples |F(u,v)| <= 2048 (|F00| <=
 	// 1024); quantization rounding adds at most q/2 <= 128. Clamping at 4096 never changes a
 	// valid stream and keeps the fixed-point IDCT below in int32 for any corrupt one.
@@ -40,7 +43,8 @@ var zigzag = [64]uint8{
 // length<<8 | symbol, or 0 when the code is longer than lutBits; longer codes are found
 // through maxCode and valPtr, the canonical decoding of T.81 F.2.2.3. For AC tables, fast
 // holds what most coefficients need in one lookup: when a code and the magnitude bits after it
-// fit in lutBits, fast[bits] is value<<16 | run<<8 | total length, else 0.
+// fit in lutBits, fast[bits] is value<<16 | run<<8 | total length, else 0. ZRL (sixteen
+// zeros) is run 15 with value 0; end-of-block is run fastEOB.
 type huffTable struct {
 	lut     [1 << lutBits]uint16
 	fast    [1 << lutBits]int32
@@ -60,8 +64,8 @@ type jpegComp struct {
 	bw, bh   int // blocks across and down, padded to whole MCUs
 	stride   int
 	pix      []byte
-	quant    [64]int32 // the table tq, copied at SOS; index is the zig-zag order
-	coefMask [64]int8  // for the scan's scale: index into the reduced block, or -1
+	coefMask [64]uint8 // for the scan's scale: index into the reduced block, or coefDump
+	qsmall   [16]int32 // the quantizer of each coefficient of the reduced block
 }
 
 // jpegDecoder decodes a baseline (sequential, Huffman-coded, 8-bit) JPEG at 1/2, 1/4 or 1/8 of
@@ -338,7 +342,14 @@ func (t *huffTable) build(counts [maxCodeLen]int, vals []byte) error {
 	for b, e := range t.lut {
 		l, rs := uint(e>>8), e&0xFF
 		r, sz := int32(rs>>4), uint(rs&15)
-		if e == 0 || sz == 0 || l+sz > lutBits {
+		if e == 0 || l+sz > lutBits {
+			continue
+		}
+		if sz == 0 { // ZRL, or end-of-block (as block reads any other run of size 0)
+			if r != 15 {
+				r = fastEOB
+			}
+			t.fast[b] = r<<8 | int32(l)
 			continue
 		}
 		v := int32(b>>(lutBits-l-sz)) & (1<<sz - 1)
@@ -458,17 +469,17 @@ func (d *jpegDecoder) scan(data []byte, shift uint) error {
 		c.pred = 0
 		q := &d.quant[c.tq]
 		for k := range 64 {
-			c.quant[k] = q[k]
 			r, col := int(zigzag[k]/8), int(zigzag[k]%8)
-			c.coefMask[k] = -1
+			c.coefMask[k] = coefDump
 			if r < n && col < n {
-				c.coefMask[k] = int8(r*n + col)
+				c.coefMask[k] = uint8(r*n + col)
+				c.qsmall[r*n+col] = q[k]
 			}
 		}
 	}
 	d.data, d.pos, d.acc, d.nbits, d.pad, d.marker = data, 0, 0, 0, 0, false
 	mx, my := d.comps[0].bw/d.comps[0].h, d.comps[0].bh/d.comps[0].v
-	var coef [16]int32
+	var coef [32]int32
 	nextRST := 0
 	left := d.restart
 	for y := range my {
@@ -491,7 +502,7 @@ func (d *jpegDecoder) scan(data []byte, shift uint) error {
 							return err
 						}
 						off := (y*c.v+v)*n*c.stride + (x*c.h+h)*n
-						idct(c.pix[off:], c.stride, &coef, n)
+						idct(c.pix[off:], c.stride, (*[16]int32)(coef[:16]), n)
 					}
 				}
 			}
@@ -524,7 +535,29 @@ func (d *jpegDecoder) restartMarker(want int) error {
 
 // fill tops up the bit accumulator to more than 56 bits. At a marker (or the end of the data)
 // it feeds zero bits and counts them in pad.
+// Most of the time the next 8 bytes hold no 0xFF (no stuffing, no marker): it takes as many
+// of them as fit in one go (block's AC loop has this path written out, to save the call).
 func (d *jpegDecoder) fill() {
+	if p := d.pos; p+8 <= len(d.data) && noFF(binary.BigEndian.Uint64(d.data[p:])) {
+		w := binary.BigEndian.Uint64(d.data[p:])
+		k := (64 - d.nbits) >> 3 // at least 1: the caller holds at most 56 bits
+		d.acc |= w >> (64 - 8*k) << (64 - d.nbits - 8*k)
+		d.pos = p + int(k)
+		d.nbits += 8 * k
+		return
+	}
+	d.fillBytes()
+}
+
+// noFF reports whether none of the 8 bytes in w is 0xFF: ^w then has no zero byte (the
+// classic test: subtracting 1 from each byte borrows into the top bit only from a zero byte).
+func noFF(w uint64) bool {
+	x := ^w
+	return (x-0x0101010101010101)&^x&0x8080808080808080 == 0
+}
+
+// fillBytes is fill byte by byte, through stuffed bytes and up to a marker.
+func (d *jpegDecoder) fillBytes() {
 	for d.nbits <= 56 {
 		var b byte
 		if !d.marker && d.pos < len(d.data) {
@@ -581,8 +614,11 @@ func (d *jpegDecoder) receive(s uint) int32 {
 }
 
 // block decodes one 8x8 block of c, keeping the dequantized coefficients of the top-left
-// n x n corner in coef (row-major). It does not allocate.
-func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
+// n x n corner in coef (row-major). While decoding, coef holds levels; the others land in
+// coef[coefDump], which saves a branch per coefficient that the CPU would often mispredict
+// (coef has 32 entries so that masking the index with 31 proves it in range); the n x n kept
+// are dequantized at the end. It does not allocate.
+func (d *jpegDecoder) block(c *jpegComp, coef *[32]int32, n int) error {
 	clear(coef[:n*n])
 	if d.nbits < 32 {
 		d.fill()
@@ -598,31 +634,47 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
 	if c.pred > 2047 || c.pred < -2048 { // corrupt DC differences wander off
 		c.pred = min(max(c.pred, -2048), 2047)
 	}
-	coef[0] = clampCoef(c.pred * c.quant[0])
+	coef[0] = c.pred
+	// The AC loop works on the bit accumulator in locals, written back around the calls of
+	// the rare paths: the fields would go through memory on every coefficient.
 	ac := &d.huff[1][c.ta]
+	acc, nbits := d.acc, d.nbits
 	for k := 1; k < 64; k++ {
-		if d.nbits < 32 {
-			d.fill()
+		if nbits < 32 { // fill, its fast path inlined
+			if p := d.pos; p+8 <= len(d.data) && noFF(binary.BigEndian.Uint64(d.data[p:])) {
+				w := binary.BigEndian.Uint64(d.data[p:])
+				n := (64 - nbits) >> 3
+				acc |= w >> (64 - 8*n) << (64 - nbits - 8*n)
+				d.pos = p + int(n)
+				nbits += 8 * n
+			} else {
+				d.acc, d.nbits = acc, nbits
+				d.fillBytes()
+				acc, nbits = d.acc, d.nbits
+			}
 		}
-		if e := ac.fast[d.acc>>(64-lutBits)]; e != 0 {
+		if e := ac.fast[acc>>(64-lutBits)]; e != 0 {
 			l := uint(e & 0xFF)
-			d.acc <<= l
-			d.nbits -= l
+			acc <<= l
+			nbits -= l
 			k += int(e >> 8 & 0xFF)
 			if k > 63 {
+				if e>>8&0xFF == fastEOB {
+					break
+				}
 				return errBadCoef
 			}
-			if i := c.coefMask[k]; i >= 0 {
-				coef[i] = clampCoef(e >> 16 * c.quant[k])
-			}
+			coef[c.coefMask[k]&31] = e >> 16
 			continue
 		}
+		d.acc, d.nbits = acc, nbits
 		rs, err := d.decodeHuff(ac)
 		if err != nil {
 			return err
 		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
+			acc, nbits = d.acc, d.nbits
 			if r != 15 {
 				break // end of block
 			}
@@ -636,10 +688,14 @@ func (d *jpegDecoder) block(c *jpegComp, coef *[16]int32, n int) error {
 		if s > 10 {
 			return errBadCategory
 		}
-		v := d.receive(s)
-		if i := c.coefMask[k]; i >= 0 {
-			coef[i] = clampCoef(v * c.quant[k])
-		}
+		coef[c.coefMask[k]&31] = d.receive(s)
+		acc, nbits = d.acc, d.nbits
+	}
+	d.acc, d.nbits = acc, nbits
+	// Dequantize the n x n levels kept: |level| < 2^11 and quantizers < 2^16, so the products
+	// fit before the clamp.
+	for i, q := range c.qsmall[:n*n] {
+		coef[i] = clampCoef(coef[i] * q)
 	}
 	return nil
 }
@@ -692,22 +748,21 @@ func idct(dst []byte, stride int, coef *[16]int32, n int) {
 		}
 		return
 	}
-	t := &idct4
-	if n == 2 {
-		t = &idct2
+	if n == 4 {
+		idct4x4(dst, stride, coef)
+		return
 	}
+	t := &idct2
 	var tmp [16]int32 // tmp[v*n+x]: the row pass over coefficient row v, output column x
-	const rowShift = idctScale - 2
 	for v := range n {
 		for x := range n {
 			var s int32
 			for u := range n {
 				s += t[x][u] * coef[v*n+u]
 			}
-			tmp[v*n+x] = (s + 1<<(rowShift-1)) >> rowShift
+			tmp[v*n+x] = (s + 1<<(idctRowShift-1)) >> idctRowShift
 		}
 	}
-	const colShift = idctScale + 2
 	for y := range n {
 		row := dst[y*stride : y*stride+n]
 		for x := range n {
@@ -715,8 +770,55 @@ func idct(dst []byte, stride int, coef *[16]int32, n int) {
 			for v := range n {
 				s += t[y][v] * tmp[v*n+x]
 			}
-			row[x] = clampByte((s + 1<<(colShift-1)) >> colShift)
+			row[x] = clampByte((s + 1<<(idctColShift-1)) >> idctColShift)
 		}
+	}
+}
+
+// The reduced IDCT's passes: the row pass keeps 2 fractional bits, the column pass drops them
+// with the table's scale.
+const (
+	idctRowShift = idctScale - 2
+	idctColShift = idctScale + 2
+)
+
+// The 4-point IDCT's distinct table entries (idct4): 1/2 C(0) = 1/2 cos(2pi/8) and
+// 1/2 cos(pi/8), 1/2 cos(3pi/8). idct4x4 computes the same sums of products as the table
+// loop, grouped as butterflies: six multiplications per 4 points instead of sixteen.
+var (
+	idctA  = idct4[0][0]
+	idctB1 = idct4[0][1]
+	idctB3 = idct4[0][3]
+)
+
+// idct4x4 is idct for n = 4: out[i] = a(X0 +- X2) + (b1 X1 + b3 X3 | b3 X1 - b1 X3) with the
+// signs of the 4-point cosine table, rows then columns, rounding as idct does.
+func idct4x4(dst []byte, stride int, coef *[16]int32) {
+	a, b1, b3 := idctA, idctB1, idctB3
+	var tmp [16]int32 // tmp[v*4+x]: the row pass over coefficient row v, output column x
+	for v := 0; v < 16; v += 4 {
+		c := (*[4]int32)(coef[v:])
+		r := (*[4]int32)(tmp[v:])
+		if c[1]|c[2]|c[3] == 0 {
+			e := (a*c[0] + 1<<(idctRowShift-1)) >> idctRowShift
+			r[0], r[1], r[2], r[3] = e, e, e, e
+			continue
+		}
+		e0, e1 := a*(c[0]+c[2]), a*(c[0]-c[2])
+		o0, o1 := b1*c[1]+b3*c[3], b3*c[1]-b1*c[3]
+		const h = 1 << (idctRowShift - 1)
+		r[0], r[3] = (e0+o0+h)>>idctRowShift, (e0-o0+h)>>idctRowShift
+		r[1], r[2] = (e1+o1+h)>>idctRowShift, (e1-o1+h)>>idctRowShift
+	}
+	const h = 1 << (idctColShift - 1)
+	r0, r1, r2, r3 := dst[:4:4], dst[stride:stride+4:stride+4], dst[2*stride:2*stride+4:2*stride+4], dst[3*stride:3*stride+4:3*stride+4]
+	for x := range 4 {
+		e0, e1 := a*(tmp[x]+tmp[8+x]), a*(tmp[x]-tmp[8+x])
+		o0, o1 := b1*tmp[4+x]+b3*tmp[12+x], b3*tmp[4+x]-b1*tmp[12+x]
+		r0[x] = clampByte((e0 + o0 + h) >> idctColShift)
+		r3[x] = clampByte((e0 - o0 + h) >> idctColShift)
+		r1[x] = clampByte((e1 + o1 + h) >> idctColShift)
+		r2[x] = clampByte((e1 - o1 + h) >> idctColShift)
 	}
 }
 

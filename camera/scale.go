@@ -17,27 +17,27 @@ const DefaultScaleQuality = 85
 // frame to leave the licensed chain only at, say, 1.2 megapixels. YUYV and NV12 are averaged
 // (box filter) straight from buffer to buffer. MJPEG is decoded at 1/2, 1/4 or 1/8 scale in
 // the DCT domain (the largest of these within MaxPixels; see jpegDecoder) and the small image
-// re-encoded with image/jpeg, so the MJPEG output is between a quarter of MaxPixels and
+// re-encoded from the decoder's planes by the package's own baseline encoder (jpegEncoder), in
+// the source's chroma sampling, so the MJPEG output is between a quarter of MaxPixels and
 // MaxPixels, not the FitSize of the raw formats; only when even 1/8 is over budget is it box-
-// filtered down to FitSize as well. JPEGs the DCT-domain decoder does not take (progressive,
-// non-interleaved, 12-bit, arithmetic-coded, CMYK) are decoded in full by image/jpeg, which
-// allocates about a decoded frame per call, and box-filtered to FitSize. A Scaler reuses its
-// planes, tables and output image: after the first frame of a size, YUYV, NV12 and baseline
-// MJPEG allocate nothing but what image/jpeg.Encode allocates per call (6 small allocations,
-// 432 bytes, with Go 1.26). It is not safe for concurrent use.
+// filtered down to FitSize (4:2:0) as well. JPEGs the DCT-domain decoder does not take
+// (progressive, non-interleaved, 12-bit, arithmetic-coded, CMYK) are decoded in full by
+// image/jpeg, which allocates about a decoded frame per call, and box-filtered to FitSize. A
+// Scaler reuses its planes, tables and output image: after the first frame of a size, YUYV,
+// NV12 and baseline MJPEG allocate nothing. It is not safe for concurrent use.
 type Scaler struct {
 	// MaxPixels is the largest Width x Height a scaled frame may have. Required.
 	MaxPixels int
 	// Quality is the JPEG quality for re-encoded MJPEG. Zero: DefaultScaleQuality.
 	Quality int
 
-	rd   bytes.Reader
-	dec  jpegDecoder
-	out  image.YCbCr // reused 4:2:0 image for MJPEG output when it must be box-filtered
-	opts jpeg.Options
-	xs   []int // box boundaries, reused
-	ys   []int
-	acc  []uint32 // column sums of one output row, reused
+	rd  bytes.Reader
+	dec jpegDecoder
+	enc jpegEncoder
+	out image.YCbCr // reused 4:2:0 image for MJPEG output when it must be box-filtered
+	xs  []int       // box boundaries, reused
+	ys  []int
+	acc []uint32 // column sums of one output row, reused
 	// recip[n] is ceil(2^32/n): dividing the sum of a block of n samples (at most 256n) by n,
 	// rounded, is a multiplication and a shift, exact while 256n*n < 2^32.
 	recip [65]uint64
@@ -65,8 +65,8 @@ func FitSize(w, h, maxPixels int) (int, int) {
 // Scale writes f, reduced to at most MaxPixels, into dst, which the caller owns, and returns
 // the scaled frame (Data is dst[:n]; Captured and Seq are kept). A frame already within the
 // budget is copied unchanged. ErrShortBuffer means dst is too small; ErrBadFrame means the
-// data does not hold a frame of f's size and format. YUYV and NV12 do not allocate; MJPEG
-// allocates what image/jpeg does (see Scaler).
+// data does not hold a frame of f's size and format. YUYV, NV12 and baseline MJPEG do not
+// allocate once the Scaler has seen a frame of that size (see Scaler).
 func (s *Scaler) Scale(dst []byte, f Frame) (Frame, error) {
 	if s.MaxPixels < 4 {
 		panic("BUG: camera.Scaler.MaxPixels not set")
@@ -240,18 +240,15 @@ func (s *Scaler) encode(dst []byte, img image.Image) (w, h, n int, err error) {
 		}
 		r = img.Bounds()
 	}
-	s.opts.Quality = s.Quality
-	if s.opts.Quality == 0 {
-		s.opts.Quality = DefaultScaleQuality
+	q := s.Quality
+	if q == 0 {
+		q = DefaultScaleQuality
 	}
-	fw := fixedWriter{b: dst}
-	if err := jpeg.Encode(&fw, img, &s.opts); err != nil {
-		return 0, 0, 0, fmt.Errorf("camera: scale: encode: %w", err)
+	n, err = s.enc.encode(dst, img, q)
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	if fw.full {
-		return 0, 0, 0, ErrShortBuffer
-	}
-	return r.Dx(), r.Dy(), fw.n, nil
+	return r.Dx(), r.Dy(), n, nil
 }
 
 // reduce box-filters img to FitSize(MaxPixels) into the Scaler's 4:2:0 output image.
@@ -298,36 +295,3 @@ func chromaSize(r image.YCbCrSubsampleRatio, w, h int) (int, int) {
 	}
 	return w, h
 }
-
-// fixedWriter writes into a caller's buffer without growing it. It has the Flush and WriteByte
-// methods image/jpeg looks for, so jpeg.Encode writes to it directly instead of through a new
-// bufio.Writer. Writes past the end are discarded and set full.
-type fixedWriter struct {
-	b    []byte
-	n    int
-	full bool
-}
-
-// Write implements io.Writer.
-func (w *fixedWriter) Write(p []byte) (int, error) {
-	k := copy(w.b[w.n:], p)
-	w.n += k
-	if k < len(p) {
-		w.full = true
-	}
-	return len(p), nil
-}
-
-// WriteByte implements io.ByteWriter.
-func (w *fixedWriter) WriteByte(c byte) error {
-	if w.n == len(w.b) {
-		w.full = true
-		return nil
-	}
-	w.b[w.n] = c
-	w.n++
-	return nil
-}
-
-// Flush has nothing to flush.
-func (w *fixedWriter) Flush() error { return nil }

@@ -135,17 +135,31 @@ func TestScaleUnchangedAndErrors(t *testing.T) {
 	}
 }
 
-func TestScaleRawZeroAlloc(t *testing.T) {
-	for _, f := range []camera.Format{camera.YUYV, camera.NV12} {
+// TestScaleZeroAlloc: after the first frame of a size, scaling allocates nothing, for the raw
+// formats (box filter) and for baseline MJPEG (DCT-domain decode at 1/2, 1/4 and 1/8 and the
+// own encoder; the budgets below pick each reduction, the last one with the box filter too).
+func TestScaleZeroAlloc(t *testing.T) {
+	tests := []struct {
+		f         camera.Format
+		maxPixels int
+	}{
+		{camera.YUYV, 20_000}, {camera.NV12, 20_000},
+		{camera.MJPEG, 20_000}, {camera.MJPEG, 5_000}, {camera.MJPEG, 1_200}, {camera.MJPEG, 500},
+	}
+	for _, tt := range tests {
+		f := tt.f
 		in := frame(t, f, 320, 240)
-		s := &camera.Scaler{MaxPixels: 20_000}
-		dst := make([]byte, len(in.Data))
+		s := &camera.Scaler{MaxPixels: tt.maxPixels}
+		dst := make([]byte, len(in.Data)+1<<16)
+		if _, err := s.Scale(dst, in); err != nil {
+			t.Fatal(err)
+		}
 		if a := testing.AllocsPerRun(20, func() {
 			if _, err := s.Scale(dst, in); err != nil {
 				t.Fatal(err)
 			}
 		}); a != 0 {
-			t.Errorf("%v: %v allocs per scaled frame, want 0", f, a)
+			t.Errorf("%v to %d pixels: %v allocs per scaled frame, want 0", f, tt.maxPixels, a)
 		}
 	}
 }
