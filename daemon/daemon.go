@@ -154,7 +154,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	r.loop = gate.New(gate.Config{
 		Fixes: fixes, Frames: r.ring, Policy: &r.holder, Tier: r.cfg.Policy.Tier,
 		Store: &r.store, Beat: r.health.Beat("pipeline", 5*time.Second),
-		MaxFrameBytes: r.frameBytes(), Log: r.log, Anonymizer: r.anonymizer(),
+		MaxFrameBytes: r.frameBytes(), Log: r.log, Anonymizer: r.anonymizer(), Backlog: &r.reader.Dropped,
 	})
 	r.health.Probe("storage", r.storageHealthy)
 	stopControl := r.startControl(ctx)
