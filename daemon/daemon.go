@@ -109,6 +109,13 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(r.cfg.MemoryLimitMB << 20)
 	}
+	// No garbage collection until READY=1: the start allocates a few MiB once (the frame
+	// ring, the parts' buffers), and collecting them was half the CPU the start took, which
+	// two busy cores turn into tens of milliseconds. The memory limit above still bounds the
+	// heap meanwhile.
+	gcPercent := debug.SetGCPercent(-1)
+	gcOn := sync.OnceFunc(func() { debug.SetGCPercent(gcPercent) })
+	defer gcOn()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Signals are caught from the start: a SIGTERM during start-up still gets an orderly stop.
@@ -126,20 +133,16 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := r.openCamera(); err != nil {
 		return Summary{}, err
 	}
-	// The policy compiles while the rest starts (the sample bundle's China outline takes a
-	// quarter of a second). Until it is in force the loop drops everything: fail closed.
 	r.audit = openAudit(r.cfg, r.log)
+	// The policy loads once READY=1 is sent (below): reading, verifying and compiling a
+	// bundle is CPU work that would compete with the start. Until it is in force the loop
+	// drops everything (no-policy): fail closed.
 	firstLoad := make(chan struct{})
 	policyLoaded := firstLoad // set to nil once seen, so the select stops taking it
-	go func() {
-		defer close(firstLoad)
-		r.loadPolicy(false)
-	}()
 	storeCtx, stopStorage := context.WithCancel(ctx)
 	defer stopStorage()
 	r.openStorage(storeCtx)
 	if err := r.openGNSS(); err != nil {
-		<-firstLoad
 		r.audit.stopped(nil, "start failed: "+err.Error())
 		stopStorage()
 		r.closeStorage()
@@ -152,7 +155,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	r.loop = gate.New(gate.Config{
 		Fixes: fixes, Frames: r.ring, Policy: &r.holder, Tier: r.cfg.Policy.Tier,
 		Store: &r.store, Beat: r.health.Beat("pipeline", 5*time.Second),
-		MaxFrameBytes: r.frameBytes(), Log: r.log, Anonymizer: r.anonymizer(),
+		MaxFrameBytes: r.frameBytes(), Log: r.log, Anonymizer: r.anonymizer(), Backlog: &r.reader.Dropped,
 	})
 	r.health.Probe("storage", r.storageHealthy)
 	stopControl := r.startControl(ctx)
@@ -169,9 +172,6 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			r.log.Error("gnss source ended", "err", err)
 		}
 	})
-	if r.cap != nil {
-		sources.Go(func() { r.cap.Run(srcCtx) })
-	}
 	powerEvents := make(chan board.PowerEvent, 4)
 	if r.power != nil {
 		r.health.Probe("power-fail input", r.powerHealthy)
@@ -183,12 +183,24 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := r.sd.Ready(); err != nil {
 		r.log.Warn("systemd notify failed", "err", err)
 	}
+	readyIn := time.Since(r.start)
+	// What need not come before READY=1 starts now: the collector, the policy's first load
+	// (nothing is stored until it is in force) and the camera, whose device opens (or whose
+	// synthetic test pattern renders, a second of CPU) in its capture goroutine.
+	gcOn()
+	go func() {
+		defer close(firstLoad)
+		r.loadPolicy(false)
+	}()
+	if r.cap != nil {
+		sources.Go(func() { r.cap.Run(srcCtx) })
+	}
 	version := opts.Version
 	if version == "" {
 		version = "dev"
 	}
 	r.audit.started(version)
-	r.log.Info("running", "ready_in", time.Since(r.start).Round(time.Microsecond), "storing", r.store.Log() != nil)
+	r.log.Info("running", "ready_in", readyIn.Round(time.Microsecond), "storing", r.store.Log() != nil)
 
 	statusEvery := time.NewTicker(r.cfg.StatusInterval.Duration)
 	defer statusEvery.Stop()

@@ -4,11 +4,14 @@
 //
 // # Life cycle
 //
-//   - Start: the policy is loaded and verified, the device key unsealed, the log opened. Each
-//     of these may fail: the daemon then fails closed (stores nothing, or nothing the policy
-//     has not allowed), says so loudly in the log and the status line, and keeps running.
+//   - Start: the audit trail is opened, the device key unsealed, the log opened, the GNSS
+//     source and the control socket opened. Each of these may fail: the daemon then fails
+//     closed (stores nothing, or nothing the policy has not allowed), says so loudly in the
+//     log and the status line, and keeps running.
 //   - Ready: once the loop runs, READY=1 goes to systemd and the health supervisor starts
-//     kicking the watchdogs, only while the loop beats and storage accepts writes.
+//     kicking the watchdogs, only while the loop beats and storage accepts writes. Then the
+//     policy is loaded and verified (until it is in force the loop drops everything) and the
+//     camera starts; the garbage collector, off during the start, is back on.
 //   - SIGHUP reloads the policy bundle; a bad bundle, one not signed by a key in
 //     policy.trusted_keys (when set), or a lower version keeps the running one.
 //   - Power-fail: storage is flushed and fsynced at once and nothing new is accepted.

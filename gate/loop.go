@@ -82,6 +82,11 @@ type Config struct {
 	Anonymizer Anonymizer
 	// Beat is told the loop is alive. Zero: nobody.
 	Beat Beater
+	// Backlog counts the fixes dropped before the loop (GNSSReader.Dropped: the channel
+	// was full). For each, Run appends a sealed placeholder of a fix record's size once it
+	// runs again, before the next fix, so that a loop that fell behind leaves no gap in the
+	// stored stream either. Nil: nothing is dropped before the loop.
+	Backlog *atomic.Uint64
 	// Log receives state changes (store errors, power-fail). Zero: discarded.
 	Log *slog.Logger
 }
@@ -107,6 +112,7 @@ type Loop struct {
 	scaleJobs chan scaleJob
 	scaleDone chan struct{}
 	powerFail atomic.Bool
+	backlog   uint64      // Config.Backlog as far as placeholders stand for it
 	storeErr  atomic.Bool // the last Append failed; logged once per change
 	anonErr   atomic.Bool // the last Anonymize failed, or there is no Anonymizer; logged once per change
 
@@ -198,6 +204,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			l.fillBacklog()
 			l.stop()
 			return nil
 		case f, ok := <-fixes:
@@ -205,11 +212,13 @@ func (l *Loop) Run(ctx context.Context) error {
 				fixes = nil
 				continue
 			}
+			l.fillBacklog()
 			l.HandleFix(&f)
 			l.drainFrames()
 		case <-ready:
 			l.drainFrames()
 		case <-tick:
+			l.fillBacklog()
 			l.drainFrames()
 			l.noFixState()
 			if l.cfg.Beat != nil {
@@ -223,6 +232,27 @@ func (l *Loop) Run(ctx context.Context) error {
 // *storage.Log implements it.
 type placeholderStore interface {
 	AppendPlaceholder(at time.Time, size int) (uint64, error)
+}
+
+// fillBacklog appends a placeholder of a fix record's size for each fix dropped before the
+// loop since the last call (Config.Backlog), dated now: its time is sealed, and the fixes it
+// stands for were received about now. After a power-fail, or without a Store that takes
+// placeholders, it only takes note. It does not allocate.
+func (l *Loop) fillBacklog() {
+	if l.cfg.Backlog == nil {
+		return
+	}
+	n := l.cfg.Backlog.Load()
+	missing := n - l.backlog
+	l.backlog = n
+	p, ok := l.cfg.Store.(placeholderStore)
+	if missing == 0 || !ok || l.powerFail.Load() {
+		return
+	}
+	at := l.cfg.Now().UTC()
+	for range missing {
+		p.AppendPlaceholder(at, record.FixSize)
+	}
 }
 
 // HandleFix decides one fix and stores what the policy allows; a fix the policy drops is

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/geogate/geogate/policy"
@@ -93,5 +94,41 @@ func TestDroppedFixZeroAlloc(t *testing.T) {
 	}
 	if log.Stats().Placeholders == before {
 		t.Fatal("no placeholder was appended: the measured path was not the dropping one")
+	}
+}
+
+// TestPlaceholdersFillBacklog: fixes dropped before the loop (the reader's channel was full)
+// leave a placeholder each once the loop runs again, and none twice; a dropped fix's
+// placeholder allocates nothing.
+func TestPlaceholdersFillBacklog(t *testing.T) {
+	key := make([]byte, storage.KeySize)
+	log, err := storage.Open(t.TempDir(), storage.Options{Key: key, Clock: fixedClock(driveStart)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	d := newDrive(t, log, "licensed")
+	var backlog atomic.Uint64
+	d.loop.cfg.Backlog = &backlog
+	samples := route()
+	for i := range 10 {
+		d.epoch(&samples[i])
+	}
+	before := log.Stats().Placeholders
+	backlog.Add(7)
+	d.loop.fillBacklog()
+	d.loop.fillBacklog() // nothing new: nothing more
+	if got := log.Stats().Placeholders - before; got != 7 {
+		t.Fatalf("%d placeholders for 7 fixes dropped before the loop, want 7", got)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		backlog.Add(1)
+		d.loop.fillBacklog()
+	})
+	if allocs != 0 {
+		t.Errorf("fillBacklog allocates %.1f times per dropped fix, want 0", allocs)
+	}
+	if got := log.Stats().Placeholders - before; got != 7+101 {
+		t.Errorf("%d placeholders after 108 fixes dropped before the loop, want 108", got)
 	}
 }
