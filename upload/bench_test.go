@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -95,4 +96,38 @@ func BenchmarkPutObject(b *testing.B) {
 		}
 		f.Close()
 	}
+}
+
+// BenchmarkPushRatio times, in every iteration, the uploader's Push of the 64 MB export
+// (multipart, 16 MiB parts) and the object store's own PutObject of the same sealed bytes
+// with the same client library, server and transport, one after the other, so that a
+// loaded machine slows both alike. x-putobject is PutObject's time over Push's: the
+// throughput of Push as a fraction of PutObject's (goal >= 0.8).
+func BenchmarkPushRatio(b *testing.B) {
+	e, file, size, restore := benchExport(b, upload.DefaultPartSize)
+	c := e.srv.Client(uploadtest.AccessKey, uploadtest.SecretKey)
+	b.SetBytes(size)
+	var push, put time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		restore()
+		u := e.uploader(b)
+		f, err := os.Open(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if _, err := c.PutObject(context.Background(), uploadtest.Bucket, "baseline.age", f, size, minio.PutObjectOptions{DisableMultipart: true}); err != nil {
+			b.Fatal(err)
+		}
+		put += time.Since(t0)
+		f.Close()
+		b.StartTimer()
+		t0 = time.Now()
+		if rep, err := u.Push(context.Background()); err != nil || rep.Uploaded != 1 {
+			b.Fatalf("push: %+v %v", rep, err)
+		}
+		push += time.Since(t0)
+	}
+	b.ReportMetric(put.Seconds()/push.Seconds(), "x-putobject")
 }
