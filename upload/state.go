@@ -32,19 +32,20 @@ type exportMeta struct {
 	Checkpoint []byte   `json:"checkpoint"` // signed audit checkpoint covering the export's entry
 }
 
-// partState is a multipart upload in progress (<sha256>.parts), rewritten atomically after
-// every part the object store acknowledged: a cut loses at most the part in flight.
+// partState is a multipart upload in progress (<sha256>.parts), written atomically once
+// the object store gave it an id. Which parts the store holds is asked of the store when
+// the upload resumes (reconcile): a cut loses at most the part in flight, and no fsync
+// sits between two parts.
 type partState struct {
-	UploadID string     `json:"upload_id"`
-	PartSize int64      `json:"part_size"`
-	Parts    []donePart `json:"parts"`
+	UploadID string `json:"upload_id"`
+	PartSize int64  `json:"part_size"`
 }
 
-// donePart is an acknowledged part.
+// donePart is a part the object store holds.
 type donePart struct {
-	N    int    `json:"n"`
-	ETag string `json:"etag"`
-	MD5  string `json:"md5"` // hex MD5 of the part, for the multipart ETag check
+	N    int
+	ETag string
+	MD5  string // hex MD5 of the part, for the multipart ETag check
 }
 
 // Manifest lists the segments whose export the object store confirmed, by segment id: the

@@ -201,8 +201,11 @@ func (u *Uploader) putWhole(ctx context.Context, f *os.File, m *exportMeta, opts
 // putParts sends an export as a multipart upload, resuming the one in ps.
 func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *partState, opts minio.PutObjectOptions, rep *Report) (string, error) {
 	base := u.base(m)
+	nparts := int((m.Bytes + ps.PartSize - 1) / ps.PartSize)
+	have := map[int]donePart{}
 	if ps.UploadID != "" {
-		if err := u.reconcile(ctx, m, ps); err != nil {
+		var err error
+		if have, err = u.reconcile(ctx, f, m, ps, nparts); err != nil {
 			return "", err
 		}
 	}
@@ -215,15 +218,9 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 		if err != nil {
 			return "", err
 		}
-		ps.Parts = nil
 		if err := saveJSON(base+".parts", ps); err != nil {
 			return "", err
 		}
-	}
-	nparts := int((m.Bytes + ps.PartSize - 1) / ps.PartSize)
-	have := make(map[int]donePart, len(ps.Parts))
-	for _, p := range ps.Parts {
-		have[p.N] = p
 	}
 	var sent int64
 	for n := 1; n <= nparts; n++ {
@@ -237,7 +234,8 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 			return "", ErrMetered
 		}
 		// The part's MD5 is taken from the bytes as they are sent and compared with the
-		// ETag the object store computed from what it received.
+		// ETag the object store computed from what it received. It is not saved: a
+		// resumed upload asks the store which parts it holds (reconcile).
 		var part minio.ObjectPart
 		var sum string
 		err := u.retry(ctx, fmt.Sprintf("part %d/%d of %s", n, nparts, m.Object), func() error {
@@ -254,22 +252,14 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 		if err != nil {
 			return "", err
 		}
-		d := donePart{N: n, ETag: part.ETag, MD5: sum}
-		have[n] = d
-		ps.Parts = append(ps.Parts, d)
-		if err := saveJSON(base+".parts", ps); err != nil {
-			return "", err
-		}
+		have[n] = donePart{N: n, ETag: part.ETag, MD5: sum}
 		sent += size
 	}
 	parts := make([]minio.CompletePart, 0, nparts)
 	md5s := make([]byte, 0, nparts*md5.Size)
 	for n := 1; n <= nparts; n++ {
 		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: have[n].ETag})
-		b, err := hex.DecodeString(have[n].MD5)
-		if err != nil {
-			return "", fmt.Errorf("upload: %s.parts: part %d: %w", base, n, err)
-		}
+		b, _ := hex.DecodeString(have[n].MD5) // hex.EncodeToString made it
 		md5s = append(md5s, b...)
 	}
 	all := md5.Sum(md5s)
@@ -284,11 +274,12 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 	return etag, err
 }
 
-// reconcile checks a resumed upload against the object store's list of its parts: parts
-// the store does not hold with the same ETag are sent again; an upload the store no longer
-// knows starts afresh.
-func (u *Uploader) reconcile(ctx context.Context, m *exportMeta, ps *partState) error {
-	held := map[int]string{}
+// reconcile asks the object store which parts of the resumed upload in ps it holds, and
+// keeps those whose ETag is the MD5 of this export's bytes at that part (read again from
+// the spool, not sent); the others are sent again. An upload the store no longer knows
+// starts afresh (ps.UploadID cleared).
+func (u *Uploader) reconcile(ctx context.Context, f *os.File, m *exportMeta, ps *partState, nparts int) (map[int]donePart, error) {
+	have := map[int]donePart{}
 	marker := 0
 	for {
 		var res minio.ListObjectPartsResult
@@ -299,28 +290,36 @@ func (u *Uploader) reconcile(ctx context.Context, m *exportMeta, ps *partState) 
 		})
 		if code(err) == "NoSuchUpload" {
 			u.cfg.Logger.Warn("upload: object store forgot the upload; starting it again", "object", m.Object)
-			ps.UploadID, ps.Parts = "", nil
-			return nil
+			ps.UploadID = ""
+			return map[int]donePart{}, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, p := range res.ObjectParts {
-			held[p.PartNumber] = strings.Trim(p.ETag, `"`)
+			n := p.PartNumber
+			if n < 1 || n > nparts {
+				continue
+			}
+			off := int64(n-1) * ps.PartSize
+			size := min(ps.PartSize, m.Bytes-off)
+			if p.Size != size {
+				continue
+			}
+			sum, err := partMD5(f, off, size)
+			if err != nil {
+				return nil, err
+			}
+			if strings.Trim(p.ETag, `"`) == sum {
+				have[n] = donePart{N: n, ETag: p.ETag, MD5: sum}
+			}
 		}
 		if !res.IsTruncated {
 			break
 		}
 		marker = res.NextPartNumberMarker
 	}
-	kept := ps.Parts[:0]
-	for _, p := range ps.Parts {
-		if held[p.N] == strings.Trim(p.ETag, `"`) {
-			kept = append(kept, p)
-		}
-	}
-	ps.Parts = kept
-	return nil
+	return have, nil
 }
 
 // confirm checks that the object store holds m: the size, the digest in its metadata, and,
