@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -30,9 +31,14 @@ const (
 	metaSegments   = "Geogate-Segments"   // the storage segment ids, hex, comma-separated
 )
 
-// CheckpointSuffix names the sidecar object holding an export's signed audit checkpoint as
-// is: <object>.checkpoint.
-const CheckpointSuffix = ".checkpoint"
+// Sidecar objects sent with every export: <object>.checkpoint holds its signed audit
+// checkpoint as is; <object>.consistency the audit consistency proof (audit.ConsistencyProof
+// as text) from the checkpoint of the export confirmed before it (from 0 entries for the
+// first), which "geogate audit chain" checks.
+const (
+	CheckpointSuffix  = ".checkpoint"
+	ConsistencySuffix = ".consistency"
+)
 
 // Uploader spools sealed exports and sends them to an S3-compatible object store. One
 // goroutine uses it at a time.
@@ -382,22 +388,31 @@ func (u *Uploader) localETag(m *exportMeta) (string, error) {
 	return hex.EncodeToString(all[:]) + "-" + strconv.Itoa(n), nil
 }
 
-// finish sends the checkpoint sidecar, records the segments as released, logs the upload
-// in the audit trail and removes the export from the spool.
+// finish sends the checkpoint and consistency sidecars, records the segments as released,
+// logs the upload in the audit trail and removes the export from the spool.
 func (u *Uploader) finish(ctx context.Context, m *exportMeta) error {
-	cp := m.Checkpoint
-	s := md5.Sum(cp)
-	sh := sha256.Sum256(cp)
-	err := u.retry(ctx, "put "+m.Object+CheckpointSuffix, func() error {
-		info, err := u.core.PutObject(ctx, u.cfg.Bucket, m.Object+CheckpointSuffix, strings.NewReader(string(cp)), int64(len(cp)),
-			base64.StdEncoding.EncodeToString(s[:]), hex.EncodeToString(sh[:]), minio.PutObjectOptions{ContentType: "text/plain; charset=utf-8"})
-		if err == nil && strings.Trim(info.ETag, `"`) != hex.EncodeToString(s[:]) {
-			return fmt.Errorf("%w: checkpoint of %s: ETag %s", ErrConfirm, m.Object, info.ETag)
-		}
+	if err := u.putSidecar(ctx, m.Object+CheckpointSuffix, m.Checkpoint); err != nil {
 		return err
-	})
+	}
+	var last lastUploaded
+	if _, err := loadJSON(filepath.Join(u.cfg.Dir, lastName), &last); err != nil {
+		return err
+	}
+	if last.Object == m.Object {
+		last.Size = last.Prev // this export again (its confirmation was not recorded)
+	}
+	proof, err := u.cfg.Audit.ProveConsistency(last.Size, m.CheckpointSize)
 	if err != nil {
-		return err
+		// The audit log no longer extends the last checkpoint sent (rewritten, rolled
+		// back, or a spool from an older log): the export goes without a proof, and the
+		// processor's chain check reports the break. Say so loudly.
+		u.cfg.Logger.Error("upload: AUDIT LOG DOES NOT EXTEND THE LAST CHECKPOINT SENT; no consistency proof sent",
+			"object", m.Object, "last", last.Object, "err", err)
+	} else {
+		text, _ := proof.MarshalText()
+		if err := u.putSidecar(ctx, m.Object+ConsistencySuffix, text); err != nil {
+			return err
+		}
 	}
 	man, err := ReadManifest(u.cfg.Dir)
 	if err != nil {
@@ -407,6 +422,9 @@ func (u *Uploader) finish(ctx context.Context, m *exportMeta) error {
 		man[id] = Confirmed{Object: m.Object, SHA256: m.SHA256}
 	}
 	if err := writeManifest(u.cfg.Dir, man); err != nil {
+		return err
+	}
+	if err := saveJSON(filepath.Join(u.cfg.Dir, lastName), lastUploaded{Object: m.Object, Size: m.CheckpointSize, Prev: last.Size}); err != nil {
 		return err
 	}
 	if _, err := u.cfg.Audit.Append(audit.Entry{Kind: audit.Upload, Object: m.Object, SHA256: m.SHA256,
@@ -423,6 +441,20 @@ func (u *Uploader) finish(ctx context.Context, m *exportMeta) error {
 	}
 	u.cfg.Logger.Info("upload: export confirmed", "object", m.Object, "bytes", m.Bytes, "segments", segList(m.Segments))
 	return nil
+}
+
+// putSidecar sends a small object whose ETag must be the MD5 of b.
+func (u *Uploader) putSidecar(ctx context.Context, name string, b []byte) error {
+	s := md5.Sum(b)
+	sh := sha256.Sum256(b)
+	return u.retry(ctx, "put "+name, func() error {
+		info, err := u.core.PutObject(ctx, u.cfg.Bucket, name, bytes.NewReader(b), int64(len(b)),
+			base64.StdEncoding.EncodeToString(s[:]), hex.EncodeToString(sh[:]), minio.PutObjectOptions{ContentType: "text/plain; charset=utf-8"})
+		if err == nil && strings.Trim(info.ETag, `"`) != hex.EncodeToString(s[:]) {
+			return fmt.Errorf("%w: %s: ETag %s", ErrConfirm, name, info.ETag)
+		}
+		return err
+	})
 }
 
 // PruneManifest drops confirmed segments that are no longer in the log (erased by
