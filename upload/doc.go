@@ -10,7 +10,9 @@
 // Each export is the object <Prefix><sha256>.age, named by the SHA-256 of its sealed bytes,
 // with metadata geogate-sha256, geogate-segments and geogate-checkpoint (the signed audit
 // checkpoint that covers the export's own entry in the audit log, base64), and beside it
-// <object>.checkpoint, the checkpoint as is. The plaintext is JSON lines, one Line per
+// <object>.checkpoint, the checkpoint as is, and <object>.consistency, the audit consistency
+// proof from the checkpoint of the export confirmed before (audit.CheckChain checks them;
+// "geogate audit chain" on the processor's side). The plaintext is JSON lines, one Line per
 // record, as "geogate store export" writes; "geogate store cat|verify -identity" reads it.
 //
 // # Resume, retries, confirmation
