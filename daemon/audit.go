@@ -173,3 +173,18 @@ func policyKeyIDs(cfg *config.Config) string {
 	}
 	return strings.Join(ids, ",")
 }
+
+// storageFault records that the log could not be opened or written (the error names no
+// place or time).
+func (a *auditTrail) storageFault(err error) {
+	a.record(audit.Entry{Kind: audit.StorageFault, Detail: err.Error()})
+}
+
+// policyExpired records that the policy in force passed its signed expiry.
+func (a *auditTrail) policyExpired(p *policy.Policy) {
+	if p == nil {
+		return
+	}
+	s := p.Summary()
+	a.record(audit.Entry{Kind: audit.PolicyExpired, ID: s.ID, Version: s.Version})
+}

@@ -38,6 +38,9 @@ func TestAuditTrail(t *testing.T) {
 	at.decisions(&c)
 	at.power(board.PowerFail)
 	at.power(board.PowerOK)
+	at.storageFault(errors.New("storage: open segment: no space left on device"))
+	at.policyExpired(p)
+	at.policyExpired(nil) // no policy: nothing to say
 	c.Fixes.Add(5)
 	c.FixesCoarsened.Add(5)
 	at.stopped(&c, "terminated")
@@ -68,8 +71,8 @@ func TestAuditTrail(t *testing.T) {
 		kinds = append(kinds, string(e.Kind))
 		got = append(got, e)
 	}
-	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok decisions daemon.stop"
-	if strings.Join(kinds, " ") != want || rep.Entries != 9 {
+	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired decisions daemon.stop"
+	if strings.Join(kinds, " ") != want || rep.Entries != 11 {
 		t.Fatalf("kinds %v, want %s", kinds, want)
 	}
 	s := p.Summary()
@@ -79,7 +82,10 @@ func TestAuditTrail(t *testing.T) {
 	if c := got[4].Counts; c.Fixes != 10 || c.FixesKept != 7 || c.FixDrops != 3 || c.Seconds < 1 {
 		t.Errorf("first interval %+v", c)
 	}
-	if c := got[7].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
+	if e := got[8]; e.ID != s.ID || e.Version != s.Version {
+		t.Errorf("policy.expired %+v", e)
+	}
+	if c := got[9].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
 		t.Errorf("second interval %+v, want only the counts since the first", c)
 	}
 

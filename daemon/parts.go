@@ -105,6 +105,7 @@ func (r *run) openStorage(ctx context.Context) {
 	}
 	r.store.set(nil, err)
 	r.log.Error("STORAGE UNAVAILABLE: storing nothing, retrying", "dir", r.cfg.DataDir, "err", err)
+	r.audit.storageFault(err)
 	r.storageRetry = make(chan struct{})
 	go func() {
 		defer close(r.storageRetry)
