@@ -188,3 +188,16 @@ func (a *auditTrail) policyExpired(p *policy.Policy) {
 	s := p.Summary()
 	a.record(audit.Entry{Kind: audit.PolicyExpired, ID: s.ID, Version: s.Version})
 }
+
+// deviceKey records that the device key was unsealed (err nil) or could not be, by provider
+// ("file", "tpm", "systemd-creds"; "" is the key file). board's errors never quote a key.
+func (a *auditTrail) deviceKey(provider string, err error) {
+	if provider == "" {
+		provider = "file"
+	}
+	e := audit.Entry{Kind: audit.KeyEvent, ID: "device:" + provider, Detail: "unsealed"}
+	if err != nil {
+		e.Detail = "unseal failed: " + err.Error()
+	}
+	a.record(e)
+}

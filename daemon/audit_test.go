@@ -48,6 +48,8 @@ func TestAuditTrail(t *testing.T) {
 	at.storageFault(errors.New("storage: open segment: no space left on device"))
 	at.policyExpired(p)
 	at.policyExpired(nil) // no policy: nothing to say
+	at.deviceKey("", nil)
+	at.deviceKey("tpm", errors.New("board: tpm: unseal: policy check failed"))
 	c.Fixes.Add(5)
 	c.FixesCoarsened.Add(5)
 	at.stopped(&c, "terminated")
@@ -78,8 +80,8 @@ func TestAuditTrail(t *testing.T) {
 		kinds = append(kinds, string(e.Kind))
 		got = append(got, e)
 	}
-	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired decisions daemon.stop"
-	if strings.Join(kinds, " ") != want || rep.Entries != 11 {
+	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired key key decisions daemon.stop"
+	if strings.Join(kinds, " ") != want || rep.Entries != 13 {
 		t.Fatalf("kinds %v, want %s", kinds, want)
 	}
 	s := p.Summary()
@@ -92,7 +94,13 @@ func TestAuditTrail(t *testing.T) {
 	if e := got[8]; e.ID != s.ID || e.Version != s.Version {
 		t.Errorf("policy.expired %+v", e)
 	}
-	if c := got[9].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
+	if e := got[9]; e.ID != "device:file" || e.Detail != "unsealed" {
+		t.Errorf("key %+v", e)
+	}
+	if e := got[10]; e.ID != "device:tpm" || !strings.HasPrefix(e.Detail, "unseal failed: ") {
+		t.Errorf("key %+v", e)
+	}
+	if c := got[11].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
 		t.Errorf("second interval %+v, want only the counts since the first", c)
 	}
 

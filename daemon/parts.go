@@ -169,6 +169,7 @@ func (r *run) openLog(keys board.Keys) (*storage.Log, error) {
 func (r *run) deviceKeys() (keys board.Keys, ring *board.TPMKeyring, err error) {
 	s := r.cfg.Storage
 	ev := new(board.KeyEvents)
+	defer func() { r.audit.deviceKey(s.KeyProvider, err) }()
 	var kf *board.KeyFile
 	switch {
 	case s.KeyProvider == "tpm":
