@@ -61,8 +61,10 @@ func TestRunUploader(t *testing.T) {
 	// The store goes away: the daemon spools, releases nothing, keeps running.
 	srv.Stop()
 	before := confirmed(t, state)
-	p.waitStatus("two exports spooled while the store is down", func(status) bool { return spooled(t, state) >= 2 })
-	waitLog(t, p, "upload: push failed; retrying at the next interval")
+	logged := len(p.stderr())
+	p.waitStatus("two exports spooled and a request refused while the store is down", func(status) bool {
+		return spooled(t, state) >= 2 && strings.Contains(p.stderr()[logged:], "upload: retrying")
+	})
 	if after := confirmed(t, state); len(after) != len(before) {
 		t.Fatalf("%d segments released while the store was down (had %d)", len(after), len(before))
 	}
@@ -101,8 +103,8 @@ func TestRunUploader(t *testing.T) {
 	if len(got) != uploaded {
 		t.Errorf("the bucket holds %d records the log does not", len(got)-uploaded)
 	}
-	t.Logf("%d of %d records in the bucket (the rest from seq %d on: the tail), %d segments confirmed, %d exports left in the spool at the stop",
-		uploaded, len(local), firstMissing, len(man), stillSpooled)
+	t.Logf("%d of %d records in the bucket (the rest is the log's tail), %d segments confirmed, %d exports left in the spool at the stop",
+		uploaded, len(local), len(man), stillSpooled)
 	if uploaded == 0 {
 		t.Fatal("no record uploaded")
 	}
