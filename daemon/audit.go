@@ -3,7 +3,6 @@ package daemon
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -111,24 +110,6 @@ func (a *auditTrail) policyRejected(err error, keys string) {
 	a.record(audit.Entry{Kind: audit.PolicyRejected, Key: keys, Detail: err.Error()})
 }
 
-// exported records an export written for a licensed recipient (an age public key): the file,
-// its size and SHA-256. A file that cannot be read back is recorded with the error.
-func (a *auditTrail) exported(name, recipient string) {
-	e := audit.Entry{Kind: audit.Export, Object: filepath.Base(name), Peer: strings.TrimSpace(recipient)}
-	if f, err := os.Open(name); err != nil {
-		e.Detail = err.Error()
-	} else {
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		f.Close()
-		e.Bytes, e.SHA256 = uint64(n), hex.EncodeToString(h.Sum(nil))
-		if err != nil {
-			e.Detail = err.Error()
-		}
-	}
-	a.record(e)
-}
-
 // power records a power-fail input event.
 func (a *auditTrail) power(ev board.PowerEvent) {
 	k := audit.PowerFail
@@ -191,4 +172,32 @@ func policyKeyIDs(cfg *config.Config) string {
 		ids[i] = hex.EncodeToString(sum[:8])
 	}
 	return strings.Join(ids, ",")
+}
+
+// storageFault records that the log could not be opened or written (the error names no
+// place or time).
+func (a *auditTrail) storageFault(err error) {
+	a.record(audit.Entry{Kind: audit.StorageFault, Detail: err.Error()})
+}
+
+// policyExpired records that the policy in force passed its signed expiry.
+func (a *auditTrail) policyExpired(p *policy.Policy) {
+	if p == nil {
+		return
+	}
+	s := p.Summary()
+	a.record(audit.Entry{Kind: audit.PolicyExpired, ID: s.ID, Version: s.Version})
+}
+
+// deviceKey records that the device key was unsealed (err nil) or could not be, by provider
+// ("file", "tpm", "systemd-creds"; "" is the key file). board's errors never quote a key.
+func (a *auditTrail) deviceKey(provider string, err error) {
+	if provider == "" {
+		provider = "file"
+	}
+	e := audit.Entry{Kind: audit.KeyEvent, ID: "device:" + provider, Detail: "unsealed"}
+	if err != nil {
+		e.Detail = "unseal failed: " + err.Error()
+	}
+	a.record(e)
 }

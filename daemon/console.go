@@ -2,17 +2,20 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
 	"io"
 	"path/filepath"
 	"strings"
 
+	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"filippo.io/age"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
@@ -286,7 +289,9 @@ func (r *run) consoleExport(a console.ExportArgs) (console.Export, error) {
 	if err != nil {
 		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
 	}
-	n, err := writeExport(f, rcpt, rd, segs)
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(f, h)}
+	n, err := writeExport(cw, rcpt, rd, segs)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -298,7 +303,8 @@ func (r *run) consoleExport(a console.ExportArgs) (console.Export, error) {
 		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
 	}
 	r.log.Info("console export written", "path", name, "records", n)
-	r.audit.exported(name, a.To)
+	r.audit.record(audit.Entry{Kind: audit.Export, Object: filepath.Base(name), Peer: rcpt.String(),
+		SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: uint64(cw.n)})
 	return console.Export{File: name, Records: n}, nil
 }
 
@@ -321,4 +327,16 @@ func writeExport(w io.Writer, rcpt age.Recipient, rd *storage.Reader, segs []sto
 		}
 	}
 	return n, aw.Close()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -116,6 +116,8 @@ type runConfig struct {
 	PolicyDir, Tier  string // empty: the built-in sample bundle; its "public" tier
 	Board            string // the [board] table's body; empty: no hardware
 	Update           string // the [update] table's body; empty: the defaults (in DataDir)
+	Storage          string // more lines of the [storage] table
+	Upload           string // the [upload] table's body; empty: none (uploads off)
 }
 
 // simGNSS is a [gnss] body: the built-in drive past Beidaihe on the pty simulator.
@@ -143,12 +145,15 @@ func writeConfig(t testing.TB, dir string, c runConfig) string {
 	if c.PolicyDir != "" {
 		fmt.Fprintf(&b, "dir = %q\n", c.PolicyDir)
 	}
-	fmt.Fprintf(&b, "\n[storage]\nkey_file = %q\n\n[log]\nformat = \"text\"\n", c.KeyFile)
+	fmt.Fprintf(&b, "\n[storage]\nkey_file = %q\n%s\n[log]\nformat = \"text\"\n", c.KeyFile, c.Storage)
 	if c.Board != "" {
 		fmt.Fprintf(&b, "\n[board]\n%s\n", c.Board)
 	}
 	if c.Update != "" {
 		fmt.Fprintf(&b, "\n[update]\n%s\n", c.Update)
+	}
+	if c.Upload != "" {
+		fmt.Fprintf(&b, "\n[upload]\n%s\n", c.Upload)
 	}
 	path := filepath.Join(dir, "geogate.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -67,6 +67,7 @@ func (r *run) reloadPolicy(fsys fs.FS, factory string, opts *policy.LoadOptions)
 	if p.Expired() {
 		r.log.Error("POLICY EXPIRED: its signed expiry has passed; every fix is dropped as policy-expired until a fresh bundle is installed",
 			"version", p.Version(), "expires", p.Summary().Expires)
+		r.audit.policyExpired(p)
 	}
 	return p, where, opts != nil || where != factory, nil
 }
@@ -94,6 +95,7 @@ func (r *run) startIncoming(ctx context.Context, firstLoad <-chan struct{}) {
 				}
 				if in.CheckExpiry() {
 					r.log.Error("POLICY EXPIRED: its signed expiry has passed; every fix is dropped as policy-expired until a fresh bundle is installed")
+					r.audit.policyExpired(r.holder.Policy())
 				}
 			}
 			select {

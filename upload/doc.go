@@ -10,15 +10,17 @@
 // Each export is the object <Prefix><sha256>.age, named by the SHA-256 of its sealed bytes,
 // with metadata geogate-sha256, geogate-segments and geogate-checkpoint (the signed audit
 // checkpoint that covers the export's own entry in the audit log, base64), and beside it
-// <object>.checkpoint, the checkpoint as is. The plaintext is JSON lines, one Line per
+// <object>.checkpoint, the checkpoint as is, and <object>.consistency, the audit consistency
+// proof from the checkpoint of the export confirmed before (audit.CheckChain checks them;
+// "geogate audit chain" on the processor's side). The plaintext is JSON lines, one Line per
 // record, as "geogate store export" writes; "geogate store cat|verify -identity" reads it.
 //
 // # Resume, retries, confirmation
 //
-// Large exports go in parts of Config.PartSize; after every part the object store
-// acknowledged, the upload id and the parts are saved atomically (<sha256>.parts in the
-// spool), so a cut connection, a killed server or a power cut re-sends at most the part in
-// flight. Each request is tried Config.Attempts times, waiting Backoff, doubling up to
+// Large exports go in parts of Config.PartSize; the multipart upload's id is saved
+// atomically (<sha256>.parts in the spool) and a resumed upload lists the parts the object
+// store holds, keeping each whose ETag is the MD5 of the spooled bytes at that part, so a
+// cut connection, a killed server or a power cut re-sends at most the part in flight. Each request is tried Config.Attempts times, waiting Backoff, doubling up to
 // MaxBackoff; refused credentials fail at once (ErrCredentials). An object counts as
 // delivered only when the store's ETag equals the one computed from the bytes as they were
 // sent (the MD5, or for parts the MD5 of the parts' MD5s), its size and digest match: then

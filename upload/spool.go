@@ -131,7 +131,7 @@ func (u *Uploader) spoolSegment(r *storage.Reader, id uint64) (err error) {
 		os.Remove(base + ".age")
 		return fmt.Errorf("%w: %w", ErrNoAudit, err)
 	}
-	m.Checkpoint = cp.Signed
+	m.Checkpoint, m.CheckpointSize = cp.Signed, cp.Size
 	if err := saveJSON(base+".json", &m); err != nil {
 		os.Remove(base + ".age")
 		return err

@@ -16,8 +16,9 @@ import (
 
 // File names in Config.Dir (docs/OPERATIONS.md, "Uploads").
 const (
-	spoolDir     = "spool"          // <sha256>.age sealed exports, <sha256>.json their manifests, <sha256>.parts multipart state
-	manifestName = "confirmed.json" // segments whose export the object store confirmed
+	spoolDir     = "spool"                // <sha256>.age sealed exports, <sha256>.json their manifests, <sha256>.parts multipart state
+	manifestName = "confirmed.json"       // segments whose export the object store confirmed
+	lastName     = "last-checkpoint.json" // the audit checkpoint size of the last confirmed export
 )
 
 // exportMeta is a spooled export's manifest (<sha256>.json), written atomically after the
@@ -30,21 +31,32 @@ type exportMeta struct {
 	Records    int      `json:"records"`    // records it holds
 	Recipients []string `json:"recipients"` // age recipients it is sealed to
 	Checkpoint []byte   `json:"checkpoint"` // signed audit checkpoint covering the export's entry
+	// CheckpointSize is the number of audit entries Checkpoint covers.
+	CheckpointSize int64 `json:"checkpoint_size"`
 }
 
-// partState is a multipart upload in progress (<sha256>.parts), rewritten atomically after
-// every part the object store acknowledged: a cut loses at most the part in flight.
+// lastUploaded is the audit checkpoint of the last confirmed export (lastName): the next
+// export's consistency proof starts at its size.
+type lastUploaded struct {
+	Object string `json:"object"`
+	Size   int64  `json:"size"`
+	Prev   int64  `json:"prev"` // where Object's proof started
+}
+
+// partState is a multipart upload in progress (<sha256>.parts), written atomically once
+// the object store gave it an id. Which parts the store holds is asked of the store when
+// the upload resumes (reconcile): a cut loses at most the part in flight, and no fsync
+// sits between two parts.
 type partState struct {
-	UploadID string     `json:"upload_id"`
-	PartSize int64      `json:"part_size"`
-	Parts    []donePart `json:"parts"`
+	UploadID string `json:"upload_id"`
+	PartSize int64  `json:"part_size"`
 }
 
-// donePart is an acknowledged part.
+// donePart is a part the object store holds.
 type donePart struct {
-	N    int    `json:"n"`
-	ETag string `json:"etag"`
-	MD5  string `json:"md5"` // hex MD5 of the part, for the multipart ETag check
+	N    int
+	ETag string
+	MD5  string // hex MD5 of the part, for the multipart ETag check
 }
 
 // Manifest lists the segments whose export the object store confirmed, by segment id: the

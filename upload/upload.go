@@ -110,9 +110,13 @@ type Config struct {
 const DefaultNetworkFile = "/run/geogate/network"
 
 // Auditor is what the uploader needs of the audit log (*audit.Log implements it): Append
-// writes an entry durably and returns the signed checkpoint that covers it.
+// writes an entry durably and returns the signed checkpoint that covers it;
+// ProveConsistency proves that the log of oldSize entries is a prefix of the log of
+// newSize (both signed before), for the processor to check that the checkpoints it
+// receives describe one append-only log.
 type Auditor interface {
 	Append(e audit.Entry) (audit.Checkpoint, error)
+	ProveConsistency(oldSize, newSize int64) (*audit.ConsistencyProof, error)
 }
 
 var _ Auditor = (*audit.Log)(nil)

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -181,6 +182,9 @@ func (e *env) checkBucket(t *testing.T) {
 	if exports == 0 {
 		t.Fatal("no export in the bucket")
 	}
+	if err := audit.CheckChain(nil, e.links(t)); err != nil {
+		t.Errorf("the checkpoints sent do not describe one append-only log: %v", err)
+	}
 	lost := 0
 	for seq, p := range e.records {
 		if !bytes.Equal(got[seq], p) {
@@ -191,6 +195,54 @@ func (e *env) checkBucket(t *testing.T) {
 		t.Errorf("%d of %d records lost or changed; the bucket holds %d", lost, len(e.records), len(got))
 	}
 	scanClear(t, e.srv.Dir)
+}
+
+// links are the checkpoints and consistency proofs the processor holds under the env's
+// prefix, signatures checked.
+func (e *env) links(t *testing.T) []audit.Link {
+	t.Helper()
+	ctx := context.Background()
+	c := e.srv.Client(uploadtest.AccessKey, uploadtest.SecretKey)
+	v, err := audit.ReadVerifier(filepath.Join(e.auditV, "key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) []byte { // nil: no such object
+		o, err := c.GetObject(ctx, uploadtest.Bucket, name, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(o)
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return nil
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return b
+	}
+	var links []audit.Link
+	for obj := range c.ListObjects(ctx, uploadtest.Bucket, minio.ListObjectsOptions{Prefix: e.cfg.Prefix, Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		if !strings.HasSuffix(obj.Key, ".age") {
+			continue
+		}
+		cp, err := audit.ParseCheckpoint(get(obj.Key+upload.CheckpointSuffix), v)
+		if err != nil {
+			t.Fatalf("%s: %v", obj.Key, err)
+		}
+		l := audit.Link{Name: obj.Key, Checkpoint: cp}
+		if text := get(obj.Key + upload.ConsistencySuffix); text != nil {
+			l.Proof = new(audit.ConsistencyProof)
+			if err := l.Proof.UnmarshalText(text); err != nil {
+				t.Fatalf("%s: %v", obj.Key+upload.ConsistencySuffix, err)
+			}
+		}
+		links = append(links, l)
+	}
+	return links
 }
 
 // readExport decrypts an export and returns its records by seq.
@@ -343,5 +395,93 @@ func TestUploadRoundTrip(t *testing.T) {
 	}
 	if exports != rep.Uploaded || uploads != rep.Uploaded {
 		t.Errorf("audit: %d exports, %d uploads; want %d each", exports, uploads, rep.Uploaded)
+	}
+}
+
+// TestRewrittenAuditLog: between two uploads the unit's audit log is replaced by another
+// one signed with the same key (a history rewritten by whoever holds the key). The second
+// export's consistency proof cannot tie its checkpoint to the first's: the processor's
+// chain check fails; with the true log it passes.
+func TestRewrittenAuditLog(t *testing.T) {
+	srv := uploadtest.Start(t, filepath.Join(t.TempDir(), "s3"))
+	logDir, recs := testLog(t, 60, 30000, 1) // ~1.8 MB in 2 segments
+	e := newEnv(t, logDir, recs, srv, srv.Addr)
+	if n := e.spool(t); n < 2 {
+		t.Fatalf("spooled %d exports", n)
+	}
+	if _, err := e.uploader(t).Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.CheckChain(nil, e.links(t)); err != nil {
+		t.Fatalf("true log: %v", err)
+	}
+
+	// The same key signs a new log in a new directory, longer than the first.
+	tmp := filepath.Dir(e.auditV)
+	if err := e.audit.Close(); err != nil {
+		t.Fatal(err)
+	}
+	forged, err := audit.Open(filepath.Join(tmp, "forged"), audit.Options{KeyFile: filepath.Join(tmp, "audit.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { forged.Close() })
+	for i := range 50 {
+		if _, err := forged.Append(audit.Entry{Kind: audit.Decisions, Count: uint64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.cfg.Audit = forged
+	more, moreRecs := testLog(t, 30, 30000, 1)
+	e.logDir, e.records = more, moreRecs
+	os.Remove(filepath.Join(e.cfg.Dir, "confirmed.json")) // its segment ids are the first log's
+	if n := e.spool(t); n < 1 {
+		t.Fatalf("spooled %d exports from the forged log", n)
+	}
+	if _, err := e.uploader(t).Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err = audit.CheckChain(nil, e.links(t))
+	if !errors.Is(err, audit.ErrProof) {
+		t.Fatalf("chain over a rewritten log: %v, want ErrProof", err)
+	}
+	t.Log(err)
+
+	// Rolled back: a log shorter than the last checkpoint sent. The unit cannot prove
+	// anything: the export goes without a proof (the data still flows), and the chain
+	// check names it.
+	if err := forged.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rolled, err := audit.Open(filepath.Join(tmp, "rolled"), audit.Options{KeyFile: filepath.Join(tmp, "audit.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rolled.Close() })
+	e.cfg.Audit = rolled
+	last, lastRecs := testLog(t, 20, 30000, 1)
+	e.logDir, e.records = last, lastRecs
+	os.Remove(filepath.Join(e.cfg.Dir, "confirmed.json"))
+	if n := e.spool(t); n < 1 {
+		t.Fatalf("spooled %d exports from the rolled-back log", n)
+	}
+	if rep, err := e.uploader(t).Push(context.Background()); err != nil || rep.Uploaded < 1 {
+		t.Fatalf("push with a rolled-back audit log: %+v %v", rep, err)
+	}
+	links := e.links(t)
+	noProof := 0
+	for _, l := range links {
+		if l.Proof == nil {
+			noProof++
+		}
+	}
+	if noProof != 1 {
+		t.Errorf("%d exports without a consistency proof, want the one sent with the rolled-back log", noProof)
+	}
+	err = audit.CheckChain(nil, links)
+	// Its checkpoint may also be as long as one of the first log's: then both are named
+	// as a fork, whichever the listing gives first.
+	if !errors.Is(err, audit.ErrProof) || !strings.Contains(err.Error(), "without a consistency proof") && !strings.Contains(err.Error(), "forked") {
+		t.Fatalf("chain over a rolled-back log: %v, want a missing proof or a fork", err)
 	}
 }

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -30,9 +31,14 @@ const (
 	metaSegments   = "Geogate-Segments"   // the storage segment ids, hex, comma-separated
 )
 
-// CheckpointSuffix names the sidecar object holding an export's signed audit checkpoint as
-// is: <object>.checkpoint.
-const CheckpointSuffix = ".checkpoint"
+// Sidecar objects sent with every export: <object>.checkpoint holds its signed audit
+// checkpoint as is; <object>.consistency the audit consistency proof (audit.ConsistencyProof
+// as text) from the checkpoint of the export confirmed before it (from 0 entries for the
+// first), which "geogate audit chain" checks.
+const (
+	CheckpointSuffix  = ".checkpoint"
+	ConsistencySuffix = ".consistency"
+)
 
 // Uploader spools sealed exports and sends them to an S3-compatible object store. One
 // goroutine uses it at a time.
@@ -201,8 +207,11 @@ func (u *Uploader) putWhole(ctx context.Context, f *os.File, m *exportMeta, opts
 // putParts sends an export as a multipart upload, resuming the one in ps.
 func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *partState, opts minio.PutObjectOptions, rep *Report) (string, error) {
 	base := u.base(m)
+	nparts := int((m.Bytes + ps.PartSize - 1) / ps.PartSize)
+	have := map[int]donePart{}
 	if ps.UploadID != "" {
-		if err := u.reconcile(ctx, m, ps); err != nil {
+		var err error
+		if have, err = u.reconcile(ctx, f, m, ps, nparts); err != nil {
 			return "", err
 		}
 	}
@@ -215,15 +224,9 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 		if err != nil {
 			return "", err
 		}
-		ps.Parts = nil
 		if err := saveJSON(base+".parts", ps); err != nil {
 			return "", err
 		}
-	}
-	nparts := int((m.Bytes + ps.PartSize - 1) / ps.PartSize)
-	have := make(map[int]donePart, len(ps.Parts))
-	for _, p := range ps.Parts {
-		have[p.N] = p
 	}
 	var sent int64
 	for n := 1; n <= nparts; n++ {
@@ -237,7 +240,8 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 			return "", ErrMetered
 		}
 		// The part's MD5 is taken from the bytes as they are sent and compared with the
-		// ETag the object store computed from what it received.
+		// ETag the object store computed from what it received. It is not saved: a
+		// resumed upload asks the store which parts it holds (reconcile).
 		var part minio.ObjectPart
 		var sum string
 		err := u.retry(ctx, fmt.Sprintf("part %d/%d of %s", n, nparts, m.Object), func() error {
@@ -254,22 +258,14 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 		if err != nil {
 			return "", err
 		}
-		d := donePart{N: n, ETag: part.ETag, MD5: sum}
-		have[n] = d
-		ps.Parts = append(ps.Parts, d)
-		if err := saveJSON(base+".parts", ps); err != nil {
-			return "", err
-		}
+		have[n] = donePart{N: n, ETag: part.ETag, MD5: sum}
 		sent += size
 	}
 	parts := make([]minio.CompletePart, 0, nparts)
 	md5s := make([]byte, 0, nparts*md5.Size)
 	for n := 1; n <= nparts; n++ {
 		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: have[n].ETag})
-		b, err := hex.DecodeString(have[n].MD5)
-		if err != nil {
-			return "", fmt.Errorf("upload: %s.parts: part %d: %w", base, n, err)
-		}
+		b, _ := hex.DecodeString(have[n].MD5) // hex.EncodeToString made it
 		md5s = append(md5s, b...)
 	}
 	all := md5.Sum(md5s)
@@ -284,11 +280,12 @@ func (u *Uploader) putParts(ctx context.Context, f *os.File, m *exportMeta, ps *
 	return etag, err
 }
 
-// reconcile checks a resumed upload against the object store's list of its parts: parts
-// the store does not hold with the same ETag are sent again; an upload the store no longer
-// knows starts afresh.
-func (u *Uploader) reconcile(ctx context.Context, m *exportMeta, ps *partState) error {
-	held := map[int]string{}
+// reconcile asks the object store which parts of the resumed upload in ps it holds, and
+// keeps those whose ETag is the MD5 of this export's bytes at that part (read again from
+// the spool, not sent); the others are sent again. An upload the store no longer knows
+// starts afresh (ps.UploadID cleared).
+func (u *Uploader) reconcile(ctx context.Context, f *os.File, m *exportMeta, ps *partState, nparts int) (map[int]donePart, error) {
+	have := map[int]donePart{}
 	marker := 0
 	for {
 		var res minio.ListObjectPartsResult
@@ -299,28 +296,36 @@ func (u *Uploader) reconcile(ctx context.Context, m *exportMeta, ps *partState) 
 		})
 		if code(err) == "NoSuchUpload" {
 			u.cfg.Logger.Warn("upload: object store forgot the upload; starting it again", "object", m.Object)
-			ps.UploadID, ps.Parts = "", nil
-			return nil
+			ps.UploadID = ""
+			return map[int]donePart{}, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, p := range res.ObjectParts {
-			held[p.PartNumber] = strings.Trim(p.ETag, `"`)
+			n := p.PartNumber
+			if n < 1 || n > nparts {
+				continue
+			}
+			off := int64(n-1) * ps.PartSize
+			size := min(ps.PartSize, m.Bytes-off)
+			if p.Size != size {
+				continue
+			}
+			sum, err := partMD5(f, off, size)
+			if err != nil {
+				return nil, err
+			}
+			if strings.Trim(p.ETag, `"`) == sum {
+				have[n] = donePart{N: n, ETag: p.ETag, MD5: sum}
+			}
 		}
 		if !res.IsTruncated {
 			break
 		}
 		marker = res.NextPartNumberMarker
 	}
-	kept := ps.Parts[:0]
-	for _, p := range ps.Parts {
-		if held[p.N] == strings.Trim(p.ETag, `"`) {
-			kept = append(kept, p)
-		}
-	}
-	ps.Parts = kept
-	return nil
+	return have, nil
 }
 
 // confirm checks that the object store holds m: the size, the digest in its metadata, and,
@@ -383,22 +388,31 @@ func (u *Uploader) localETag(m *exportMeta) (string, error) {
 	return hex.EncodeToString(all[:]) + "-" + strconv.Itoa(n), nil
 }
 
-// finish sends the checkpoint sidecar, records the segments as released, logs the upload
-// in the audit trail and removes the export from the spool.
+// finish sends the checkpoint and consistency sidecars, records the segments as released,
+// logs the upload in the audit trail and removes the export from the spool.
 func (u *Uploader) finish(ctx context.Context, m *exportMeta) error {
-	cp := m.Checkpoint
-	s := md5.Sum(cp)
-	sh := sha256.Sum256(cp)
-	err := u.retry(ctx, "put "+m.Object+CheckpointSuffix, func() error {
-		info, err := u.core.PutObject(ctx, u.cfg.Bucket, m.Object+CheckpointSuffix, strings.NewReader(string(cp)), int64(len(cp)),
-			base64.StdEncoding.EncodeToString(s[:]), hex.EncodeToString(sh[:]), minio.PutObjectOptions{ContentType: "text/plain; charset=utf-8"})
-		if err == nil && strings.Trim(info.ETag, `"`) != hex.EncodeToString(s[:]) {
-			return fmt.Errorf("%w: checkpoint of %s: ETag %s", ErrConfirm, m.Object, info.ETag)
-		}
+	if err := u.putSidecar(ctx, m.Object+CheckpointSuffix, m.Checkpoint); err != nil {
 		return err
-	})
+	}
+	var last lastUploaded
+	if _, err := loadJSON(filepath.Join(u.cfg.Dir, lastName), &last); err != nil {
+		return err
+	}
+	if last.Object == m.Object {
+		last.Size = last.Prev // this export again (its confirmation was not recorded)
+	}
+	proof, err := u.cfg.Audit.ProveConsistency(last.Size, m.CheckpointSize)
 	if err != nil {
-		return err
+		// The audit log no longer extends the last checkpoint sent (rewritten, rolled
+		// back, or a spool from an older log): the export goes without a proof, and the
+		// processor's chain check reports the break. Say so loudly.
+		u.cfg.Logger.Error("upload: AUDIT LOG DOES NOT EXTEND THE LAST CHECKPOINT SENT; no consistency proof sent",
+			"object", m.Object, "last", last.Object, "err", err)
+	} else {
+		text, _ := proof.MarshalText()
+		if err := u.putSidecar(ctx, m.Object+ConsistencySuffix, text); err != nil {
+			return err
+		}
 	}
 	man, err := ReadManifest(u.cfg.Dir)
 	if err != nil {
@@ -408,6 +422,9 @@ func (u *Uploader) finish(ctx context.Context, m *exportMeta) error {
 		man[id] = Confirmed{Object: m.Object, SHA256: m.SHA256}
 	}
 	if err := writeManifest(u.cfg.Dir, man); err != nil {
+		return err
+	}
+	if err := saveJSON(filepath.Join(u.cfg.Dir, lastName), lastUploaded{Object: m.Object, Size: m.CheckpointSize, Prev: last.Size}); err != nil {
 		return err
 	}
 	if _, err := u.cfg.Audit.Append(audit.Entry{Kind: audit.Upload, Object: m.Object, SHA256: m.SHA256,
@@ -424,6 +441,20 @@ func (u *Uploader) finish(ctx context.Context, m *exportMeta) error {
 	}
 	u.cfg.Logger.Info("upload: export confirmed", "object", m.Object, "bytes", m.Bytes, "segments", segList(m.Segments))
 	return nil
+}
+
+// putSidecar sends a small object whose ETag must be the MD5 of b.
+func (u *Uploader) putSidecar(ctx context.Context, name string, b []byte) error {
+	s := md5.Sum(b)
+	sh := sha256.Sum256(b)
+	return u.retry(ctx, "put "+name, func() error {
+		info, err := u.core.PutObject(ctx, u.cfg.Bucket, name, bytes.NewReader(b), int64(len(b)),
+			base64.StdEncoding.EncodeToString(s[:]), hex.EncodeToString(sh[:]), minio.PutObjectOptions{ContentType: "text/plain; charset=utf-8"})
+		if err == nil && strings.Trim(info.ETag, `"`) != hex.EncodeToString(s[:]) {
+			return fmt.Errorf("%w: %s: ETag %s", ErrConfirm, name, info.ETag)
+		}
+		return err
+	})
 }
 
 // PruneManifest drops confirmed segments that are no longer in the log (erased by

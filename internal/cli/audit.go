@@ -5,20 +5,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/geogate/geogate/audit"
+	"github.com/geogate/geogate/upload"
 )
 
 // auditUsage is the usage line for the dispatch table.
-const auditUsage = "audit verify|cat|prove|check: check the unit's audit log and its signed checkpoints (docs/AUDIT.md)"
+const auditUsage = "audit verify|cat|prove|check|chain: check the unit's audit log and its signed checkpoints (docs/AUDIT.md)"
 
 func auditMain(args []string, stdout, stderr io.Writer) error {
 	subs := map[string]func(fl *flag.FlagSet, stdout io.Writer) (func() error, string){
-		"verify": auditVerify, "cat": auditCat, "prove": auditProve, "check": auditCheck,
+		"verify": auditVerify, "cat": auditCat, "prove": auditProve, "check": auditCheck, "chain": auditChain,
 	}
 	var mk func(fl *flag.FlagSet, stdout io.Writer) (func() error, string)
 	if len(args) > 0 {
@@ -30,6 +33,7 @@ func auditMain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "  cat     -dir DIR: every entry, one JSON line each")
 		fmt.Fprintln(stderr, "  prove   -dir DIR [-pub KEY] -entry N | -old CHECKPOINT: an inclusion or consistency proof to stdout")
 		fmt.Fprintln(stderr, "  check   -pub KEY -checkpoint CHECKPOINT -proof FILE [-old CHECKPOINT]: check a proof without the log")
+		fmt.Fprintln(stderr, "  chain   -pub KEY [-since CHECKPOINT] DIR: the .checkpoint and .consistency files uploaded with exports form one append-only log")
 		return groupUsage(args)
 	}
 	fl := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
@@ -42,7 +46,7 @@ func auditMain(args []string, stdout, stderr io.Writer) error {
 	if err := fl.Parse(args[1:]); err != nil {
 		return err
 	}
-	if fl.NArg() > 0 {
+	if fl.NArg() > 0 && args[0] != "chain" { // chain takes a directory
 		fl.Usage()
 		return errUsage
 	}
@@ -226,4 +230,70 @@ func auditCheck(fl *flag.FlagSet, stdout io.Writer) (func() error, string) {
 		fmt.Fprintf(stdout, "ok: entry %d of %d is in the log (%s):\n%s\n", p.Index, cp.Size, cp.Origin, p.Entry)
 		return nil
 	}, "-pub KEY -checkpoint CHECKPOINT -proof FILE [-old CHECKPOINT]"
+}
+
+// auditChain checks, on the processor's side, the <object>.checkpoint and
+// <object>.consistency files the uploader sent with a unit's exports (downloaded into a
+// directory): every checkpoint signed by the unit's key, and each tied to the one before by
+// its consistency proof (audit.CheckChain).
+func auditChain(fl *flag.FlagSet, stdout io.Writer) (func() error, string) {
+	pub := fl.String("pub", "", "the unit's verifier key `FILE` (required)")
+	since := fl.String("since", "", "the unit's latest `CHECKPOINT` accepted before these (default: the chain starts at the empty log)")
+	return func() error {
+		if *pub == "" || fl.NArg() != 1 {
+			return errUsage
+		}
+		dir := fl.Arg(0)
+		v, err := audit.ReadVerifier(*pub)
+		if err != nil {
+			return err
+		}
+		var start *audit.Checkpoint
+		if *since != "" {
+			cp, err := audit.ReadCheckpoint(*since, v)
+			if err != nil {
+				return err
+			}
+			start = &cp
+		}
+		cps, err := filepath.Glob(filepath.Join(dir, "*"+upload.CheckpointSuffix))
+		if err != nil {
+			return err
+		}
+		if len(cps) == 0 {
+			return fmt.Errorf("audit: no *%s file in %s", upload.CheckpointSuffix, dir)
+		}
+		var links []audit.Link
+		for _, name := range cps {
+			cp, err := audit.ReadCheckpoint(name, v)
+			if err != nil {
+				return err
+			}
+			base := strings.TrimSuffix(name, upload.CheckpointSuffix)
+			l := audit.Link{Name: filepath.Base(base), Checkpoint: cp}
+			text, err := os.ReadFile(base + upload.ConsistencySuffix)
+			switch {
+			case errors.Is(err, fs.ErrNotExist): // CheckChain reports the missing proof
+			case err != nil:
+				return err
+			default:
+				l.Proof = new(audit.ConsistencyProof)
+				if err := l.Proof.UnmarshalText(text); err != nil {
+					return fmt.Errorf("%s: %w", base+upload.ConsistencySuffix, err)
+				}
+			}
+			links = append(links, l)
+		}
+		if err := audit.CheckChain(start, links); err != nil {
+			return err
+		}
+		last := links[0].Checkpoint
+		for _, l := range links {
+			if l.Checkpoint.Size > last.Size {
+				last = l.Checkpoint
+			}
+		}
+		fmt.Fprintf(stdout, "ok: %d checkpoints of %s form one append-only log of %d entries (root %s)\n", len(links), last.Origin, last.Size, last.Root)
+		return nil
+	}, "-pub KEY [-since CHECKPOINT] DIR"
 }

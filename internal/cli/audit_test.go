@@ -109,3 +109,70 @@ func TestAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditChain checks the sidecars an uploader sends, as the processor downloads them:
+// a true chain passes; a checkpoint of a rewritten log, or a missing proof, fails (exit 1).
+func TestAuditChain(t *testing.T) {
+	state := t.TempDir()
+	key := filepath.Join(state, "audit.key")
+	l, err := audit.Open(filepath.Join(state, "audit"), audit.Options{KeyFile: key, Origin: "geogate.test/cli/audit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	pub := filepath.Join(state, "unit.pub")
+	b, _ := os.ReadFile(filepath.Join(state, "audit", "key.pub"))
+	os.WriteFile(pub, b, 0o644)
+	bucket := filepath.Join(state, "bucket")
+	os.MkdirAll(bucket, 0o700)
+	// send appends an export entry to lg and writes its sidecars as the uploader sends
+	// them, with the proof from prev entries.
+	send := func(lg *audit.Log, name string, prev int64) int64 {
+		cp, err := lg.Append(audit.Entry{Kind: audit.Export, Object: name + ".age", Bytes: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := lg.ProveConsistency(prev, cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := p.MarshalText()
+		os.WriteFile(filepath.Join(bucket, name+".age.checkpoint"), cp.Signed, 0o644)
+		os.WriteFile(filepath.Join(bucket, name+".age.consistency"), text, 0o644)
+		return cp.Size
+	}
+	var size int64
+	for _, name := range []string{"a", "b", "c"} {
+		size = send(l, name, size)
+	}
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := Main(append([]string{"audit", "chain"}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, out, errs := run("-pub", pub, bucket); code != 0 || !strings.Contains(out, "ok: 3 checkpoints") {
+		t.Fatalf("chain: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, _ := run(bucket); code != 2 {
+		t.Errorf("chain without -pub: exit %d, want 2 (usage)", code)
+	}
+
+	// The same key signs another history; its next export ties to nothing the processor has.
+	forged, err := audit.Open(filepath.Join(state, "forged"), audit.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forged.Close()
+	for range 5 {
+		forged.Append(audit.Entry{Kind: audit.Decisions, Count: 1})
+	}
+	send(forged, "d", size)
+	if code, _, errs := run("-pub", pub, bucket); code != 1 || !strings.Contains(errs, "not a prefix") {
+		t.Errorf("chain over a rewritten log: exit %d: %s", code, errs)
+	}
+	os.Remove(filepath.Join(bucket, "d.age.checkpoint"))
+	os.Remove(filepath.Join(bucket, "b.age.consistency"))
+	if code, _, errs := run("-pub", pub, bucket); code != 1 || !strings.Contains(errs, "without a consistency proof") {
+		t.Errorf("chain with a proof missing: exit %d: %s", code, errs)
+	}
+}
