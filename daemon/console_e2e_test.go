@@ -104,13 +104,14 @@ func TestConsoleReloadExport(t *testing.T) {
 	if _, err := policy.WriteKeyPair(filepath.Join(dir, "token")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: newKey(t, dir), GNSS: simGNSS(20), PolicyDir: pdir})
+	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: newKey(t, dir), GNSS: simGNSS(20), PolicyDir: pdir,
+		Control: fmt.Sprintf("socket = %q\n", sock)})
 	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b = append([]byte("device_id = \"unit-e2e\"\n"), b...)
-	b = fmt.Appendf(b, "\n[control]\nsocket = %q\n\n[console]\ntoken_keys = [%q]\n", sock, filepath.Join(dir, "token.pub"))
+	b = fmt.Appendf(b, "\n[console]\ntoken_keys = [%q]\n", filepath.Join(dir, "token.pub"))
 	if err := os.WriteFile(cfg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/geogate/geogate/board"
@@ -17,6 +18,9 @@ import (
 // state of each part, never a position, a zone or the time of a decision.
 type Status struct {
 	Summary
+	// GNSS is the receiver's state as the status line shows it: "fix", "no fix (stale)",
+	// "absent", "down".
+	GNSS string `json:"gnss"`
 	// Storing is false while nothing can be stored (no key, no log: fail closed).
 	Storing bool `json:"storing"`
 	// NotStoring says why nothing is stored, as the status line does; empty while Storing.
@@ -115,10 +119,14 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 func (r *run) status() Status {
 	rep := r.health.Last()
 	st := Status{
-		Summary: r.summary(), Storing: r.store.Log() != nil, Keys: r.keyEvents.Counts(),
-		PolicyUnsigned: r.unsigned.Load(), Health: rep.String(), Healthy: rep.Healthy, Line: r.statusLine(),
+		Summary: r.summary(), GNSS: strings.TrimPrefix(r.gnssState(r.loop.Status()), "gnss "),
+		Keys: r.keyEvents.Counts(), PolicyUnsigned: r.unsigned.Load(), Health: rep.String(), Healthy: rep.Healthy,
+		Line: r.statusLine(),
 	}
-	if !st.Storing {
+	if l := r.store.Log(); l != nil {
+		s := l.Stats()
+		st.Storing, st.Durable, st.Syncs = true, s.Durable, s.Syncs
+	} else {
 		st.NotStoring = shortErr(r.store.Why())
 	}
 	return st

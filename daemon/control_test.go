@@ -21,13 +21,8 @@ func TestRunControlAndAudit(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	sock := filepath.Join(dir, "run", "control.sock")
 	cfg := writeConfig(t, dir, runConfig{DataDir: data, KeyFile: newKey(t, dir),
-		GNSS: fmt.Sprintf("source = \"serial\"\ndevice = %q\n", filepath.Join(dir, "ttyNONE"))})
-	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "\n[control]\nsocket = %q\ngroup = \"nogroup\"\n", sock)
-	f.Close()
+		GNSS:    fmt.Sprintf("source = \"serial\"\ndevice = %q\n", filepath.Join(dir, "ttyNONE")),
+		Control: fmt.Sprintf("socket = %q\ngroup = \"nogroup\"\n", sock)})
 
 	p := startDaemon(t, "geogate run (control socket)", cfg)
 	p.waitReady()

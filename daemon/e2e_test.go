@@ -56,12 +56,14 @@ func TestRunEndToEnd(t *testing.T) {
 			p := startDaemon(t, "geogate run ("+tc.tier+")", cfg)
 			t.Logf("READY=1 %v after start", p.waitReady())
 			// The status says nothing of zones: the drive is in the deny zone when, with the
-			// policy in force and stored records before, fixes keep coming and none is stored.
-			var prev status
+			// policy in force and stored records before, 100 more fixes come and none is stored.
+			var since status // the first status with the stored count s has
 			in := p.waitStatus("the drive in the Beidaihe deny zone", func(s status) bool {
-				inZone := prev.policy > 0 && prev.kept+prev.coarse > 0 && s.fixes > prev.fixes+100 && s.kept+s.coarse == prev.kept+prev.coarse
-				prev = s
-				return inZone
+				if s.policy == 0 || s.kept+s.coarse == 0 || s.kept+s.coarse != since.kept+since.coarse {
+					since = s
+					return false
+				}
+				return s.fixes > since.fixes+100
 			})
 			out := p.waitStatus("the drive beyond the zone, storing again", func(s status) bool {
 				return s.coarse+s.kept > in.coarse+in.kept+20 && s.durable > in.durable
@@ -156,7 +158,7 @@ func checkNoZoneInClear(t *testing.T, p *daemonProc) {
 	t.Helper()
 	zones, verdicts := zoneWords(t)
 	p.notify.mu.Lock()
-	statuses := append([]status(nil), p.notify.statuses...)
+	statuses := append([]string(nil), p.notify.statuses...)
 	p.notify.mu.Unlock()
 	if len(statuses) < 5 {
 		t.Fatalf("only %d STATUS= lines: the check would prove little", len(statuses))
@@ -171,7 +173,7 @@ func checkNoZoneInClear(t *testing.T, p *daemonProc) {
 	}
 	all := append(append([]string(nil), zones...), verdicts...)
 	for _, s := range statuses {
-		check("STATUS=", s.line, all)
+		check("STATUS=", s, all)
 	}
 	check("the log", p.stderr(), all)
 	check("the summary", p.stdout(), zones)

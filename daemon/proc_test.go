@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/config"
+	"github.com/geogate/geogate/control"
+	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss/sim"
 	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/internal/testtool"
@@ -118,6 +121,7 @@ type runConfig struct {
 	Update           string // the [update] table's body; empty: the defaults (in DataDir)
 	Storage          string // more lines of the [storage] table
 	Upload           string // the [upload] table's body; empty: none (uploads off)
+	Control          string // the [control] table's body; empty: a socket in a fresh directory
 }
 
 // simGNSS is a [gnss] body: the built-in drive past Beidaihe on the pty simulator.
@@ -128,10 +132,13 @@ func simGNSS(speedup float64) string {
 // smallCamera is a [camera] body: the synthetic camera at 320x240, 30 fps.
 const smallCamera = "source = \"synthetic\"\nwidth = 320\nheight = 240\nfps = 30\n"
 
-// writeConfig writes a daemon config for c into dir and returns its path. Status lines go
-// out every 200 ms so the tests can follow the run by its counters.
+// writeConfig writes a daemon config for c into dir and returns its path. The tests follow
+// the run by its counters, read over the control socket; STATUS= lines go out every 200 ms.
 func writeConfig(t testing.TB, dir string, c runConfig) string {
 	t.Helper()
+	if c.Control == "" {
+		c.Control = fmt.Sprintf("socket = %q\n", filepath.Join(shortTempDir(t, "gg-ctl-"), "control.sock"))
+	}
 	if c.Camera == "" {
 		c.Camera = "source = \"off\"\n"
 	}
@@ -155,6 +162,7 @@ func writeConfig(t testing.TB, dir string, c runConfig) string {
 	if c.Upload != "" {
 		fmt.Fprintf(&b, "\n[upload]\n%s\n", c.Upload)
 	}
+	fmt.Fprintf(&b, "\n[control]\n%s\n", c.Control)
 	path := filepath.Join(dir, "geogate.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -162,51 +170,41 @@ func writeConfig(t testing.TB, dir string, c runConfig) string {
 	return path
 }
 
-// status is one STATUS= line from the daemon, with its counters parsed.
-type status struct {
-	line                                   string
-	gnss                                   string // "gnss fix", "gnss absent", "gnss no fix (stale)", ...
-	fixes, kept, coarse, dropped           int64
-	frames, framesKept, framesCoarse       int64
-	framesDropped                          int64
-	durable                                int64 // highest durable seq, -1 if the line has none
-	policy                                 int64 // policy version, 0 for NO POLICY
-	health                                 string
-	storingNothing, noPolicy, cameraErrors bool
+// shortTempDir makes a directory for a socket, removed when the test ends: sun_path holds
+// 108 bytes and t.TempDir() paths can be longer.
+func shortTempDir(t testing.TB, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
-var (
-	statusGNSSRE   = regexp.MustCompile(`^(gnss [^|,]*?)(?:,| \|)`)
-	statusFixRE    = regexp.MustCompile(`\| fixes (\d+) kept (\d+) coarsened (\d+) dropped (\d+)`)
-	statusFrameRE  = regexp.MustCompile(`\| frames (\d+) kept (\d+) coarsened (\d+) dropped (\d+)`)
-	statusDurRE    = regexp.MustCompile(`\| stored [^|]* durable #(\d+) \|`) // the trailing " |": not cut at 200 bytes
-	statusPolicyRE = regexp.MustCompile(`\| policy v(\d+)`)
-	statusHealthRE = regexp.MustCompile(`\| health (.*)$`)
-)
+// status is the daemon's state as its control socket's "status" command gives it (what
+// geogate status -json prints), in the terms the tests check.
+type status struct {
+	line                         string // the status line, for the test's log
+	gnss                         string // "fix", "absent", "no fix (stale)", ...
+	fixes, kept, coarse, dropped int64
+	frames, framesKept           int64
+	framesCoarse, framesDropped  int64
+	durable                      int64 // highest durable seq, -1 while nothing is stored
+	policy                       int64 // policy version in force, 0 for none
+	health                       string
+	storingNothing, noPolicy     bool
+}
 
-func parseStatus(line string) status {
-	s := status{line: line, durable: -1}
-	if m := statusGNSSRE.FindStringSubmatch(line); m != nil {
-		s.gnss = m[1]
+func statusOf(st daemon.Status) status {
+	s := status{line: st.Line, gnss: st.GNSS, health: st.Health, durable: -1,
+		fixes: int64(st.Fixes), kept: int64(st.FixesKept), coarse: int64(st.FixesCoarsened), dropped: int64(st.FixesDropped),
+		frames: int64(st.Frames), framesKept: int64(st.FramesKept), framesCoarse: int64(st.FramesCoarsened),
+		framesDropped: int64(st.FramesDropped), policy: int64(st.PolicyVersion),
+		storingNothing: !st.Storing, noPolicy: st.PolicyVersion == 0}
+	if st.Storing {
+		s.durable = int64(st.Durable)
 	}
-	if m := statusFixRE.FindStringSubmatch(line); m != nil {
-		s.fixes, s.kept, s.coarse, s.dropped = atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4])
-	}
-	if m := statusFrameRE.FindStringSubmatch(line); m != nil {
-		s.frames, s.framesKept, s.framesCoarse, s.framesDropped = atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4])
-	}
-	if m := statusDurRE.FindStringSubmatch(line); m != nil {
-		s.durable = atoi(m[1])
-	}
-	if m := statusPolicyRE.FindStringSubmatch(line); m != nil {
-		s.policy = atoi(m[1])
-	}
-	if m := statusHealthRE.FindStringSubmatch(line); m != nil {
-		s.health = m[1]
-	}
-	s.storingNothing = strings.Contains(line, "STORING NOTHING")
-	s.noPolicy = strings.Contains(line, "NO POLICY")
-	s.cameraErrors = strings.Contains(line, "camera errors")
 	return s
 }
 
@@ -231,7 +229,7 @@ type notifyListener struct {
 	changed  chan struct{} // closed and replaced on every datagram
 	readyAt  time.Time
 	stopping bool
-	statuses []status
+	statuses []string // the STATUS= texts, in order
 }
 
 func listenNotify(t *testing.T) *notifyListener {
@@ -269,7 +267,7 @@ func (n *notifyListener) read() {
 			case kv == "STOPPING=1":
 				n.stopping = true
 			case strings.HasPrefix(kv, "STATUS="):
-				n.statuses = append(n.statuses, parseStatus(kv[len("STATUS="):]))
+				n.statuses = append(n.statuses, kv[len("STATUS="):])
 			}
 		}
 		close(n.changed)
@@ -288,8 +286,9 @@ type daemonProc struct {
 	logDir string
 	done   chan struct{} // closed when the process has exited
 	exitAt time.Time
-	err    error // from Wait
-	seen   int   // statuses already examined by waitStatus
+	err    error    // from Wait
+	sock   string   // the control socket
+	polled []status // every status read from it, in order
 }
 
 // startDaemon starts "geogate run -config cfg" with its own notify socket. Its stdout and
@@ -297,7 +296,11 @@ type daemonProc struct {
 // test left it running.
 func startDaemon(t *testing.T, name, cfg string) *daemonProc {
 	t.Helper()
-	p := &daemonProc{t: t, name: name, notify: listenNotify(t), logDir: t.TempDir(), done: make(chan struct{})}
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	p := &daemonProc{t: t, name: name, notify: listenNotify(t), logDir: t.TempDir(), done: make(chan struct{}), sock: c.Control.Socket}
 	stdout, err := os.Create(filepath.Join(p.logDir, "stdout"))
 	if err != nil {
 		t.Fatal(err)
@@ -393,24 +396,36 @@ func (p *daemonProc) waitReady() time.Duration {
 	}
 }
 
-// waitStatus waits for a STATUS= line, newer than those examined by earlier calls, for which
-// ok is true, and returns it.
+// pollStatus reads the daemon's status over its control socket and keeps it in p.polled;
+// ok is false while the socket does not answer (not open yet, or the daemon gone).
+func (p *daemonProc) pollStatus() (status, bool) {
+	c, err := control.Dial(p.sock, 2*time.Second)
+	if err != nil {
+		return status{}, false
+	}
+	defer c.Close()
+	var st daemon.Status
+	if err := c.Call("status", nil, &st); err != nil {
+		return status{}, false
+	}
+	s := statusOf(st)
+	p.polled = append(p.polled, s)
+	return s, true
+}
+
+// waitStatus reads the daemon's status over its control socket every 50 ms until ok is true
+// for it, and returns it.
 func (p *daemonProc) waitStatus(what string, ok func(status) bool) status {
 	p.t.Helper()
 	deadline := time.After(statusTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		n := p.notify
-		n.mu.Lock()
-		sts, ch := n.statuses[p.seen:], n.changed
-		n.mu.Unlock()
-		for _, s := range sts {
-			p.seen++
-			if ok(s) {
-				return s
-			}
+		if s, read := p.pollStatus(); read && ok(s) {
+			return s
 		}
 		select {
-		case <-ch:
+		case <-tick.C:
 		case <-p.done:
 			p.exitedEarly(what)
 		case <-deadline:
@@ -419,24 +434,20 @@ func (p *daemonProc) waitStatus(what string, ok func(status) bool) status {
 	}
 }
 
-// lastStatus returns the latest STATUS= line (zero status if none came).
+// lastStatus returns the latest status read (zero status if none was).
 func (p *daemonProc) lastStatus() status {
-	n := p.notify
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(n.statuses) == 0 {
+	if len(p.polled) == 0 {
 		return status{durable: -1}
 	}
-	return n.statuses[len(n.statuses)-1]
+	return p.polled[len(p.polled)-1]
 }
 
-// maxDurable returns the highest durable seq any STATUS= line so far announced, -1 if none.
+// maxDurable reads the status once more and returns the highest durable seq the daemon
+// announced in any status read so far, -1 if none.
 func (p *daemonProc) maxDurable() int64 {
-	n := p.notify
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	p.pollStatus()
 	d := int64(-1)
-	for _, s := range n.statuses {
+	for _, s := range p.polled {
 		d = max(d, s.durable)
 	}
 	return d

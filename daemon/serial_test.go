@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/gnss"
@@ -41,11 +42,14 @@ func TestRunSerialReconnect(t *testing.T) {
 	if err := rx.Unplug(); err != nil {
 		t.Fatal(err)
 	}
-	prev := int64(-1)
+	// The receiver sends at 10 Hz: a count that stands still for a second is no gap between
+	// two fixes.
+	prev, since := int64(-1), time.Now()
 	gone := p.waitStatus("the fix count standing still while unplugged", func(s status) bool {
-		same := s.fixes == prev
-		prev = s.fixes
-		return same
+		if s.fixes != prev {
+			prev, since = s.fixes, time.Now()
+		}
+		return time.Since(since) >= time.Second
 	})
 	if err := rx.Replug(); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ func TestRunGNSSAbsent(t *testing.T) {
 	p := startDaemon(t, "geogate run (gnss absent)", cfg)
 	p.waitReady()
 	s := p.waitStatus("gnss absent, the policy in force, health checked", func(s status) bool {
-		return s.gnss == "gnss absent" && s.policy > 0 && s.health != "" && !strings.Contains(s.health, "not checked")
+		return s.gnss == "absent" && s.policy > 0 && s.health != "" && !strings.Contains(s.health, "not checked")
 	})
 	t.Logf("status: %q", s.line)
 	if s.health != "ok" {

@@ -49,14 +49,13 @@ func newTPMRun(t testing.TB, data, device, storage string) tpmRun {
 	r := tpmRun{dir: dir, data: data, sock: filepath.Join(sockDir, "control.sock")}
 	// The policy state lives apart from data: a copied data dir carries only the log.
 	update := fmt.Sprintf("state_dir = %q\n", filepath.Join(dir, "policy-state"))
-	cfg := writeConfig(t, dir, runConfig{DataDir: data, GNSS: simGNSS(10), Update: update})
+	cfg := writeConfig(t, dir, runConfig{DataDir: data, GNSS: simGNSS(10), Update: update, Control: fmt.Sprintf("socket = %q\n", r.sock)})
 	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tpm := fmt.Sprintf("key_provider = \"tpm\"\ntpm_device = %q\n%s", device, storage)
 	b = bytes.Replace(b, []byte("key_file = \"\"\n"), []byte(tpm), 1)
-	b = fmt.Appendf(b, "\n[control]\nsocket = %q\n", r.sock)
 	if !bytes.Contains(b, []byte(tpm)) {
 		t.Fatal("BUG: writeConfig no longer writes key_file; adapt newTPMRun")
 	}
