@@ -111,11 +111,12 @@ func newKey(t *testing.T, dir string) string {
 // runConfig is the part of a daemon config the tests vary; writeConfig fills in the rest.
 type runConfig struct {
 	DataDir, KeyFile string
-	GNSS             string // the [gnss] table's body
-	Camera           string // the [camera] table's body; empty: source = "off"
-	PolicyDir, Tier  string // empty: the built-in sample bundle; its "public" tier
-	Board            string // the [board] table's body; empty: no hardware
-	Update           string // the [update] table's body; empty: the defaults (in DataDir)
+	GNSS             string   // the [gnss] table's body
+	Camera           string   // the [camera] table's body; empty: source = "off"
+	PolicyDir, Tier  string   // empty: the built-in sample bundle; its "public" tier
+	TrustedKeys      []string // policy.trusted_keys; empty: none (an unsigned bundle loads)
+	Board            string   // the [board] table's body; empty: no hardware
+	Update           string   // the [update] table's body; empty: the defaults (in DataDir)
 }
 
 // simGNSS is a [gnss] body: the built-in drive past Beidaihe on the pty simulator.
@@ -142,6 +143,13 @@ func writeConfig(t *testing.T, dir string, c runConfig) string {
 	fmt.Fprintf(&b, "[policy]\ntier = %q\n", c.Tier)
 	if c.PolicyDir != "" {
 		fmt.Fprintf(&b, "dir = %q\n", c.PolicyDir)
+	}
+	if len(c.TrustedKeys) > 0 {
+		q := make([]string, len(c.TrustedKeys))
+		for i, k := range c.TrustedKeys {
+			q[i] = strconv.Quote(k)
+		}
+		fmt.Fprintf(&b, "trusted_keys = [%s]\n", strings.Join(q, ", "))
 	}
 	fmt.Fprintf(&b, "\n[storage]\nkey_file = %q\n\n[log]\nformat = \"text\"\n", c.KeyFile)
 	if c.Board != "" {

@@ -1,0 +1,217 @@
+package daemon_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/geogate/geogate/daemon"
+	"github.com/geogate/geogate/update"
+)
+
+// otaUnit is a daemon configured as a unit that takes signed policy updates: a signing key
+// made with geogate policy signkey, trusted in policy.trusted_keys, the sample bundle signed
+// with it as the factory bundle, a control socket and the default incoming directory.
+type otaUnit struct {
+	t                      *testing.T
+	dir, key, cfg, sock    string
+	data, incoming, states string
+}
+
+func newOTAUnit(t *testing.T) *otaUnit {
+	t.Helper()
+	u := &otaUnit{t: t, dir: t.TempDir()}
+	u.key = filepath.Join(u.dir, "sign")
+	u.geogate(0, "policy", "signkey", "-o", u.key)
+	u.data = filepath.Join(u.dir, "data")
+	u.incoming = filepath.Join(u.data, "incoming")   // update.incoming's default
+	u.states = filepath.Join(u.data, "policy-state") // update.state_dir's default
+	u.sock = filepath.Join(u.dir, "control.sock")
+	u.cfg = writeConfig(t, u.dir, runConfig{DataDir: u.data, KeyFile: newKey(t, u.dir),
+		GNSS:      fmt.Sprintf("source = \"serial\"\ndevice = %q\n", filepath.Join(u.dir, "ttyNONE")),
+		PolicyDir: u.bundle(1), TrustedKeys: []string{u.key + ".pub"}})
+	f, err := os.OpenFile(u.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[control]\nsocket = %q\n", u.sock)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// geogate runs the geogate binary with args and fails the test unless it exits with code.
+func (u *otaUnit) geogate(code int, args ...string) (stdout, stderr string) {
+	u.t.Helper()
+	cmd := exec.Command(geogateBin(u.t), args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if got := cmd.ProcessState.ExitCode(); got != code {
+		u.t.Fatalf("geogate %s: exit %d (%v), want %d\n%s%s", strings.Join(args, " "), got, err, code, out.String(), errb.String())
+	}
+	return out.String(), errb.String()
+}
+
+// bundle writes the sample bundle at version v, signed with the unit's key, into a new
+// directory outside the incoming one and returns it.
+func (u *otaUnit) bundle(v int) string {
+	u.t.Helper()
+	b := filepath.Join(u.t.TempDir(), fmt.Sprintf("policy-v%d", v))
+	if err := os.CopyFS(b, os.DirFS("../examples/policy")); err != nil {
+		u.t.Fatal(err)
+	}
+	toml := filepath.Join(b, "policy.toml")
+	orig, err := os.ReadFile(toml)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	set := regexp.MustCompile(`(?m)^version = \d+$`).ReplaceAll(orig, fmt.Appendf(nil, "version = %d", v))
+	if string(set) == string(orig) && v != 1 {
+		u.t.Fatal("the sample bundle's policy.toml has no version line to set")
+	}
+	if err := os.WriteFile(toml, set, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	u.geogate(0, "policy", "sign", "-key", u.key+".key", b)
+	return b
+}
+
+// drop puts bundle into the incoming directory as docs/OTA.md says an OTA client must: a copy
+// under a hidden name on the same file system, then a rename to NAME.bundle.
+func (u *otaUnit) drop(bundle, name string) {
+	u.t.Helper()
+	tmp := filepath.Join(u.incoming, "."+name+".tmp")
+	if err := os.CopyFS(tmp, os.DirFS(bundle)); err != nil {
+		u.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(u.incoming, name)); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+// status reads the running daemon's state as JSON over the control socket.
+func (u *otaUnit) status() daemon.Status {
+	u.t.Helper()
+	out, _ := u.geogate(0, "status", "-json", "-socket", u.sock)
+	var st daemon.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		u.t.Fatalf("geogate status -json: %v\n%s", err, out)
+	}
+	return st
+}
+
+// sameTree fails the test unless the directories a and b hold the same files.
+func sameTree(t *testing.T, a, b string) {
+	t.Helper()
+	ents, err := os.ReadDir(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		x, errA := os.ReadFile(filepath.Join(a, e.Name()))
+		y, errB := os.ReadFile(filepath.Join(b, e.Name()))
+		if errA != nil || errB != nil || string(x) != string(y) {
+			t.Errorf("%s differs from %s (%v, %v)", filepath.Join(a, e.Name()), filepath.Join(b, e.Name()), errA, errB)
+		}
+	}
+	if got, _ := os.ReadDir(a); len(got) != len(ents) {
+		t.Errorf("%s holds %d entries, %s %d", a, len(got), b, len(ents))
+	}
+}
+
+// TestRunPolicyUpdate updates the policy of a running daemon both ways docs/OTA.md gives:
+// geogate policy install over the control socket, and a bundle renamed into the incoming
+// directory (inotify). A higher version goes into force (the status says so), a lower one is
+// refused with both versions and the running policy stays; a bundle installed by hand is
+// left where it was, an incoming one is removed once installed or moved to rejected/ beside
+// its reason. After a restart the installed version is in force, the factory one refused.
+func TestRunPolicyUpdate(t *testing.T) {
+	heavy(t)
+	u := newOTAUnit(t)
+	v3, v2 := u.bundle(3), u.bundle(2)
+	v3copy := filepath.Join(t.TempDir(), "v3")
+	if err := os.CopyFS(v3copy, os.DirFS(v3)); err != nil {
+		t.Fatal(err)
+	}
+
+	p := startDaemon(t, "geogate run (policy update)", u.cfg)
+	p.waitReady()
+	p.waitStatus("the signed factory bundle v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+	waitLog(t, p, "watching for policy bundles")
+
+	// By hand, through the running daemon.
+	out, _ := u.geogate(0, "policy", "install", "-config", u.cfg, v3)
+	if !strings.Contains(out, "installed in the running daemon: geogate-sample v3") || !strings.Contains(out, "floor 3") {
+		t.Errorf("geogate policy install v3: %q", out)
+	}
+	p.waitStatus("v3 in force after geogate policy install", func(s status) bool { return s.policy == 3 })
+	if st := u.status(); st.PolicyVersion != 3 || st.PolicyUnsigned || !st.Healthy {
+		t.Errorf("status after installing v3: policy v%d, unsigned %v, healthy %v: %s", st.PolicyVersion, st.PolicyUnsigned, st.Healthy, st.Line)
+	}
+	sameTree(t, v3, v3copy) // the directory given by hand is only read
+	_, errOut := u.geogate(1, "policy", "install", "-config", u.cfg, v2)
+	if !strings.Contains(errOut, "version 2 < floor 3") {
+		t.Errorf("geogate policy install v2 after v3: %q", errOut)
+	}
+	waitLog(t, p, "policy install rejected")
+	if st := u.status(); st.PolicyVersion != 3 {
+		t.Errorf("status after the refused v2: policy v%d, want v3 still", st.PolicyVersion)
+	}
+	// The same bundle again (an OTA client delivering twice) changes nothing and succeeds.
+	if out, _ := u.geogate(0, "policy", "install", "-config", u.cfg, v3); !strings.Contains(out, "v3") {
+		t.Errorf("geogate policy install v3 again: %q", out)
+	}
+
+	// Through the incoming directory.
+	u.drop(u.bundle(5), "policy-v5.bundle")
+	p.waitStatus("v5 in force after the drop into incoming", func(s status) bool { return s.policy == 5 })
+	waitLog(t, p, "policy bundle installed")
+	if _, err := os.Stat(filepath.Join(u.incoming, "policy-v5.bundle")); !os.IsNotExist(err) {
+		t.Errorf("the installed bundle is still in the incoming directory: %v", err)
+	}
+	u.drop(u.bundle(4), "policy-v4.bundle")
+	reason := filepath.Join(u.incoming, "rejected", "policy-v4.bundle.reason")
+	waitLog(t, p, "policy bundle rejected")
+	why, err := os.ReadFile(reason)
+	if err != nil || !strings.Contains(string(why), "version 4 < floor 5") {
+		t.Errorf("%s: %v: %q", reason, err, why)
+	}
+	sameTree(t, filepath.Join(u.incoming, "rejected", "policy-v4.bundle"), u.bundle(4))
+	if _, err := os.Stat(filepath.Join(u.incoming, "policy-v4.bundle")); !os.IsNotExist(err) {
+		t.Errorf("the refused bundle is still in the incoming directory: %v", err)
+	}
+	// A bundle changed after signing is refused for its content, not its version.
+	v6 := u.bundle(6)
+	if err := os.WriteFile(filepath.Join(v6, "zones.geojson"), []byte(`{"type":"FeatureCollection","features":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u.drop(v6, "tampered.bundle")
+	reason = filepath.Join(u.incoming, "rejected", "tampered.bundle.reason")
+	p.waitStatus("the tampered bundle's reason", func(status) bool { _, err := os.Stat(reason); return err == nil })
+	why, _ = os.ReadFile(reason)
+	if !strings.Contains(string(why), "zones.geojson") {
+		t.Errorf("tampered bundle: reason %q does not name the changed file", why)
+	}
+	if st := u.status(); st.PolicyVersion != 5 || !st.Healthy {
+		t.Errorf("status after the refused bundles: policy v%d, healthy %v: %s", st.PolicyVersion, st.Healthy, st.Line)
+	}
+	p.terminate()
+
+	// A restart: the installed v5 is in force; the factory v1 is below the floor.
+	p = startDaemon(t, "geogate run (policy update, restarted)", u.cfg)
+	p.waitReady()
+	p.waitStatus("v5 in force after the restart", func(s status) bool { return s.policy == 5 })
+	var state update.State
+	b, err := os.ReadFile(filepath.Join(u.states, "state.json"))
+	if err != nil || json.Unmarshal(b, &state) != nil || state.Floor != 5 {
+		t.Errorf("state.json after the restart: %v: %s", err, b)
+	}
+	p.terminate()
+}
