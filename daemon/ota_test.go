@@ -21,6 +21,7 @@ type otaUnit struct {
 	t                      *testing.T
 	dir, key, cfg, sock    string
 	data, incoming, states string
+	factory                string // policy.dir: the sample bundle v1, signed
 }
 
 func newOTAUnit(t *testing.T) *otaUnit {
@@ -32,9 +33,10 @@ func newOTAUnit(t *testing.T) *otaUnit {
 	u.incoming = filepath.Join(u.data, "incoming")   // update.incoming's default
 	u.states = filepath.Join(u.data, "policy-state") // update.state_dir's default
 	u.sock = filepath.Join(u.dir, "control.sock")
+	u.factory = u.bundle(1)
 	u.cfg = writeConfig(t, u.dir, runConfig{DataDir: u.data, KeyFile: newKey(t, u.dir),
 		GNSS:      fmt.Sprintf("source = \"serial\"\ndevice = %q\n", filepath.Join(u.dir, "ttyNONE")),
-		PolicyDir: u.bundle(1), TrustedKeys: []string{u.key + ".pub"}})
+		PolicyDir: u.factory, TrustedKeys: []string{u.key + ".pub"}})
 	f, err := os.OpenFile(u.cfg, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +157,9 @@ func TestRunPolicyUpdate(t *testing.T) {
 	if st := u.status(); st.PolicyVersion != 3 || st.PolicyUnsigned || !st.Healthy {
 		t.Errorf("status after installing v3: policy v%d, unsigned %v, healthy %v: %s", st.PolicyVersion, st.PolicyUnsigned, st.Healthy, st.Line)
 	}
+	if out, _ := u.geogate(0, "health", "-socket", u.sock); !strings.HasPrefix(out, "healthy: policy v3") {
+		t.Errorf("geogate health with v3 installed: %q", out)
+	}
 	sameTree(t, v3, v3copy) // the directory given by hand is only read
 	_, errOut := u.geogate(1, "policy", "install", "-config", u.cfg, v2)
 	if !strings.Contains(errOut, "version 2 < floor 3") {
@@ -214,4 +219,21 @@ func TestRunPolicyUpdate(t *testing.T) {
 		t.Errorf("state.json after the restart: %v: %s", err, b)
 	}
 	p.terminate()
+}
+
+// TestRunHealthNoPolicy: a daemon without a policy (its factory bundle signed by a
+// key it does not trust) is not healthy for an updater: geogate health exits 1 naming the
+// policy, so geogate mark-good never marks such an image good.
+func TestRunHealthNoPolicy(t *testing.T) {
+	u := newOTAUnit(t)
+	other := filepath.Join(u.dir, "other")
+	u.geogate(0, "policy", "signkey", "-o", other)
+	u.geogate(0, "policy", "sign", "-key", other+".key", u.factory)
+	p := startDaemon(t, "geogate run (no policy)", u.cfg)
+	p.waitReady()
+	waitLog(t, p, "policy")
+	p.waitStatus("NO POLICY", func(s status) bool { return s.noPolicy })
+	if _, errOut := u.geogate(1, "health", "-socket", u.sock); !strings.Contains(errOut, "unhealthy: policy: none in force") {
+		t.Errorf("geogate health without a policy: %q", errOut)
+	}
 }

@@ -1,0 +1,258 @@
+package daemon_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/geogate/geogate/internal/testtool"
+)
+
+// menderUnit runs the real Mender client (Debian's mender-client) in standalone mode on a
+// private state directory. Mender reads /etc/mender/artifact_info from a fixed path, so each
+// run gets its own mount namespace with directories of the test bound over /etc/mender and
+// over /usr/share/mender/modules/v3 (also fixed: the update modules): the machine's are not
+// touched. The state (-d) and the Artifact's scripts are in the test's data directory.
+type menderUnit struct {
+	t               *testing.T
+	dir, conf, etc  string
+	data, key, pub  string
+	env             []string
+	script, modules string
+}
+
+func newMenderUnit(t *testing.T, u *otaUnit) *menderUnit {
+	t.Helper()
+	testtool.Root(t, "to bind a directory over /etc/mender in a private mount namespace")
+	for _, c := range [][2]string{{"mender", "mender-client"}, {"mender-artifact", "mender-artifact"}, {"openssl", "openssl"}, {"unshare", "util-linux"}, {"setpriv", "util-linux"}} {
+		testtool.LookPath(t, c[0], c[1])
+	}
+	m := &menderUnit{t: t, dir: t.TempDir()}
+	m.etc, m.data, m.modules = filepath.Join(m.dir, "etc"), filepath.Join(m.dir, "data"), filepath.Join(m.dir, "modules")
+	for _, d := range []string{m.etc, m.data, m.modules} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.script = filepath.Join(m.dir, "ArtifactCommit_Enter_00_geogate")
+	copyFile(t, "../init/mender/ArtifactCommit_Enter_00_geogate", m.script)
+	copyFile(t, "../init/mender/geogate-policy", filepath.Join(m.modules, "geogate-policy"))
+	m.key, m.pub = filepath.Join(m.dir, "artifact.key.pem"), filepath.Join(m.dir, "artifact.pub.pem")
+	run(t, "openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", m.key) // SEC1, as mender-artifact wants
+	run(t, "openssl", "ec", "-in", m.key, "-pubout", "-out", m.pub)
+	writeFile(t, filepath.Join(m.etc, "artifact_info"), "artifact_name=factory\n")
+	writeFile(t, filepath.Join(m.data, "device_type"), "device_type=geogate-tcu\n")
+	m.conf = filepath.Join(m.dir, "mender.conf")
+	writeFile(t, m.conf, `{"DeviceTypeFile": "`+filepath.Join(m.data, "device_type")+`",
+ "ArtifactVerifyKey": "`+m.pub+`",
+ "StateScriptTimeoutSeconds": 60,
+ "ServerURL": "https://127.0.0.1:1"}
+`)
+	// What the shipped script and module read instead of their production paths; a short
+	// hold so that the test takes seconds.
+	m.env = []string{"GEOGATE=" + geogateBin(t), "GEOGATE_CONFIG=" + u.cfg, "GEOGATE_INCOMING=" + u.incoming,
+		"GEOGATE_HOLD=400ms", "GEOGATE_TIMEOUT=3s", "GEOGATE_INTERVAL=50ms"}
+	return m
+}
+
+// artifact writes a signed Mender Artifact of type geogate-policy holding bundle's files and
+// the ArtifactCommit_Enter state script, and returns its path.
+func (m *menderUnit) artifact(name, bundle string) string {
+	m.t.Helper()
+	out := filepath.Join(m.dir, name+".mender")
+	args := []string{"write", "module-image", "-T", "geogate-policy", "-n", name, "-t", "geogate-tcu", "-k", m.key, "-s", m.script, "-o", out}
+	ents, err := os.ReadDir(bundle)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	for _, e := range ents {
+		args = append(args, "-f", filepath.Join(bundle, e.Name()))
+	}
+	run(m.t, "mender-artifact", args...)
+	return out
+}
+
+// command returns "mender args..." run in its own mount namespace with the test's
+// /etc/mender, in its own process group (so that a test can cut it short like a power cut).
+func (m *menderUnit) command(args ...string) *exec.Cmd {
+	sh := []string{"--mount", "--propagation", "private", "sh", "-c",
+		`mount --bind "$0" /etc/mender && mount --bind "$1" /usr/share/mender/modules/v3 && c=$2 d=$3 && shift 3 && exec mender --no-syslog -c "$c" -d "$d" "$@"`,
+		m.etc, m.modules, m.conf, m.data}
+	cmd := exec.Command("unshare", append(sh, args...)...)
+	cmd.Env = append(os.Environ(), m.env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// mender runs the client with args and returns its exit code and output.
+func (m *menderUnit) mender(args ...string) (int, string) {
+	m.t.Helper()
+	out, err := m.command(args...).CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		m.t.Fatalf("mender %s: %v", strings.Join(args, " "), err)
+	}
+	if ee != nil {
+		return ee.ExitCode(), string(out)
+	}
+	return 0, string(out)
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func writeFile(t *testing.T, name, data string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMender delivers policy bundles with the real Mender client and lets the shipped state
+// script gate the commit on geogate health, as docs/OTA.md describes: a signed Artifact of
+// the shipped geogate-policy update module installs v2 into the running daemon; a "power
+// cut" (the client's process group killed) during ArtifactCommit_Enter, and the next
+// "mender commit" runs the script again and commits; a lower version fails the deployment
+// with geogate's reason; a tampered Artifact is refused by its signature; and with the
+// daemon down ArtifactCommit_Enter exits non-zero, so Mender does not commit.
+func TestMender(t *testing.T) {
+	heavy(t)
+	u := newOTAUnit(t)
+	m := newMenderUnit(t, u)
+	p := startDaemon(t, "geogate run (mender)", u.cfg)
+	p.waitReady()
+	p.waitStatus("the factory v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+
+	const commitGate = "Executing script: ArtifactCommit_Enter_00_geogate"
+	shows := func(want string) {
+		t.Helper()
+		if code, out := m.mender("show-artifact"); code != 0 || lastLine(out) != want {
+			t.Errorf("mender show-artifact: exit %d: %q, want %s", code, out, want)
+		}
+	}
+	// "mender install" runs the module's ArtifactInstall (geogate policy install); "mender
+	// commit" runs ArtifactCommit_Enter, which commits once geogate is healthy.
+	if code, out := m.mender("install", m.artifact("policy-v2", u.bundle(2))); code != 0 {
+		t.Fatalf("mender install policy-v2: exit %d\n%s", code, out)
+	}
+	p.waitStatus("v2 in force after mender install", func(s status) bool { return s.policy == 2 })
+	code, out := m.mender("commit")
+	if code != 0 || !strings.Contains(out, commitGate) || !strings.Contains(out, "marking good") {
+		t.Fatalf("mender commit policy-v2: exit %d\n%s", code, out)
+	}
+	shows("policy-v2")
+
+	// A power cut inside ArtifactCommit_Enter (the client, the script and geogate mark-good
+	// killed within its hold): the next "mender commit" runs the script again from the start.
+	if code, out := m.mender("install", m.artifact("policy-v3", u.bundle(3))); code != 0 {
+		t.Fatalf("mender install policy-v3: exit %d\n%s", code, out)
+	}
+	cmd := m.command("commit")
+	var cut syncBuffer
+	cmd.Stdout, cmd.Stderr = &cut, &cut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(statusTimeout); !strings.Contains(cut.String(), commitGate); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("mender commit policy-v3 never reached ArtifactCommit_Enter:\n%s", cut.String())
+		}
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if strings.Contains(cut.String(), "marking good") {
+		t.Fatalf("the cut came after the script's verdict:\n%s", cut.String())
+	}
+	code, out = m.mender("commit")
+	if code != 0 || !strings.Contains(out, commitGate) || !strings.Contains(out, "marking good") {
+		t.Errorf("mender commit after the cut: exit %d\n%s", code, out)
+	}
+	shows("policy-v3")
+	if st := u.status(); st.PolicyVersion != 3 {
+		t.Errorf("after policy-v3: policy v%d", st.PolicyVersion)
+	}
+
+	// A lower version fails the deployment with geogate's reason; nothing changed, so
+	// Mender's rollback succeeds and the unit still runs policy-v3.
+	if code, out := m.mender("install", m.artifact("policy-v1", u.bundle(1))); code == 0 || !strings.Contains(out, "version 1 < floor 3") {
+		t.Errorf("mender install policy-v1 after v3: exit %d\n%s", code, out)
+	}
+	// A tampered Artifact fails its signature.
+	data, err := os.ReadFile(m.artifact("policy-v5", u.bundle(5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x20
+	tampered := filepath.Join(m.dir, "tampered.mender")
+	writeFile(t, tampered, string(data))
+	if out, err := exec.Command("mender-artifact", "validate", "-k", m.pub, tampered).CombinedOutput(); err == nil {
+		t.Errorf("mender-artifact validate accepted a tampered Artifact:\n%s", out)
+	}
+	if code, out := m.mender("install", tampered); code == 0 {
+		t.Errorf("mender install of a tampered Artifact: exit 0\n%s", out)
+	}
+	if st := u.status(); st.PolicyVersion != 3 {
+		t.Errorf("after the refused Artifacts: policy v%d, want v3", st.PolicyVersion)
+	}
+	shows("policy-v3")
+
+	// geogate down: ArtifactCommit_Enter exits non-zero and Mender does not commit. The
+	// module had installed v4 into the stopped daemon's state and a policy has no rollback, so
+	// Mender records the unit as inconsistent rather than back on policy-v3.
+	p.terminate()
+	if code, out := m.mender("install", m.artifact("policy-v4", u.bundle(4))); code != 0 {
+		t.Fatalf("mender install policy-v4 with geogate down: exit %d\n%s", code, out)
+	}
+	code, out = m.mender("commit")
+	if code == 0 || !strings.Contains(out, "ArtifactCommit_Enter script failed") {
+		t.Errorf("mender commit with geogate down: exit %d\n%s", code, out)
+	}
+	shows("policy-v4_INCONSISTENT")
+}
+
+// syncBuffer is a strings.Builder that a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lastLine is the last line of s, without spaces around it.
+func lastLine(s string) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(l[len(l)-1])
+}
