@@ -237,3 +237,26 @@ func TestRunHealthNoPolicy(t *testing.T) {
 		t.Errorf("geogate health without a policy: %q", errOut)
 	}
 }
+
+// TestRunHealthGNSSDown: a receiver device that is there but fails (here a regular file, no
+// terminal) makes geogate health fail, though the watchdog's checks pass: an image that
+// broke the receiver is not marked good. An absent device is a documented reason instead
+// (TestRunPolicyUpdate runs with none and is healthy).
+func TestRunHealthGNSSDown(t *testing.T) {
+	u := newOTAUnit(t)
+	notATTY := filepath.Join(u.dir, "ttyFILE")
+	writeFile(t, notATTY, "")
+	cfg, err := os.ReadFile(u.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, u.cfg, strings.Replace(string(cfg), filepath.Join(u.dir, "ttyNONE"), notATTY, 1))
+	p := startDaemon(t, "geogate run (gnss down)", u.cfg)
+	p.waitReady()
+	p.waitStatus("gnss down, policy v1, watchdog health ok", func(s status) bool {
+		return s.gnss == "gnss down" && s.policy == 1 && s.health == "ok"
+	})
+	if _, errOut := u.geogate(1, "health", "-socket", u.sock); !strings.Contains(errOut, "gnss: the receiver is there but failing") {
+		t.Errorf("geogate health with the receiver down: %q", errOut)
+	}
+}
