@@ -1,7 +1,9 @@
 package daemon_test
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,4 +257,163 @@ func (s *syncBuffer) String() string {
 func lastLine(s string) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(l[len(l)-1])
+}
+
+// swu builds signed SWUpdate images (.swu) carrying a policy bundle and the shipped
+// init/swupdate/geogate-policy.sh, as docs/OTA.md describes: sw-description signed with CMS
+// by a test PKI, then a cpio archive (crc format, sw-description first).
+type swu struct {
+	t                     *testing.T
+	dir, cert, key, stage string
+	env                   []string
+}
+
+func newSWU(t *testing.T, u *otaUnit) *swu {
+	t.Helper()
+	testtool.Root(t, "for SWUpdate's script to chown the bundle and drop to its owner")
+	for _, c := range [][2]string{{"swupdate", "swupdate"}, {"openssl", "openssl"}, {"cpio", "cpio"}, {"setpriv", "util-linux"}} {
+		testtool.LookPath(t, c[0], c[1])
+	}
+	s := &swu{t: t, dir: t.TempDir(), stage: filepath.Join(u.incoming, ".swupdate-policy.tmp")}
+	s.cert, s.key = filepath.Join(s.dir, "cert.pem"), filepath.Join(s.dir, "key.pem")
+	run(t, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", s.key, "-out", s.cert, "-days", "3650",
+		"-subj", "/CN=geogate test swu signer", "-addext", "keyUsage=digitalSignature", "-addext", "extendedKeyUsage=emailProtection")
+	copyFile(t, "../init/swupdate/geogate-policy.sh", filepath.Join(s.dir, "geogate-policy.sh"))
+	// SWUpdate extracts into TMPDIR under fixed names: one directory per test.
+	s.env = []string{"TMPDIR=" + t.TempDir(), "GEOGATE=" + geogateBin(t), "GEOGATE_CONFIG=" + u.cfg, "GEOGATE_INCOMING=" + u.incoming}
+	return s
+}
+
+// build writes name.swu of version fwVersion carrying bundle; forge, if not nil, changes the
+// files in the given directory after sw-description was signed.
+func (s *swu) build(name, fwVersion, bundle string, forge func(dir string)) string {
+	s.t.Helper()
+	d := filepath.Join(s.dir, name)
+	if err := os.Mkdir(d, 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	run(s.t, "tar", "-czf", filepath.Join(d, "policy.tar.gz"), "-C", bundle, ".")
+	copyFile(s.t, filepath.Join(s.dir, "geogate-policy.sh"), filepath.Join(d, "geogate-policy.sh"))
+	desc := `software = {
+	version = "` + fwVersion + `";
+	description = "geogate policy bundle";
+	hardware-compatibility = ["1.0"];
+	files: (
+		{
+			filename = "policy.tar.gz";
+			type = "archive";
+			path = "` + s.stage + `";
+			properties: { create-destination = "true"; };
+			sha256 = "` + sha256File(s.t, filepath.Join(d, "policy.tar.gz")) + `";
+		}
+	);
+	scripts: (
+		{
+			filename = "geogate-policy.sh";
+			type = "shellscript";
+			sha256 = "` + sha256File(s.t, filepath.Join(d, "geogate-policy.sh")) + `";
+		}
+	);
+}
+`
+	writeFile(s.t, filepath.Join(d, "sw-description"), desc)
+	run(s.t, "openssl", "cms", "-sign", "-in", filepath.Join(d, "sw-description"), "-out", filepath.Join(d, "sw-description.sig"),
+		"-signer", s.cert, "-inkey", s.key, "-outform", "DER", "-nosmimecap", "-binary")
+	if forge != nil {
+		forge(d)
+	}
+	out := filepath.Join(s.dir, name+".swu")
+	f, err := os.Create(out)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer f.Close()
+	cpio := exec.Command("cpio", "-o", "-H", "crc", "--quiet")
+	var errOut strings.Builder
+	cpio.Dir, cpio.Stdout, cpio.Stderr = d, f, &errOut
+	cpio.Stdin = strings.NewReader("sw-description\nsw-description.sig\npolicy.tar.gz\ngeogate-policy.sh\n")
+	if err := cpio.Run(); err != nil {
+		s.t.Fatalf("cpio: %v\n%s", err, errOut.String())
+	}
+	return out
+}
+
+// swupdate runs SWUpdate on image with the test's certificate and hardware revision, and
+// without boot loader markers (no boot loader here), and returns its exit code and output.
+func (s *swu) swupdate(image string, args ...string) (int, string) {
+	s.t.Helper()
+	cmd := exec.Command("swupdate", append([]string{"-i", image, "-k", s.cert, "-H", "geogate-tcu:1.0", "-M", "-m"}, args...)...)
+	cmd.Env = append(os.Environ(), s.env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		s.t.Fatalf("swupdate: %v", err)
+	}
+	if ee != nil {
+		return ee.ExitCode(), string(out)
+	}
+	return 0, string(out)
+}
+
+func sha256File(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// TestSWUpdate installs policy bundles with the real SWUpdate into a running daemon through
+// the shipped shellscript: -c (check only) verifies the CMS signature and refuses a forged
+// sw-description and a firmware version below -N; an install puts v2 in force and removes
+// the staging copy; a lower policy version fails the update with geogate's reason.
+func TestSWUpdate(t *testing.T) {
+	heavy(t)
+	u := newOTAUnit(t)
+	s := newSWU(t, u)
+	p := startDaemon(t, "geogate run (swupdate)", u.cfg)
+	p.waitReady()
+	p.waitStatus("the factory v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+
+	v2 := s.build("v2", "2027.3.1", u.bundle(2), nil)
+	if code, out := s.swupdate(v2, "-c", "-l", "5"); code != 0 || !strings.Contains(out, "Verified OK") {
+		t.Fatalf("swupdate -c of a signed image: exit %d\n%s", code, out)
+	}
+	forged := s.build("forged", "2027.3.1", u.bundle(2), func(d string) {
+		b, err := os.ReadFile(filepath.Join(d, "sw-description"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(d, "sw-description"), strings.Replace(string(b), `"2027.3.1"`, `"2099.1.1"`, 1))
+	})
+	if code, out := s.swupdate(forged, "-c"); code == 0 || !strings.Contains(out, "Signature verification failed") {
+		t.Errorf("swupdate -c of a forged sw-description: exit %d\n%s", code, out)
+	}
+	swapped := s.build("swapped", "2027.3.1", u.bundle(2), func(d string) {
+		run(t, "tar", "-czf", filepath.Join(d, "policy.tar.gz"), "-C", u.bundle(7), ".")
+	})
+	if code, out := s.swupdate(swapped, "-c"); code == 0 || !strings.Contains(out, "HASH mismatch") {
+		t.Errorf("swupdate -c of an image whose bundle was swapped after signing: exit %d\n%s", code, out)
+	}
+	if code, out := s.swupdate(v2, "-c", "-N", "2027.4.0"); code == 0 || !strings.Contains(out, "No downgrading allowed") {
+		t.Errorf("swupdate -c -N above the image's version: exit %d\n%s", code, out)
+	}
+	if st := u.status(); st.PolicyVersion != 1 {
+		t.Fatalf("after the checks: policy v%d, want v1 (a check installs nothing)", st.PolicyVersion)
+	}
+
+	if code, out := s.swupdate(v2); code != 0 {
+		t.Fatalf("swupdate v2: exit %d\n%s", code, out)
+	}
+	p.waitStatus("v2 in force after swupdate", func(s status) bool { return s.policy == 2 })
+	if _, err := os.Stat(s.stage); !os.IsNotExist(err) {
+		t.Errorf("the staging copy is left after the install: %v", err)
+	}
+	if code, out := s.swupdate(s.build("v1", "2027.3.2", u.bundle(1), nil)); code == 0 || !strings.Contains(out, "version 1 < floor 2") {
+		t.Errorf("swupdate of policy v1 after v2: exit %d\n%s", code, out)
+	}
+	if st := u.status(); st.PolicyVersion != 2 {
+		t.Errorf("after the refused v1: policy v%d, want v2", st.PolicyVersion)
+	}
 }
