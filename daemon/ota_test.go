@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/geogate/geogate/daemon"
 	"github.com/geogate/geogate/update"
@@ -259,4 +260,65 @@ func TestRunHealthGNSSDown(t *testing.T) {
 	if _, errOut := u.geogate(1, "health", "-socket", u.sock); !strings.Contains(errOut, "gnss: the receiver is there but failing") {
 		t.Errorf("geogate health with the receiver down: %q", errOut)
 	}
+}
+
+// TestRunDevPolicyUpdate follows README.md's live policy update under "make run" (geogate run
+// -dev): a copy of the development bundle at version 2, signed with the development key and
+// renamed into the incoming directory, goes into force; version 1 dropped the same way is
+// refused into rejected/ with both versions in its reason. -dev's status line comes every
+// few seconds, so the test asks the control socket instead, as "geogate status" does.
+func TestRunDevPolicyUpdate(t *testing.T) {
+	needPTY(t)
+	heavy(t)
+	dir := filepath.Join(t.TempDir(), "var")
+	p := startDaemonArgs(t, "geogate run -dev", "run", "-dev", "-data", dir)
+	p.waitReady()
+	u := &otaUnit{t: t, sock: filepath.Join(dir, "control.sock")}
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(statusTimeout); !ok(); time.Sleep(50 * time.Millisecond) {
+			select {
+			case <-p.done:
+				p.exitedEarly(what)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within %v\n%s", what, statusTimeout, tail(p.stderr(), 20))
+			}
+		}
+	}
+	eventually("incoming directory watched", func() bool { return strings.Contains(p.stderr(), "watching for policy bundles") })
+	if st := u.status(); st.PolicyVersion != 1 || st.PolicyUnsigned {
+		t.Fatalf("-dev runs policy v%d (unsigned %v), want the signed v1", st.PolicyVersion, st.PolicyUnsigned)
+	}
+	drop := func(v string) {
+		t.Helper()
+		b := filepath.Join(dir, "p"+v)
+		if err := os.CopyFS(b, os.DirFS(filepath.Join(dir, "policy"))); err != nil { // cp -r var/policy var/p2
+			t.Fatal(err)
+		}
+		toml, err := os.ReadFile(filepath.Join(b, "policy.toml")) // sed -i 's/^version = .*/version = 2/'
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(b, "policy.toml"), regexp.MustCompile(`(?m)^version = .*$`).ReplaceAllString(string(toml), "version = "+v))
+		u.geogate(0, "policy", "sign", "-key", filepath.Join(dir, "policy-dev.key"), b)
+		if err := os.Rename(b, filepath.Join(dir, "incoming", "p"+v+".bundle")); err != nil { // mv var/p2 var/incoming/p2.bundle
+			t.Fatal(err)
+		}
+	}
+	drop("2")
+	eventually("policy v2 after the drop", func() bool { return u.status().PolicyVersion == 2 })
+	drop("1")
+	reason := filepath.Join(dir, "incoming", "rejected", "p1.bundle.reason")
+	eventually("v1 rejected", func() bool { _, err := os.Stat(reason); return err == nil })
+	if why, _ := os.ReadFile(reason); !strings.Contains(string(why), "version 1 < floor 2") {
+		t.Errorf("%s: %q", reason, why)
+	}
+	if st := u.status(); st.PolicyVersion != 2 || !strings.Contains(st.Line, "| policy v2 |") {
+		t.Errorf("after the refused v1: policy v%d: %s", st.PolicyVersion, st.Line)
+	} else {
+		t.Logf("status line: %s", st.Line)
+	}
+	p.terminate()
 }

@@ -300,6 +300,12 @@ type daemonProc struct {
 // test left it running.
 func startDaemon(t *testing.T, name, cfg string) *daemonProc {
 	t.Helper()
+	return startDaemonArgs(t, name, "run", "-config", cfg)
+}
+
+// startDaemonArgs is startDaemon with the whole command line after "geogate".
+func startDaemonArgs(t *testing.T, name string, args ...string) *daemonProc {
+	t.Helper()
 	p := &daemonProc{t: t, name: name, notify: listenNotify(t), logDir: t.TempDir(), done: make(chan struct{})}
 	stdout, err := os.Create(filepath.Join(p.logDir, "stdout"))
 	if err != nil {
@@ -309,7 +315,7 @@ func startDaemon(t *testing.T, name, cfg string) *daemonProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(geogateBin(t), "run", "-config", cfg)
+	p.cmd = exec.Command(geogateBin(t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
 	// The simulator's pty link goes under TMPDIR; a SIGKILLed daemon cannot remove it.
 	p.cmd.Env = append(cleanEnv(), "NOTIFY_SOCKET="+p.notify.path, "TMPDIR="+t.TempDir())
