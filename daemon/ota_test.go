@@ -265,7 +265,8 @@ func TestRunHealthGNSSDown(t *testing.T) {
 // TestRunDevPolicyUpdate follows README.md's live policy update under "make run" (geogate run
 // -dev): a copy of the development bundle at version 2, signed with the development key and
 // renamed into the incoming directory, goes into force; version 1 dropped the same way is
-// refused into rejected/ with both versions in its reason. -dev's status line comes every
+// refused into rejected/ with both versions in its reason; v3 installed by hand with geogate
+// policy install -socket goes into force. -dev's status line comes every
 // few seconds, so the test asks the control socket instead, as "geogate status" does.
 func TestRunDevPolicyUpdate(t *testing.T) {
 	needPTY(t)
@@ -291,7 +292,7 @@ func TestRunDevPolicyUpdate(t *testing.T) {
 	if st := u.status(); st.PolicyVersion != 1 || st.PolicyUnsigned {
 		t.Fatalf("-dev runs policy v%d (unsigned %v), want the signed v1", st.PolicyVersion, st.PolicyUnsigned)
 	}
-	drop := func(v string) {
+	prepare := func(v string) string {
 		t.Helper()
 		b := filepath.Join(dir, "p"+v)
 		if err := os.CopyFS(b, os.DirFS(filepath.Join(dir, "policy"))); err != nil { // cp -r var/policy var/p2
@@ -303,7 +304,11 @@ func TestRunDevPolicyUpdate(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(b, "policy.toml"), regexp.MustCompile(`(?m)^version = .*$`).ReplaceAllString(string(toml), "version = "+v))
 		u.geogate(0, "policy", "sign", "-key", filepath.Join(dir, "policy-dev.key"), b)
-		if err := os.Rename(b, filepath.Join(dir, "incoming", "p"+v+".bundle")); err != nil { // mv var/p2 var/incoming/p2.bundle
+		return b
+	}
+	drop := func(v string) {
+		t.Helper()
+		if err := os.Rename(prepare(v), filepath.Join(dir, "incoming", "p"+v+".bundle")); err != nil { // mv var/p2 var/incoming/p2.bundle
 			t.Fatal(err)
 		}
 	}
@@ -320,5 +325,16 @@ func TestRunDevPolicyUpdate(t *testing.T) {
 	} else {
 		t.Logf("status line: %s", st.Line)
 	}
+	// By hand, as README.md shows it: geogate policy install -socket var/control.sock DIR.
+	v3 := prepare("3")
+	if out, _ := u.geogate(0, "policy", "install", "-socket", u.sock, v3); !strings.Contains(out, "installed in the running daemon: geogate-sample v3") {
+		t.Errorf("geogate policy install -socket: %q", out)
+	}
+	if st := u.status(); st.PolicyVersion != 3 {
+		t.Errorf("after geogate policy install -socket: policy v%d, want v3", st.PolicyVersion)
+	}
 	p.terminate()
+	if _, errOut := u.geogate(1, "policy", "install", "-socket", u.sock, v3); !strings.Contains(errOut, "daemon not running") {
+		t.Errorf("geogate policy install -socket with the daemon stopped: %q", errOut)
+	}
 }
