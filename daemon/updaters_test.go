@@ -271,7 +271,8 @@ type swu struct {
 func newSWU(t *testing.T, u *otaUnit) *swu {
 	t.Helper()
 	testtool.Root(t, "for SWUpdate's script to chown the bundle and drop to its owner")
-	for _, c := range [][2]string{{"swupdate", "swupdate"}, {"openssl", "openssl"}, {"cpio", "cpio"}, {"setpriv", "util-linux"}} {
+	for _, c := range [][2]string{{"swupdate", "swupdate"}, {"openssl", "openssl"}, {"cpio", "cpio"}, {"setpriv", "util-linux"},
+		{"fw_setenv", "libubootenv-tool"}, {"fw_printenv", "libubootenv-tool"}} {
 		testtool.LookPath(t, c[0], c[1])
 	}
 	s := &swu{t: t, dir: t.TempDir(), stage: filepath.Join(u.incoming, ".swupdate-policy.tmp")}
@@ -367,7 +368,9 @@ func sha256File(t *testing.T, name string) string {
 // TestSWUpdate installs policy bundles with the real SWUpdate into a running daemon through
 // the shipped shellscript: -c (check only) verifies the CMS signature and refuses a forged
 // sw-description and a firmware version below -N; an install puts v2 in force and removes
-// the staging copy; a lower policy version fails the update with geogate's reason.
+// the staging copy; a lower policy version fails the update with geogate's reason. Then
+// geogate mark-good runs the recipe's fw_setenv commands on a file-backed U-Boot
+// environment: upgrade_available=0 while the daemon is healthy, bootcount=99 once it is down.
 func TestSWUpdate(t *testing.T) {
 	heavy(t)
 	u := newOTAUnit(t)
@@ -415,5 +418,33 @@ func TestSWUpdate(t *testing.T) {
 	}
 	if st := u.status(); st.PolicyVersion != 2 {
 		t.Errorf("after the refused v1: policy v%d, want v2", st.PolicyVersion)
+	}
+
+	// After the reboot into the new slot: geogate mark-good with the recipe's fw_setenv
+	// commands, on a file-backed U-Boot environment as SWUpdate left it (upgrade_available=1).
+	env := filepath.Join(s.dir, "uboot.env")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(env, make([]byte, 0x4000), 0o600))
+	fwConf := filepath.Join(s.dir, "fw_env.config")
+	writeFile(t, fwConf, env+" 0x0 0x4000\n")
+	writeFile(t, filepath.Join(s.dir, "uboot.defaults"), "bootcount=1\nupgrade_available=1\n")
+	run(t, "fw_setenv", "-c", fwConf, "-f", filepath.Join(s.dir, "uboot.defaults"), "bootlimit", "3")
+	for _, healthy := range []bool{true, false} {
+		if !healthy {
+			p.terminate()
+		}
+		cmd := exec.Command(geogateBin(t), "mark-good", "-config", u.cfg, "-hold", "300ms", "-timeout", "2s", "-interval", "50ms",
+			"-good", "fw_setenv -c "+fwConf+" upgrade_available 0", "-bad", "fw_setenv -c "+fwConf+" bootcount 99")
+		out, err := cmd.CombinedOutput()
+		vars := run(t, "fw_printenv", "-c", fwConf)
+		want := map[bool]string{true: "upgrade_available=0", false: "bootcount=99"}[healthy]
+		if (err == nil) != healthy || !strings.Contains(vars, want) {
+			t.Errorf("mark-good, daemon healthy %v: %v\n%s\nenvironment:\n%s", healthy, err, out, vars)
+		}
 	}
 }

@@ -5,8 +5,8 @@
 # -png), swtpm and tpm2-tools (a real TPM 2.0 for the key provider), libjpeg-turbo-progs and
 # photographs from python-matplotlib-data and imagemagick-6-doc (the JPEG decoder's tests), and
 # python3-opencv with opencv-data (the reference face and plate detector, tools/detector), rauc
-# with squashfs-tools and dbus-daemon, mender-client with mender-artifact, and swupdate with cpio
-# (the A/B updaters of docs/OTA.md, daemon/updaters_test.go, update/rauc_test.go). It
+# with squashfs-tools and dbus-daemon, mender-client with mender-artifact, and swupdate with cpio and
+# libubootenv-tool (the A/B updaters of docs/OTA.md, daemon/updaters_test.go, update/rauc_test.go). It
 # installs only as root with apt-get, showing apt's output as it goes and keeping it in $log.
 #
 # With CI set (to anything non-empty) every tool is required: a failure to install exits 1 and
@@ -32,7 +32,7 @@ missing() {
 		need="$need python3-opencv opencv-data"
 	{ have rauc && have mksquashfs && have dbus-daemon; } || need="$need rauc squashfs-tools dbus-daemon"
 	{ have mender && have mender-artifact; } || need="$need mender-client mender-artifact"
-	{ have swupdate && have cpio; } || need="$need swupdate cpio"
+	{ have swupdate && have cpio && have fw_setenv; } || need="$need swupdate cpio libubootenv-tool"
 }
 
 # fail says what is missing and why: in CI it exits 1, elsewhere the tests skip.
