@@ -368,9 +368,10 @@ func sha256File(t *testing.T, name string) string {
 // TestSWUpdate installs policy bundles with the real SWUpdate into a running daemon through
 // the shipped shellscript: -c (check only) verifies the CMS signature and refuses a forged
 // sw-description and a firmware version below -N; an install puts v2 in force and removes
-// the staging copy; a lower policy version fails the update with geogate's reason. Then
-// geogate mark-good runs the recipe's fw_setenv commands on a file-backed U-Boot
-// environment: upgrade_available=0 while the daemon is healthy, bootcount=99 once it is down.
+// the staging copy; a lower policy version fails the update with geogate's reason. Then a
+// firmware image goes into a file-backed slot with SWUpdate's U-Boot markers set on a
+// file-backed environment, and geogate mark-good runs the shipped fw_setenv scripts:
+// committed while the daemon is healthy, the boot count past its limit once it is down.
 func TestSWUpdate(t *testing.T) {
 	heavy(t)
 	u := newOTAUnit(t)
@@ -420,31 +421,89 @@ func TestSWUpdate(t *testing.T) {
 		t.Errorf("after the refused v1: policy v%d, want v2", st.PolicyVersion)
 	}
 
-	// After the reboot into the new slot: geogate mark-good with the recipe's fw_setenv
-	// commands, on a file-backed U-Boot environment as SWUpdate left it (upgrade_available=1).
-	env := filepath.Join(s.dir, "uboot.env")
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
+	// The firmware: the geogate binary as a raw image into a file-backed slot, and the boot
+	// loader told to try it (bootenv upgrade_available=1), on a file-backed U-Boot environment.
+	// SWUpdate and fw_setenv read /etc/fw_env.config, a fixed path: SWUpdate runs in its own
+	// mount namespace with an overlay on /etc holding the test's (the machine's is not touched).
+	env, slot := filepath.Join(s.dir, "uboot.env"), filepath.Join(s.dir, "slotB.img")
+	if err := os.WriteFile(env, make([]byte, 0x4000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(slot, make([]byte, 16<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fwConf := filepath.Join(s.dir, "fw_env.config")
+	writeFile(t, fwConf, env+" 0x0 0x4000\n")
+	writeFile(t, filepath.Join(s.dir, "uboot.defaults"), "bootcount=0\nbootlimit=3\nupgrade_available=0\n")
+	run(t, "fw_setenv", "-c", fwConf, "-f", filepath.Join(s.dir, "uboot.defaults"), "bootlimit", "3")
+	fw := filepath.Join(s.dir, "fw")
+	if err := os.Mkdir(fw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, geogateBin(t), filepath.Join(fw, "rootfs.img"))
+	writeFile(t, filepath.Join(fw, "sw-description"), `software = {
+	version = "2027.3.1";
+	hardware-compatibility = ["1.0"];
+	images: ({
+		filename = "rootfs.img";
+		type = "raw";
+		device = "`+slot+`";
+		sha256 = "`+sha256File(t, filepath.Join(fw, "rootfs.img"))+`";
+	});
+	bootenv: ({
+		name = "upgrade_available";
+		value = "1";
+	});
+}
+`)
+	run(t, "openssl", "cms", "-sign", "-in", filepath.Join(fw, "sw-description"), "-out", filepath.Join(fw, "sw-description.sig"),
+		"-signer", s.cert, "-inkey", s.key, "-outform", "DER", "-nosmimecap", "-binary")
+	image := filepath.Join(s.dir, "fw.swu")
+	run(t, "sh", "-c", `cd "$0" && printf 'sw-description\nsw-description.sig\nrootfs.img\n' | cpio -o -H crc --quiet > "$1"`, fw, image)
+	upper, work := filepath.Join(s.dir, "etc-upper"), filepath.Join(s.dir, "etc-work")
+	for _, d := range []string{upper, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(os.WriteFile(env, make([]byte, 0x4000), 0o600))
-	fwConf := filepath.Join(s.dir, "fw_env.config")
-	writeFile(t, fwConf, env+" 0x0 0x4000\n")
-	writeFile(t, filepath.Join(s.dir, "uboot.defaults"), "bootcount=1\nupgrade_available=1\n")
-	run(t, "fw_setenv", "-c", fwConf, "-f", filepath.Join(s.dir, "uboot.defaults"), "bootlimit", "3")
+	writeFile(t, filepath.Join(upper, "fw_env.config"), env+" 0x0 0x4000\n")
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mount -t overlay overlay -o lowerdir=/etc,upperdir="$0",workdir="$1" /etc && exec swupdate -i "$2" -k "$3" -H geogate-tcu:1.0 -B uboot`,
+		upper, work, image, s.cert)
+	cmd.Env = append(os.Environ(), s.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("swupdate of the firmware: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(fw, "rootfs.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[:len(want)]) != string(want) {
+		t.Error("the slot does not hold the image after swupdate")
+	}
+	if vars := run(t, "fw_printenv", "-c", fwConf); !strings.Contains(vars, "upgrade_available=1") || !strings.Contains(vars, "ustate=1") {
+		t.Errorf("the U-Boot environment after swupdate:\n%s", vars)
+	}
+
+	// After the reboot into the new slot: geogate mark-good with the shipped fw_setenv scripts.
 	for _, healthy := range []bool{true, false} {
 		if !healthy {
 			p.terminate()
 		}
 		cmd := exec.Command(geogateBin(t), "mark-good", "-config", u.cfg, "-hold", "300ms", "-timeout", "2s", "-interval", "50ms",
-			"-good", "fw_setenv -c "+fwConf+" upgrade_available 0", "-bad", "fw_setenv -c "+fwConf+" bootcount 99")
+			"-good", "fw_setenv -c "+fwConf+" -s ../init/swupdate/uboot-good.env", "-bad", "fw_setenv -c "+fwConf+" -s ../init/swupdate/uboot-bad.env")
 		out, err := cmd.CombinedOutput()
 		vars := run(t, "fw_printenv", "-c", fwConf)
-		want := map[bool]string{true: "upgrade_available=0", false: "bootcount=99"}[healthy]
-		if (err == nil) != healthy || !strings.Contains(vars, want) {
-			t.Errorf("mark-good, daemon healthy %v: %v\n%s\nenvironment:\n%s", healthy, err, out, vars)
+		want := map[bool][]string{true: {"upgrade_available=0", "bootcount=0", "ustate=0"}, false: {"bootcount=99", "ustate=3"}}[healthy]
+		for _, w := range want {
+			if (err == nil) != healthy || !strings.Contains(vars, w) {
+				t.Errorf("mark-good, daemon healthy %v: %v, want %s\n%s\nenvironment:\n%s", healthy, err, w, out, vars)
+				break
+			}
 		}
 	}
 }
