@@ -132,15 +132,29 @@ func (r *run) status() Status {
 	return st
 }
 
-// healthReport collects the control socket's health answer.
+// healthReport collects the control socket's health answer: the watchdog's checks, and
+// what an A/B updater must also see before it commits a new image (docs/OTA.md): a policy
+// in force that was verified against policy.trusted_keys, and a receiver that is absent
+// (a documented reason: unplugged or not fitted) or working, not one that is there and
+// failing. These do not stop the watchdog: a daemon without them keeps running, fail closed.
 func (r *run) healthReport() Health {
 	rep := r.health.Last()
 	h := Health{Healthy: rep.Healthy, Storing: r.store.Log() != nil}
 	for _, p := range rep.Problems {
 		h.Problems = append(h.Problems, fmt.Sprintf("%s: %v", p.Check, p.Err))
 	}
-	if p := r.holder.Policy(); p != nil {
+	switch p := r.holder.Policy(); {
+	case p == nil:
+		h.Problems = append(h.Problems, "policy: none in force (nothing is stored)")
+	case r.unsigned.Load():
+		h.Policy = p.Summary().Version
+		h.Problems = append(h.Problems, "policy: loaded without signature verification (policy.trusted_keys is empty)")
+	default:
 		h.Policy = p.Summary().Version
 	}
+	if g := r.gnssState(r.loop.Status()); g == "gnss down" {
+		h.Problems = append(h.Problems, "gnss: the receiver is there but failing (see the log)")
+	}
+	h.Healthy = rep.Healthy && len(h.Problems) == 0
 	return h
 }

@@ -40,8 +40,10 @@ func TestRunControlAndAudit(t *testing.T) {
 	if !st.Healthy || st.Health != "ok" || !st.Storing || st.PolicyVersion == 0 || !strings.Contains(st.Line, "gnss absent") {
 		t.Errorf("status: %+v", st)
 	}
-	if out, err := exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "healthy: policy v1") {
-		t.Errorf("geogate health: %v: %s", err, out)
+	// The built-in sample is not verified (no policy.trusted_keys): fine for the watchdog,
+	// not for an updater about to commit an image (daemon/ota_test.go has the healthy case).
+	if out, err := exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput(); err == nil || !strings.Contains(string(out), "policy: loaded without signature verification") {
+		t.Errorf("geogate health with an unsigned policy: %v: %s", err, out)
 	}
 	statusAsGroupPeer(t, sock)
 	p.terminate()

@@ -114,14 +114,15 @@ func newKey(t testing.TB, dir string) string {
 // runConfig is the part of a daemon config the tests vary; writeConfig fills in the rest.
 type runConfig struct {
 	DataDir, KeyFile string
-	GNSS             string // the [gnss] table's body
-	Camera           string // the [camera] table's body; empty: source = "off"
-	PolicyDir, Tier  string // empty: the built-in sample bundle; its "public" tier
-	Board            string // the [board] table's body; empty: no hardware
-	Update           string // the [update] table's body; empty: the defaults (in DataDir)
-	Storage          string // more lines of the [storage] table
-	Upload           string // the [upload] table's body; empty: none (uploads off)
-	Control          string // the [control] table's body; empty: a socket in a fresh directory
+	GNSS             string   // the [gnss] table's body
+	Camera           string   // the [camera] table's body; empty: source = "off"
+	PolicyDir, Tier  string   // empty: the built-in sample bundle; its "public" tier
+	TrustedKeys      []string // policy.trusted_keys; empty: none (an unsigned bundle loads)
+	Board            string   // the [board] table's body; empty: no hardware
+	Update           string   // the [update] table's body; empty: the defaults (in DataDir)
+	Storage          string   // more lines of the [storage] table
+	Upload           string   // the [upload] table's body; empty: none (uploads off)
+	Control          string   // the [control] table's body; empty: a socket in a fresh directory
 }
 
 // simGNSS is a [gnss] body: the built-in drive past Beidaihe on the pty simulator.
@@ -151,6 +152,13 @@ func writeConfig(t testing.TB, dir string, c runConfig) string {
 	fmt.Fprintf(&b, "[policy]\ntier = %q\n", c.Tier)
 	if c.PolicyDir != "" {
 		fmt.Fprintf(&b, "dir = %q\n", c.PolicyDir)
+	}
+	if len(c.TrustedKeys) > 0 {
+		q := make([]string, len(c.TrustedKeys))
+		for i, k := range c.TrustedKeys {
+			q[i] = strconv.Quote(k)
+		}
+		fmt.Fprintf(&b, "trusted_keys = [%s]\n", strings.Join(q, ", "))
 	}
 	fmt.Fprintf(&b, "\n[storage]\nkey_file = %q\n%s\n[log]\nformat = \"text\"\n", c.KeyFile, c.Storage)
 	if c.Board != "" {
@@ -300,7 +308,14 @@ func startDaemon(t *testing.T, name, cfg string) *daemonProc {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	p := &daemonProc{t: t, name: name, notify: listenNotify(t), logDir: t.TempDir(), done: make(chan struct{}), sock: c.Control.Socket}
+	return startDaemonArgs(t, name, c.Control.Socket, "run", "-config", cfg)
+}
+
+// startDaemonArgs is startDaemon with the whole command line after "geogate", and the
+// control socket it makes the daemon open.
+func startDaemonArgs(t *testing.T, name, sock string, args ...string) *daemonProc {
+	t.Helper()
+	p := &daemonProc{t: t, name: name, notify: listenNotify(t), logDir: t.TempDir(), done: make(chan struct{}), sock: sock}
 	stdout, err := os.Create(filepath.Join(p.logDir, "stdout"))
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +324,7 @@ func startDaemon(t *testing.T, name, cfg string) *daemonProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(geogateBin(t), "run", "-config", cfg)
+	p.cmd = exec.Command(geogateBin(t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
 	// The simulator's pty link goes under TMPDIR; a SIGKILLed daemon cannot remove it.
 	p.cmd.Env = append(cleanEnv(), "NOTIFY_SOCKET="+p.notify.path, "TMPDIR="+t.TempDir())

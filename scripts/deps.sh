@@ -4,7 +4,9 @@
 # differential decoder test), systemd (systemd-analyze on the unit), librsvg2-bin (geogate map
 # -png), swtpm and tpm2-tools (a real TPM 2.0 for the key provider), libjpeg-turbo-progs and
 # photographs from python-matplotlib-data and imagemagick-6-doc (the JPEG decoder's tests), and
-# python3-opencv with opencv-data (the reference face and plate detector, tools/detector). It
+# python3-opencv with opencv-data (the reference face and plate detector, tools/detector), rauc
+# with squashfs-tools and dbus-daemon, mender-client with mender-artifact, and swupdate with cpio and
+# libubootenv-tool (the A/B updaters of docs/OTA.md, daemon/updaters_test.go, update/rauc_test.go). It
 # installs only as root with apt-get, showing apt's output as it goes and keeping it in $log.
 #
 # With CI set (to anything non-empty) every tool is required: a failure to install exits 1 and
@@ -29,6 +31,8 @@ missing() {
 		[ -f /usr/share/opencv4/haarcascades/haarcascade_russian_plate_number.xml ]; } ||
 		need="$need python3-opencv opencv-data"
 	{ have rauc && have mksquashfs && have dbus-daemon; } || need="$need rauc squashfs-tools dbus-daemon"
+	{ have mender && have mender-artifact; } || need="$need mender-client mender-artifact"
+	{ have swupdate && have cpio && have fw_setenv; } || need="$need swupdate cpio libubootenv-tool"
 }
 
 # fail says what is missing and why: in CI it exits 1, elsewhere the tests skip.

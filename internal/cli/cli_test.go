@@ -43,6 +43,7 @@ func TestMisuse(t *testing.T) {
 		{"run -data without -dev", []string{"run", "-config", "x.toml", "-data", "d"}, 2, "", "-data applies to -dev only"},
 		{"run -speedup without -dev", []string{"run", "-config", "x.toml", "-speedup", "3"}, 2, "", "-speedup applies to -dev only"},
 		{"run help", []string{"run", "-h"}, 0, "", "usage: geogate run"},
+		{"policy install socket and config", []string{"policy", "install", "-socket", "s", "-config", "x.toml", "d"}, 2, "", "-socket and -config exclude each other"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

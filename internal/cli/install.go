@@ -20,8 +20,9 @@ func policyInstall(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("policy install", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgFile := fl.String("config", "/etc/geogate/geogate.toml", "the daemon's configuration `FILE`: control socket, update.state_dir, policy.trusted_keys")
+	socket := fl.String("socket", "", "install only through the daemon at this control socket `PATH` (no -config; e.g. var/control.sock under make run)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy install [-config FILE] DIR")
+		fmt.Fprintln(stderr, "usage: geogate policy install [-config FILE | -socket PATH] DIR")
 		fmt.Fprintln(stderr, "Installs the signed bundle in DIR as the incoming directory would: through the running")
 		fmt.Fprintln(stderr, "daemon (control socket), or, when none runs, into update.state_dir for its next start.")
 		fmt.Fprintln(stderr, "A stopped daemon's state must be written as the service user (sudo -u geogate ...).")
@@ -38,11 +39,25 @@ func policyInstall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var got daemon.Installed
+	if *socket != "" {
+		both := false
+		fl.Visit(func(f *flag.Flag) { both = both || f.Name == "config" })
+		if both {
+			fmt.Fprintln(stderr, "geogate policy install: -socket and -config exclude each other")
+			fl.Usage()
+			return errUsage
+		}
+		if err := call(*socket, "install", daemon.InstallArgs{Dir: dir}, &got); err != nil {
+			return fmt.Errorf("install %s: %w", dir, explainNotRunning(err))
+		}
+		fmt.Fprintf(stdout, "installed in the running daemon: %s (anti-rollback floor %d)\n", got.Summary, got.Floor)
+		return nil
+	}
 	cfg, err := config.Load(*cfgFile)
 	if err != nil {
 		return err
 	}
-	var got daemon.Installed
 	err = call(cfg.Control.Socket, "install", daemon.InstallArgs{Dir: dir}, &got)
 	switch {
 	case err == nil:

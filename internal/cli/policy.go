@@ -27,14 +27,14 @@ import (
 var policyStdin io.Reader = os.Stdin
 
 // policyUsage is the usage line for the dispatch table.
-const policyUsage = "policy check [-trusted FILE.pub,...] DIR | policy eval -policy DIR [-tier NAME] [FILE|-] | policy sign -key FILE.key[,...] DIR | policy signkey -o PREFIX | policy install [-config FILE] DIR: validate, decide fixes, sign and install bundles"
+const policyUsage = "policy check [-trusted FILE.pub,...] DIR | policy eval -policy DIR [-tier NAME] [FILE|-] | policy sign -key FILE.key[,...] DIR | policy signkey -o PREFIX | policy install [-config FILE | -socket PATH] DIR: validate, decide fixes, sign and install bundles"
 
 // policyUsageText is what "geogate policy" without a known subcommand prints.
 const policyUsageText = `usage: geogate policy check [-trusted FILE.pub,...] DIR
        geogate policy eval -policy DIR [-tier NAME] [FILE.nmea|-]
        geogate policy sign -key FILE.key[,FILE.key...] DIR
        geogate policy signkey -o PREFIX
-       geogate policy install [-config FILE] DIR`
+       geogate policy install [-config FILE | -socket PATH] DIR`
 
 // policyMain implements "geogate policy": check (validate a bundle, with -trusted also its
 // signature, and print a summary), eval (decide every fix of an NMEA stream), sign (write a
