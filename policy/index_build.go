@@ -266,30 +266,46 @@ func (b *builder) store(grid [][]bentry) {
 		nent += len(es)
 	}
 	ix.entries = make([]entry, 0, nent+nent/2)
+	// First the side n of every split cell's subgrid (0: not split), so that subCells is
+	// allocated once for at most all their leaves instead of grown by copying.
+	split := make([]uint8, len(grid))
+	leaves := 0
 	for c, es := range grid {
 		nedges := 0
 		for _, be := range es {
 			nedges += len(be.edges)
 		}
+		if nedges <= denseCell {
+			continue
+		}
+		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
+		s := ix.subgrid(c%ix.nx, c/ix.nx, n)
+		if ix.subPairs(&s, es, b.zones) > 4*nedges {
+			// Splitting would copy the edges into most sub cells (margins larger than the
+			// cell): a long list in one cell is cheaper in memory and no slower.
+			continue
+		}
+		split[c] = uint8(n)
+		leaves += n * n
+	}
+	ix.subCells = make([]leaf, 0, leaves)
+	for c, es := range grid {
 		if len(es) == 0 {
 			continue
 		}
 		ix.occupied.set(c)
-		if nedges <= denseCell {
+		n := int(split[c])
+		if n == 0 {
 			ix.top = append(ix.top, b.emit(es))
 			continue
 		}
 		i, j := c%ix.nx, c/ix.nx
-		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
 		s := ix.subgrid(i, j, n)
-		if ix.subPairs(&s, es, b.zones) > 4*nedges {
-			// Splitting would copy the edges into most sub cells (margins larger than the
-			// cell): a long list in one cell is cheaper in memory and no slower.
-			ix.top = append(ix.top, b.emit(es))
-			continue
-		}
 		ix.nsubs++
 		ix.top = append(ix.top, b.storeSubgrid(&s, b.splitCell(&s, i, j, es)))
+	}
+	if cap(ix.subCells) > len(ix.subCells)+len(ix.subCells)/4 {
+		ix.subCells = slices.Clone(ix.subCells) // empty sub cells left much unused
 	}
 	ix.occupied.finish()
 	ix.subOccupied.finish()
@@ -548,11 +564,41 @@ func (ix *index) subPairs(s *subgrid, es []bentry, zones []izone) int {
 	return n
 }
 
-// groupPairs sorts (cell<<32 | edge) pairs and calls fn once per cell, in cell order, with
-// the cell's edges in increasing order, all slices of one allocation.
+// groupPairs groups (cell<<32 | edge) pairs, made in increasing order of edge, and calls fn
+// once per cell, in cell order, with the cell's edges in increasing order, all slices of one
+// allocation. Pairs over a range of cells not much wider than their number (nearly always)
+// are grouped by a counting sort, which keeps their order; others are sorted.
 func groupPairs(pairs []uint64, fn func(cell int, edges []int32)) {
-	slices.Sort(pairs)
+	if len(pairs) == 0 {
+		return
+	}
+	lo, hi := pairs[0]>>32, pairs[0]>>32
+	for _, p := range pairs {
+		lo, hi = min(lo, p>>32), max(hi, p>>32)
+	}
 	arena := make([]int32, len(pairs))
+	if span := hi - lo + 1; span <= uint64(8*len(pairs)+1024) {
+		start := make([]int32, span+1) // start[c-lo+1]: pairs in cells before c, once summed
+		for _, p := range pairs {
+			start[p>>32-lo+1]++
+		}
+		for k := 1; k < len(start); k++ {
+			start[k] += start[k-1]
+		}
+		next := slices.Clone(start[:span])
+		for _, p := range pairs {
+			c := p>>32 - lo
+			arena[next[c]] = int32(uint32(p))
+			next[c]++
+		}
+		for c := range span {
+			if i, j := start[c], start[c+1]; j > i {
+				fn(int(lo+c), arena[i:j:j])
+			}
+		}
+		return
+	}
+	slices.Sort(pairs)
 	for i, p := range pairs {
 		arena[i] = int32(uint32(p))
 	}
