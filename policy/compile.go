@@ -351,7 +351,7 @@ func (p *Policy) Summary() Summary {
 	for _, z := range p.zones {
 		s.ZonesByRule[z.rule.String()]++
 	}
-	s.Regions = len(p.regionIx.margin2)
+	s.Regions = len(p.regionIx.mask)
 	if p.expires != 0 {
 		s.Expires = time.Unix(p.expires, 0).UTC()
 	}

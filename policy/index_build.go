@@ -86,8 +86,8 @@ type builder struct {
 
 // addVertices snaps every zone's vertices into ix.pts (rings stored closed, one after
 // another), lists their edges in b.edges, sets each zone's box, buffers and margins in
-// degrees and edge range, and appends each zone's margin2, buffer2, marginR, bufferR and
-// mask. It returns the box of all zones grown by their buffers, for placeGrid.
+// degrees and edge range, and appends each zone's mask and zoneLim. It returns the box of
+// all zones grown by their buffers, for placeGrid.
 func (b *builder) addVertices() (minX, minY, maxX, maxY float64) {
 	ix, zones := b.ix, b.zones
 	nv := 0
@@ -125,11 +125,9 @@ func (b *builder) addVertices() (minX, minY, maxX, maxY float64) {
 		lat := min(max(math.Abs(z.minY), math.Abs(z.maxY))+z.bufY, 89.9)
 		z.bufX = z.bufM / (mPerDeg * math.Cos(lat*deg2rad))
 		z.mX, z.mY = z.marginM/(mPerDeg*math.Cos(lat*deg2rad)), z.marginM/mPerDeg
-		ix.margin2 = append(ix.margin2, z.marginM*z.marginM)
-		ix.buffer2 = append(ix.buffer2, z.bufM*z.bufM)
-		ix.marginR = append(ix.marginR, slackR(z.marginM))
-		ix.bufferR = append(ix.bufferR, slackR(z.bufM))
 		ix.mask = append(ix.mask, z.mask)
+		ix.lims = append(ix.lims, zoneLim{margin2: z.marginM * z.marginM, marginR: slackR(z.marginM),
+			buffer2: z.bufM * z.bufM, bufferR: slackR(z.bufM)})
 		gMinX, gMinY = min(gMinX, z.minX-z.bufX), min(gMinY, z.minY-z.bufY)
 		gMaxX, gMaxY = max(gMaxX, z.maxX+z.bufX), max(gMaxY, z.maxY+z.bufY)
 	}
