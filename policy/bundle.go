@@ -351,7 +351,8 @@ func parseZoneProps(raw []byte, p *zoneProps) error {
 	if s.peek() != '{' {
 		return fmt.Errorf("%w: properties: want a JSON object", ErrMalformed)
 	}
-	var seen []string
+	var seenBuf [8]string // enough for every known name once, without allocating
+	seen := seenBuf[:0]
 	var first error // the first unknown or repeated name
 	err := s.object(0, func(key string) error {
 		start := s.i
@@ -476,14 +477,16 @@ func readGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budget *
 	zones := make([]Zone, 0, len(feats))
 	var cr coordReader
 	for i, f := range feats {
-		z := Zone{Source: Source{File: file, Feature: i}, ID: fmt.Sprintf("%s#%d", file, i)}
+		z := Zone{Source: Source{File: file, Feature: i}}
+		if region {
+			z.ID = fmt.Sprintf("%s#%d", file, i)
+		}
 		datum := fileDatum
 		fail := func(err error) error { return &BundleError{File: file, Feature: i, ID: z.ID, Err: err} }
 		if f.Type != "Feature" {
 			return nil, fail(fmt.Errorf("%w: type %q, want Feature", ErrMalformed, f.Type))
 		}
 		if !region {
-			z.ID = ""
 			var p zoneProps
 			if len(f.Properties) == 0 || string(f.Properties) == "null" {
 				return nil, fail(fmt.Errorf("%w: no properties (need id and action)", ErrInvalid))

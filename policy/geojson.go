@@ -66,7 +66,11 @@ func (s *jsonScan) str() (string, error) {
 		return "", err
 	}
 	if plain {
-		return string(s.b[start+1 : s.i-1]), nil
+		b := s.b[start+1 : s.i-1]
+		if v, ok := internedStrings[string(b)]; ok { // no allocation for the lookup
+			return v, nil
+		}
+		return string(b), nil
 	}
 	var v string
 	if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
@@ -74,6 +78,19 @@ func (s *jsonScan) str() (string, error) {
 	}
 	return v, nil
 }
+
+// internedStrings are the member names and values every zone file repeats for every
+// feature: str returns them without allocating a copy each time.
+var internedStrings = func() map[string]string {
+	m := map[string]string{}
+	for _, list := range [][]string{docMembers, geomMembers, zonePropNames,
+		{"FeatureCollection", "Feature", "Polygon", "MultiPolygon", "deny", "coarsen", "allow", "WGS-84", "GCJ-02", "meta"}} {
+		for _, v := range list {
+			m[v] = v
+		}
+	}
+	return m
+}()
 
 // skipString checks the string token at s.i and moves past it. plain reports that it holds
 // only printable ASCII and no escape, so that its bytes are its value.

@@ -76,6 +76,7 @@ type builder struct {
 	edges []int32
 
 	pairs []uint64    // scratch: (cell<<32 | edge) pairs for groupPairs
+	count []int32     // scratch for groupPairs
 	rowX  [][]float64 // scratch: per row of a zone's box, the x where its edges cross the row's centre line
 	xs    []float64   // scratch: the crossings of one line, from scanRow
 
@@ -200,7 +201,7 @@ func (b *builder) bucketEdges(grid [][]bentry, zi int) {
 			}
 		}
 	}
-	groupPairs(b.pairs, func(c int, es []int32) {
+	groupPairs(b.pairs, &b.count, func(c int, es []int32) {
 		grid[c] = append(grid[c], bentry{zone: zid, edges: es})
 	})
 }
@@ -354,7 +355,7 @@ func (b *builder) splitCell(s *subgrid, i, j int, es []bentry) [][]bentry {
 				}
 			}
 		}
-		groupPairs(b.pairs, func(c int, es []int32) {
+		groupPairs(b.pairs, &b.count, func(c int, es []int32) {
 			sub[c] = append(sub[c], bentry{zone: be.zone, edges: es})
 		})
 		// Reference points of the sub cells: step vertically from the cell's reference
@@ -565,8 +566,9 @@ func (ix *index) subPairs(s *subgrid, es []bentry, zones []izone) int {
 // groupPairs groups (cell<<32 | edge) pairs, made in increasing order of edge, and calls fn
 // once per cell, in cell order, with the cell's edges in increasing order, all slices of one
 // allocation. Pairs over a range of cells not much wider than their number (nearly always)
-// are grouped by a counting sort, which keeps their order; others are sorted.
-func groupPairs(pairs []uint64, fn func(cell int, edges []int32)) {
+// are grouped by a counting sort, which keeps their order, with *count as scratch; others
+// are sorted.
+func groupPairs(pairs []uint64, count *[]int32, fn func(cell int, edges []int32)) {
 	if len(pairs) == 0 {
 		return
 	}
@@ -576,14 +578,18 @@ func groupPairs(pairs []uint64, fn func(cell int, edges []int32)) {
 	}
 	arena := make([]int32, len(pairs))
 	if span := hi - lo + 1; span <= uint64(8*len(pairs)+1024) {
-		start := make([]int32, span+1) // start[c-lo+1]: pairs in cells before c, once summed
+		if uint64(cap(*count)) < 2*span+1 {
+			*count = make([]int32, 2*span+1)
+		}
+		start, next := (*count)[:span+1], (*count)[span+1:2*span+1]
+		clear(start) // start[c-lo+1]: pairs in cells before c, once summed
 		for _, p := range pairs {
 			start[p>>32-lo+1]++
 		}
 		for k := 1; k < len(start); k++ {
 			start[k] += start[k-1]
 		}
-		next := slices.Clone(start[:span])
+		copy(next, start)
 		for _, p := range pairs {
 			c := p>>32 - lo
 			arena[next[c]] = int32(uint32(p))

@@ -409,7 +409,8 @@ func TestHugeMarginStaysBounded(t *testing.T) {
 // sorting over a wide one) against a map of cells to their edges.
 func TestGroupPairs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, cells := range []int{1, 7, 100, 5000, 1 << 20} {
+	var count []int32 // scratch shared by the calls, as the builder shares it
+	for _, cells := range []int{100, 1, 7, 5000, 1 << 20, 50} {
 		var pairs []uint64
 		want := map[int][]int32{}
 		for e := range int32(300) {
@@ -423,7 +424,7 @@ func TestGroupPairs(t *testing.T) {
 			}
 		}
 		last := -1
-		groupPairs(pairs, func(c int, es []int32) {
+		groupPairs(pairs, &count, func(c int, es []int32) {
 			if c <= last || !slices.Equal(es, want[c]) {
 				t.Errorf("%d cells: cell %d (after %d): edges %v, want %v", cells, c, last, es, want[c])
 			}

@@ -355,7 +355,7 @@ func (in *Installer) copyBundle(src, dst string) error {
 		return fmt.Errorf("update: %w", err)
 	}
 	var total int64
-	var dirs []string
+	var dirs, written []string
 	files := 0
 	err = fs.WalkDir(os.DirFS(src), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -382,18 +382,14 @@ func (in *Installer) copyBundle(src, dst string) error {
 		if total += int64(len(data)); total > MaxBundleBytes {
 			return fmt.Errorf("%w: more than %d MiB", ErrTooLarge, MaxBundleBytes>>20)
 		}
-		if err := in.ops.WriteFile(to, data, 0o600); err != nil {
-			return err
-		}
-		return in.ops.SyncFile(to)
+		written = append(written, to)
+		return in.ops.WriteFile(to, data, 0o600)
 	})
 	if err != nil {
 		return fmt.Errorf("update: bundle %s: %w", src, err)
 	}
-	for _, d := range dirs {
-		if err := in.ops.SyncDir(d); err != nil {
-			return fmt.Errorf("update: %w", err)
-		}
+	if err := in.ops.SyncAll(written, dirs); err != nil {
+		return fmt.Errorf("update: %w", err)
 	}
 	return nil
 }
