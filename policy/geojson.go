@@ -260,10 +260,7 @@ func (s *jsonScan) skip(depth int) ([]byte, error) {
 			return err
 		})
 	case '[':
-		err = s.array(depth, func() error {
-			_, err := s.skip(depth + 1)
-			return err
-		})
+		err = s.skipArray(depth)
 	case '"':
 		_, err = s.skipString()
 	case 't':
@@ -279,6 +276,37 @@ func (s *jsonScan) skip(depth int) ([]byte, error) {
 		return nil, err
 	}
 	return s.b[start:s.i], nil
+}
+
+// skipArray checks the array at s.i and moves past it. Numbers, most of a zone file, are
+// read in the loop itself rather than through array's callback.
+func (s *jsonScan) skipArray(depth int) error {
+	if depth >= maxJSONDepth {
+		return fmt.Errorf("%w: nested deeper than %d at byte %d", ErrMalformed, maxJSONDepth, s.i)
+	}
+	s.i++ // '['
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if c := s.peek(); c == '-' || c-'0' < 10 {
+			if _, err := s.number(); err != nil {
+				return err
+			}
+		} else if _, err := s.skip(depth + 1); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return s.errAt("after an array element")
+		}
+	}
 }
 
 // object reads an object at s.i, calling member for each key with s.i at its value, which
@@ -511,28 +539,9 @@ func (c *coordReader) ring(pi, ri int) (Ring, error) {
 	c.pos = c.pos[:0]
 	err := c.array(3, func() error {
 		k := len(c.pos)
-		c.pos = append(c.pos, [2]float64{})
-		n := 0
-		if isNull, err := c.null(); err != nil {
+		n, err := c.position()
+		if err != nil {
 			return err
-		} else if !isNull {
-			err := c.array(4, func() error {
-				if c.peek() == 'n' {
-					return fmt.Errorf("%w: coordinates: null at byte %d where a number belongs", ErrBadCoordinate, c.i)
-				}
-				if b := c.peek(); b != '-' && b-'0' >= 10 {
-					return c.errAt("coordinates: want a number")
-				}
-				f, err := c.float()
-				if n < 2 {
-					c.pos[k][n] = f
-				}
-				n++
-				return err
-			})
-			if err != nil {
-				return err
-			}
 		}
 		if n < 2 && c.short == nil {
 			c.short = fmt.Errorf("polygon %d ring %d: %w: position %d has %d numbers", pi, ri, ErrBadCoordinate, k, n)
@@ -543,4 +552,50 @@ func (c *coordReader) ring(pi, ri int) (Ring, error) {
 		return nil, err
 	}
 	return append(Ring(nil), c.pos...), nil
+}
+
+// position reads one position (an array of numbers, or null for none) and appends its first
+// two numbers to c.pos (zeros for those missing); it returns how many numbers it held. The
+// numbers are read in a loop of its own, not through array's callback: they are most of a
+// zone file.
+func (c *coordReader) position() (int, error) {
+	c.pos = append(c.pos, [2]float64{})
+	xy := &c.pos[len(c.pos)-1]
+	if isNull, err := c.null(); isNull || err != nil {
+		return 0, err
+	}
+	if c.peek() != '[' {
+		return 0, c.errAt("looking for the beginning of an array")
+	}
+	c.i++
+	n := 0
+	if c.peek() == ']' {
+		c.i++
+		return 0, nil
+	}
+	for {
+		switch b := c.peek(); {
+		case b == 'n':
+			return n, fmt.Errorf("%w: coordinates: null at byte %d where a number belongs", ErrBadCoordinate, c.i)
+		case b != '-' && b-'0' >= 10:
+			return n, c.errAt("coordinates: want a number")
+		}
+		f, err := c.float()
+		if err != nil {
+			return n, err
+		}
+		if n < 2 {
+			xy[n] = f
+		}
+		n++
+		switch c.peek() {
+		case ',':
+			c.i++
+		case ']':
+			c.i++
+			return n, nil
+		default:
+			return n, c.errAt("after an array element")
+		}
+	}
 }
