@@ -2,7 +2,10 @@ package policy
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Grid tuning. The top grid gets about one cell per topEdgesPerCell edges (between
@@ -288,6 +291,16 @@ func (b *builder) store(grid [][]bentry) {
 		leaves += n * n
 	}
 	ix.subCells = make([]leaf, 0, leaves)
+	var splits []int // the cells to split, in order
+	for c, n := range split {
+		if n > 0 {
+			splits = append(splits, c)
+		}
+	}
+	// The split cells' leaves are computed on every core, splitChunk cells at a time (they
+	// are most of a build and independent of each other), then stored in cell order.
+	var res []splitLeaves
+	next, resBase := 0, 0 // splits[next] is the next split cell; res[0] is splits[resBase]'s
 	for c, es := range grid {
 		if len(es) == 0 {
 			continue
@@ -298,10 +311,15 @@ func (b *builder) store(grid [][]bentry) {
 			ix.top = append(ix.top, b.emit(es))
 			continue
 		}
-		i, j := c%ix.nx, c/ix.nx
-		s := ix.subgrid(i, j, n)
+		if next >= resBase+len(res) {
+			resBase = next
+			res = b.splitCells(grid, splits[next:min(next+splitChunk, len(splits))], split, res[:0])
+		}
+		r := &res[next-resBase]
+		next++
+		s := ix.subgrid(c%ix.nx, c/ix.nx, n)
 		ix.nsubs++
-		ix.top = append(ix.top, b.storeSubgrid(&s, b.splitCell(&s, i, j, es)))
+		ix.top = append(ix.top, b.storeSubgrid(&s, r.sub, r.parts))
 	}
 	if cap(ix.subCells) > len(ix.subCells)+len(ix.subCells)/4 {
 		ix.subCells = slices.Clone(ix.subCells) // empty sub cells left much unused
@@ -325,6 +343,48 @@ func (b *builder) emit(es []bentry) entry {
 		ix.entries = append(ix.entries, ix.compact(be))
 	}
 	return entry{zone: -1, flags: cellList, a: int32(start), b: int32(len(es))}
+}
+
+// splitChunk is how many split cells splitCells computes at once: enough to keep every core
+// busy, few enough that their leaves under construction stay a small part of the build's
+// memory.
+const splitChunk = 1024
+
+// splitLeaves is a split cell's leaves under construction (splitCell) and the classification
+// of their parts (leafOf), for storeSubgrid.
+type splitLeaves struct {
+	sub   [][]bentry
+	parts []leaf
+}
+
+// splitCells computes splitCell and leafOf for the top cells cells (split[c] is cell c's
+// subgrid side) on every core, each worker with scratch of its own (they only read b.ix and
+// b.zones), and returns them in the order of cells, appended to out.
+func (b *builder) splitCells(grid [][]bentry, cells []int, split []uint8, out []splitLeaves) []splitLeaves {
+	ix := b.ix
+	out = append(out, make([]splitLeaves, len(cells))...)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cells)) {
+		wg.Go(func() {
+			w := &builder{ix: ix, zones: b.zones, edges: b.edges}
+			for k := int(next.Add(1) - 1); k < len(cells); k = int(next.Add(1) - 1) {
+				c := cells[k]
+				i, j, n := c%ix.nx, c/ix.nx, int(split[c])
+				s := ix.subgrid(i, j, n)
+				r := &out[len(out)-len(cells)+k]
+				r.sub = w.splitCell(&s, i, j, grid[c])
+				r.parts = make([]leaf, n*n)
+				for q, ses := range r.sub {
+					if len(ses) > 0 {
+						r.parts[q] = ix.leafOf(ses, b.zones, &s, q%n, q/n, &w.xs)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // splitCell returns, per leaf of s (the n x n split of top cell (i, j), row-major), the
@@ -382,10 +442,11 @@ func (b *builder) splitCell(s *subgrid, i, j int, es []bentry) [][]bentry {
 }
 
 // storeSubgrid appends the occupied leaves of sub (from splitCell, row-major over s) to
-// ix.subCells, their parts classified by leafOf, and returns the top cell's cellSub header:
+// ix.subCells, with their parts as leafOf classified them (parts, row-major), and returns
+// the top cell's cellSub header:
 // with the occupancy bits in the header itself (cellSubBits) when n x n <= 64, else with
 // the occupancy in ix.subOccupied (see entry).
-func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry) entry {
+func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry, parts []leaf) entry {
 	ix, n := b.ix, s.n
 	if n*n <= 64 {
 		var occ uint64
@@ -393,7 +454,7 @@ func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry) entry {
 		for k, ses := range sub {
 			if len(ses) > 0 {
 				occ |= 1 << k
-				ix.subCells = append(ix.subCells, ix.leafOf(b.emit(ses), ses, b.zones, s, k%n, k/n, &b.xs))
+				ix.subCells = append(ix.subCells, parts[k].with(b.emit(ses)))
 			}
 		}
 		return entry{zone: int32(uint32(occ)), flags: cellSub | cellSubBits | int32(n)<<subShift,
@@ -406,7 +467,7 @@ func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry) entry {
 	for k, ses := range sub {
 		if len(ses) > 0 {
 			ix.subOccupied.set(b.nsubPos)
-			ix.subCells = append(ix.subCells, ix.leafOf(b.emit(ses), ses, b.zones, s, k%n, k/n, &b.xs))
+			ix.subCells = append(ix.subCells, parts[k].with(b.emit(ses)))
 			b.nlarge++
 		}
 		b.nsubPos++
@@ -444,8 +505,9 @@ func rowInside(xs []float64, cx, px float64, in0 bool) bool {
 	return in
 }
 
-// leafOf returns the stored form of sub cell (si, sj) of s, whose entries es encode to en: a
-// single zone with edges also gets its parts classified (entryParts). A part is near when
+// leafOf returns the classification of the parts of sub cell (si, sj) of s, whose entries
+// are es (with returns the stored leaf): a single zone with edges gets its parts classified
+// (near and in, and entryParts in flags); any other leaf gets none. A part is near when
 // the bounding box of one of the edges, grown by the margin, overlaps it, by the same
 // arithmetic that lookup uses to find a point's part, so a point whose part is not near is
 // farther than the margin from every edge (in the zone's box metric, which bounds the
@@ -453,8 +515,8 @@ func rowInside(xs []float64, cx, px float64, in0 bool) bool {
 // decides. Centres are classified by a row scan from the cell's reference point, as the sub
 // cells' own are; they are at least half a part from every edge, so rounding cannot mislead
 // the scan.
-func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
-	lf := leaf{entry: en}
+func (ix *index) leafOf(es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
+	var lf leaf
 	if len(es) != 1 || len(es[0].edges) == 0 {
 		return lf
 	}
@@ -485,6 +547,15 @@ func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj
 		}
 	}
 	lf.flags |= entryParts
+	return lf
+}
+
+// with returns lf, leafOf's classification of a leaf's parts, with the leaf's stored entry
+// en (entryParts added to its flags if lf has it).
+func (lf leaf) with(en entry) leaf {
+	f := lf.flags
+	lf.entry = en
+	lf.flags |= f
 	return lf
 }
 
