@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -339,47 +340,79 @@ var zonePropNames = []string{"id", "action", "margin_m", "precision_m", "datum",
 // freeFormProp reports whether a zone property is free-form data, ignored by the policy.
 func freeFormProp(name string) bool { return name == "meta" || strings.HasPrefix(name, "x-") }
 
-// parseZoneProps decodes a zone's properties object: known names into p, free-form ones
-// skipped; an unknown or repeated name is an error (a repeated one would let a reader of the
-// file see one value while the policy took the other). It decodes every known name even
-// after such an error, so that the caller can name the zone.
-func parseZoneProps(raw json.RawMessage, p *zoneProps) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+// parseZoneProps decodes a zone's properties object (valid JSON text, as parseGeoJSON
+// returns it): known names into p, free-form ones skipped; an unknown or repeated name is an
+// error (a repeated one would let a reader of the file see one value while the policy took
+// the other). It decodes every known name even after such an error, so that the caller can
+// name the zone. Plain strings and numbers are decoded here; any other value goes through
+// encoding/json into the field, which gives its type errors.
+func parseZoneProps(raw []byte, p *zoneProps) error {
+	s := &jsonScan{b: raw}
+	if s.peek() != '{' {
 		return fmt.Errorf("%w: properties: want a JSON object", ErrMalformed)
 	}
-	fields := map[string]any{"id": &p.ID, "action": &p.Action, "margin_m": &p.MarginM, "precision_m": &p.PrecisionM,
-		"datum": &p.Datum, "max_image_pixels": &p.MaxImagePixels, "windows": &p.Windows, "name": &p.Name}
-	seen := map[string]bool{}
+	var seenBuf [8]string // enough for every known name once, without allocating
+	seen := seenBuf[:0]
 	var first error // the first unknown or repeated name
-	for dec.More() {
-		tok, err := dec.Token()
+	err := s.object(0, func(key string) error {
+		start := s.i
+		val, err := s.skip(1)
 		if err != nil {
-			return fmt.Errorf("%w: properties: %w", ErrMalformed, err)
+			return err
 		}
-		key := tok.(string) // an object's keys are strings: Token checked the syntax
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return fmt.Errorf("%w: properties: %w", ErrMalformed, err)
-		}
-		if seen[key] && first == nil {
+		if slices.Contains(seen, key) && first == nil {
 			first = fmt.Errorf("%w: property %q appears twice", ErrInvalid, key)
 		}
-		seen[key] = true
+		seen = append(seen, key)
 		if freeFormProp(key) {
-			continue
+			return nil
 		}
-		field, ok := fields[key]
-		if !ok {
+		var str **string
+		var num **float64
+		var field any
+		switch key {
+		case "id":
+			str, field = &p.ID, &p.ID
+		case "action":
+			str, field = &p.Action, &p.Action
+		case "datum":
+			str, field = &p.Datum, &p.Datum
+		case "name":
+			str, field = &p.Name, &p.Name
+		case "margin_m":
+			num, field = &p.MarginM, &p.MarginM
+		case "precision_m":
+			num, field = &p.PrecisionM, &p.PrecisionM
+		case "max_image_pixels":
+			field = &p.MaxImagePixels
+		case "windows":
+			field = &p.Windows
+		default:
 			if first == nil {
 				first = fmt.Errorf("%w: unknown property %q%s (zone properties are %s; put free-form data under \"meta\" or names starting with \"x-\")",
 					ErrInvalid, key, didYouMean(key, zonePropNames), strings.Join(zonePropNames, ", "))
 			}
-			continue
+			return nil
+		}
+		switch v := (&jsonScan{b: raw, i: start}); {
+		case str != nil && val[0] == '"':
+			if st, err := v.str(); err == nil {
+				*str = &st
+				return nil
+			}
+		case num != nil && (val[0] == '-' || val[0]-'0' < 10):
+			if f, err := v.float(); err == nil {
+				*num = &f
+				return nil
+			}
 		}
 		if err := json.Unmarshal(val, field); err != nil {
 			return fmt.Errorf("%w: property %q: %w", ErrMalformed, key, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err // a syntax error (not after parseGeoJSON) or a property's type error
 	}
 	return first
 }
@@ -427,13 +460,8 @@ func editDistance(a, b string) int {
 // edges are densified from budget, the vertices the bundle may still add (nil for regions).
 func readGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budget *int) ([]Zone, error) {
 	var doc geoJSON
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, &BundleError{File: file, Feature: -1, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
-	}
-	if off := dec.InputOffset(); len(bytes.TrimLeft(raw[off:], " \t\r\n")) > 0 {
-		off = int64(len(raw) - len(bytes.TrimLeft(raw[off:], " \t\r\n")))
-		return nil, &BundleError{File: file, Feature: -1, Err: fmt.Errorf("%w: trailing data at byte %d, after the first JSON value (a zone file holds exactly one FeatureCollection or Feature)", ErrMalformed, off)}
+	if err := parseGeoJSON(raw, &doc); err != nil {
+		return nil, &BundleError{File: file, Feature: -1, Err: err}
 	}
 	feats := doc.Features
 	switch doc.Type {
@@ -447,15 +475,18 @@ func readGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budget *
 		return nil, &BundleError{File: file, Feature: -1, Err: fmt.Errorf("%w: no features", ErrInvalid)}
 	}
 	zones := make([]Zone, 0, len(feats))
+	var cr coordReader
 	for i, f := range feats {
-		z := Zone{Source: Source{File: file, Feature: i}, ID: fmt.Sprintf("%s#%d", file, i)}
+		z := Zone{Source: Source{File: file, Feature: i}}
+		if region {
+			z.ID = fmt.Sprintf("%s#%d", file, i)
+		}
 		datum := fileDatum
 		fail := func(err error) error { return &BundleError{File: file, Feature: i, ID: z.ID, Err: err} }
 		if f.Type != "Feature" {
 			return nil, fail(fmt.Errorf("%w: type %q, want Feature", ErrMalformed, f.Type))
 		}
 		if !region {
-			z.ID = ""
 			var p zoneProps
 			if len(f.Properties) == 0 || string(f.Properties) == "null" {
 				return nil, fail(fmt.Errorf("%w: no properties (need id and action)", ErrInvalid))
@@ -496,64 +527,57 @@ func readGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budget *
 		if f.Geometry == nil {
 			return nil, fail(fmt.Errorf("%w: no geometry", ErrMalformed))
 		}
+		cr.jsonScan = jsonScan{b: f.Geometry.Coordinates}
+		cr.short = nil
+		var ps []Polygon
+		var err error
 		switch f.Geometry.Type {
 		case "Polygon":
-			var c [][][]float64
-			if err := json.Unmarshal(f.Geometry.Coordinates, &c); err != nil {
-				return nil, fail(fmt.Errorf("%w: coordinates: %w", ErrMalformed, err))
+			var p Polygon
+			if p, err = cr.polygon(0); err == nil {
+				ps = []Polygon{p}
 			}
-			poly, err := toPolygon(c, datum, budget)
-			if err != nil {
-				return nil, fail(fmt.Errorf("polygon 0 %w", err)) // err starts "ring N: "
-			}
-			z.Polygons = []Polygon{poly}
 		case "MultiPolygon":
-			var c [][][][]float64
-			if err := json.Unmarshal(f.Geometry.Coordinates, &c); err != nil {
-				return nil, fail(fmt.Errorf("%w: coordinates: %w", ErrMalformed, err))
-			}
-			for pi, pc := range c {
-				poly, err := toPolygon(pc, datum, budget)
-				if err != nil {
-					return nil, fail(fmt.Errorf("polygon %d %w", pi, err))
-				}
-				z.Polygons = append(z.Polygons, poly)
-			}
+			ps, err = cr.polygons()
 		default:
 			return nil, fail(fmt.Errorf("%w: geometry type %q, want Polygon or MultiPolygon", ErrMalformed, f.Geometry.Type))
 		}
+		if err != nil {
+			return nil, fail(fmt.Errorf("coordinates: %w", err)) // ErrMalformed or ErrBadCoordinate
+		}
+		if cr.short != nil {
+			return nil, fail(cr.short)
+		}
+		for pi, p := range ps {
+			if err := convertPolygon(p, datum, budget); err != nil {
+				return nil, fail(fmt.Errorf("polygon %d %w", pi, err)) // err starts "ring N: "
+			}
+		}
+		z.Polygons = ps
 		zones = append(zones, z)
 	}
 	return zones, nil
 }
 
-// toPolygon converts GeoJSON rings to a Polygon in WGS-84. Geometry is validated later by
-// Compile; here only the shape of positions is checked, except for GCJ-02 zones (budget not
-// nil), whose rings are validated as drawn and then densified by gcjZoneRingToWGS84.
-func toPolygon(c [][][]float64, datum Datum, budget *int) (Polygon, error) {
-	poly := make(Polygon, len(c))
-	for ri, rc := range c {
-		r := make(Ring, len(rc))
-		for k, pos := range rc {
-			if len(pos) < 2 {
-				return nil, fmt.Errorf("ring %d: %w: position %d has %d numbers", ri, ErrBadCoordinate, k, len(pos))
-			}
-			r[k] = [2]float64{pos[0], pos[1]}
-		}
-		switch {
-		case datum != GCJ02:
-		case budget != nil:
-			var err error
-			if r, err = gcjZoneRingToWGS84(r, budget); err != nil {
-				return nil, fmt.Errorf("ring %d: %w", ri, err)
-			}
-		default:
-			for k, p := range r {
-				lat, lon := GCJ02ToWGS84(p[1], p[0])
-				r[k] = [2]float64{lon, lat}
-			}
-		}
-		poly[ri] = r
+// convertPolygon converts the rings of poly, as read, to WGS-84 in place. Geometry is
+// validated later by Compile, except for GCJ-02 zones (budget not nil), whose rings are
+// validated as drawn and then densified by gcjZoneRingToWGS84.
+func convertPolygon(poly Polygon, datum Datum, budget *int) error {
+	if datum != GCJ02 {
+		return nil
 	}
-	return poly, nil
+	for ri, r := range poly {
+		if budget != nil {
+			var err error
+			if poly[ri], err = gcjZoneRingToWGS84(r, budget); err != nil {
+				return fmt.Errorf("ring %d: %w", ri, err)
+			}
+			continue
+		}
+		for k, p := range r {
+			lat, lon := GCJ02ToWGS84(p[1], p[0])
+			r[k] = [2]float64{lon, lat}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -136,13 +138,30 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 			}
 		}
 	}
+	// Zones are checked on every core (testing each ring for self-intersection is a fifth of
+	// compiling a large bundle); the loop below reports the first error in precedence order,
+	// as checking them one after the other would.
+	checked := make([]izone, len(order))
+	checkErr := make([]error, len(order))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(order)) {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < len(order); k = int(next.Add(1) - 1) {
+				if z := &spec.Zones[order[k]]; z.Rule <= RuleDeny {
+					checked[k], checkErr[k] = checkZone(z, spec.HysteresisM, windowBit, strict)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	izones := make([]izone, 0, len(spec.Zones))
-	for _, i := range order {
+	for k, i := range order {
 		z := &spec.Zones[i]
 		if z.Rule > RuleDeny {
 			return nil, specErr(z.Source, z.ID, fmt.Errorf("%w: rule %d", ErrUnknownAction, z.Rule))
 		}
-		iz, err := checkZone(z, spec.HysteresisM, windowBit, strict)
+		iz, err := checked[k], checkErr[k]
 		if err != nil {
 			return nil, specErr(z.Source, z.ID, err)
 		}
@@ -169,8 +188,9 @@ func compile(spec *Spec, strict bool) (*Policy, error) {
 		regions = append(regions, izone{polys: polys, marginM: z.MarginM, bufM: z.MarginM})
 		p.regionVertices += countVertices(polys)
 	}
+	wg.Go(func() { p.regionIx = buildIndex(regions) }) // beside the zones' index, on another core
 	p.zoneIx = buildIndex(izones)
-	p.regionIx = buildIndex(regions)
+	wg.Wait()
 	setDenyClear(p.zones, izones)
 	return p, nil
 }
@@ -351,7 +371,7 @@ func (p *Policy) Summary() Summary {
 	for _, z := range p.zones {
 		s.ZonesByRule[z.rule.String()]++
 	}
-	s.Regions = len(p.regionIx.margin2)
+	s.Regions = len(p.regionIx.mask)
 	if p.expires != 0 {
 		s.Expires = time.Unix(p.expires, 0).UTC()
 	}

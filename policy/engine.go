@@ -134,7 +134,8 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 		e.adopt(p)
 	}
 	d.Version = p.version
-	if p.expires != 0 && now.Unix() >= p.expires || p.expired.Load() {
+	sec := now.Unix()
+	if p.expires != 0 && sec >= p.expires || p.expired.Load() {
 		d.Reason = ReasonExpired
 		return
 	}
@@ -147,7 +148,8 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 		d.Reason = ReasonInvalid
 		return
 	}
-	if !fix.Usable(now, p.maxAge) {
+	// fix.Usable(now, p.maxAge), whose Valid and HasPos tests have just been made.
+	if age := now.Sub(fix.Received); fix.Received.IsZero() || age < 0 || age > p.maxAge {
 		d.Reason = ReasonStale
 		return
 	}
@@ -155,8 +157,8 @@ func (e *Engine) decide(d *Decision, fix *gnss.Fix, now time.Time) {
 		d.Reason = ReasonNoTier
 		return
 	}
-	if s := now.Unix(); s != e.sec {
-		e.sec, e.mask = s, p.windowMask(now)
+	if sec != e.sec {
+		e.sec, e.mask = sec, p.windowMask(now)
 	}
 	tier := &p.tiers[e.tierIdx]
 	reason, zone := ReasonOK, ""

@@ -57,9 +57,21 @@ func readBundleFile(fsys fs.FS, name string) ([]byte, error) {
 	if err := checkRegular(fsys, name, info); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %w", ErrMalformed, name, err)
+	// Read into a buffer of the size Stat gave, plus one byte to notice growth: io.ReadAll
+	// would start small and copy a large file over and over as it grows.
+	data := make([]byte, 0, info.Size()+1)
+	for len(data) <= MaxFileBytes {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(cap(data), MaxFileBytes+1)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: read %s: %w", ErrMalformed, name, err)
+		}
 	}
 	if len(data) > MaxFileBytes {
 		return nil, fmt.Errorf("%w: %s grew past %d MiB while being read", ErrBadFile, name, MaxFileBytes>>20)

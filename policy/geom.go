@@ -1,9 +1,10 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Distances use a local equirectangular approximation on a sphere of the mean Earth radius:
@@ -108,16 +109,27 @@ func segsTouch(a, b, c, d [2]float64) bool {
 // edges are checked for folding back onto each other.
 func selfIntersection(r Ring) (int, int, bool) {
 	n := len(r) - 1 // edges
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
+	// Edges in order of their west ends (ties by index, so the edges reported do not depend
+	// on the sort), each with its key beside it: sort.Slice of indices through a closure was
+	// a tenth of compiling the 1 M-vertex set.
+	type west struct {
+		x float64
+		e int32
 	}
-	minx := func(i int32) float64 { return min(r[i][0], r[i+1][0]) }
+	order := make([]west, n)
+	for i := range order {
+		order[i] = west{min(r[i][0], r[i+1][0]), int32(i)}
+	}
+	slices.SortFunc(order, func(a, b west) int {
+		if c := cmp.Compare(a.x, b.x); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.e, b.e)
+	})
 	maxx := func(i int32) float64 { return max(r[i][0], r[i+1][0]) }
-	sort.Slice(order, func(a, b int) bool { return minx(order[a]) < minx(order[b]) })
 	active := make([]int32, 0, 64)
-	for _, e := range order {
-		x0 := minx(e)
+	for _, w := range order {
+		x0, e := w.x, w.e
 		k := 0
 		for _, a := range active {
 			if maxx(a) >= x0 {

@@ -39,12 +39,19 @@ type index struct {
 	entries  []entry             // zone entries of cells with several zones: a cellList header's are entries[a : a+b]
 	runs     []int32             // (first edge, edge count) pairs: an entryRuns entry's are runs[a:b]
 	pts      []int32             // lon, lat interleaved in vertex units, rings stored closed one after another
-	margin2  []float64           // per zone: margin^2, metres^2
-	buffer2  []float64           // per zone: (margin+hysteresis)^2, metres^2
-	marginR  []float64           // per zone: margin plus rounding slack, metres (see run)
-	bufferR  []float64           // per zone: margin+hysteresis plus rounding slack, metres
-	mask     []uint64            // per zone: window bits; 0 = always in force
+	mask     []uint64            // per zone: window bits; 0 = always in force (small: stays in cache)
+	lims     []zoneLim           // per zone: margin and buffer, for edge tests
 	subSize  [maxSub + 1]subSize // indexed by a subgrid's side n; [0] is unused
+}
+
+// zoneLim is the distances a lookup tests a zone's edges against, side by side so that they
+// take one cache line, not one per field (they were four arrays); 32 bytes, two to a line in
+// an array Go aligns to 64 bytes, as it aligns every allocation of 576 bytes and more.
+type zoneLim struct {
+	margin2 float64 // margin^2, metres^2
+	marginR float64 // margin plus rounding slack, metres (see run)
+	buffer2 float64 // (margin+hysteresis)^2, metres^2
+	bufferR float64 // margin+hysteresis plus rounding slack, metres
 }
 
 // subSize is the leaf cell size of an n x n subgrid (the same for every top cell), and the
@@ -289,9 +296,10 @@ func (ix *index) hit(e *entry, x, y, cx, cy float64, sticky int32, active uint64
 	if e.flags&entryFull != 0 {
 		return true
 	}
-	lim, limR := ix.margin2[z], ix.marginR[z]
+	zl := &ix.lims[z]
+	lim, limR := zl.margin2, zl.marginR
 	if z == sticky {
-		lim, limR = ix.buffer2[z], ix.bufferR[z]
+		lim, limR = zl.buffer2, zl.bufferR
 	}
 	if lim > 0 && *kx == 0 {
 		*kx = mPerDeg * math.Cos(y*deg2rad)
@@ -379,5 +387,5 @@ func (ix *index) edge(e int32) (ax, ay, bx, by float64) {
 // memBytes estimates the heap the index holds.
 func (ix *index) memBytes() int {
 	return 16*len(ix.occupied.w) + 16*len(ix.top) + 16*len(ix.subOccupied.w) + 32*len(ix.subCells) + 16*len(ix.entries) +
-		4*len(ix.runs) + 4*len(ix.pts) + 40*len(ix.margin2)
+		4*len(ix.runs) + 4*len(ix.pts) + 40*len(ix.mask)
 }

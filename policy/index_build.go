@@ -2,7 +2,10 @@ package policy
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Grid tuning. The top grid gets about one cell per topEdgesPerCell edges (between
@@ -76,6 +79,7 @@ type builder struct {
 	edges []int32
 
 	pairs []uint64    // scratch: (cell<<32 | edge) pairs for groupPairs
+	count []int32     // scratch for groupPairs
 	rowX  [][]float64 // scratch: per row of a zone's box, the x where its edges cross the row's centre line
 	xs    []float64   // scratch: the crossings of one line, from scanRow
 
@@ -86,8 +90,8 @@ type builder struct {
 
 // addVertices snaps every zone's vertices into ix.pts (rings stored closed, one after
 // another), lists their edges in b.edges, sets each zone's box, buffers and margins in
-// degrees and edge range, and appends each zone's margin2, buffer2, marginR, bufferR and
-// mask. It returns the box of all zones grown by their buffers, for placeGrid.
+// degrees and edge range, and appends each zone's mask and zoneLim. It returns the box of
+// all zones grown by their buffers, for placeGrid.
 func (b *builder) addVertices() (minX, minY, maxX, maxY float64) {
 	ix, zones := b.ix, b.zones
 	nv := 0
@@ -125,11 +129,9 @@ func (b *builder) addVertices() (minX, minY, maxX, maxY float64) {
 		lat := min(max(math.Abs(z.minY), math.Abs(z.maxY))+z.bufY, 89.9)
 		z.bufX = z.bufM / (mPerDeg * math.Cos(lat*deg2rad))
 		z.mX, z.mY = z.marginM/(mPerDeg*math.Cos(lat*deg2rad)), z.marginM/mPerDeg
-		ix.margin2 = append(ix.margin2, z.marginM*z.marginM)
-		ix.buffer2 = append(ix.buffer2, z.bufM*z.bufM)
-		ix.marginR = append(ix.marginR, slackR(z.marginM))
-		ix.bufferR = append(ix.bufferR, slackR(z.bufM))
 		ix.mask = append(ix.mask, z.mask)
+		ix.lims = append(ix.lims, zoneLim{margin2: z.marginM * z.marginM, marginR: slackR(z.marginM),
+			buffer2: z.bufM * z.bufM, bufferR: slackR(z.bufM)})
 		gMinX, gMinY = min(gMinX, z.minX-z.bufX), min(gMinY, z.minY-z.bufY)
 		gMaxX, gMaxY = max(gMaxX, z.maxX+z.bufX), max(gMaxY, z.maxY+z.bufY)
 	}
@@ -202,7 +204,7 @@ func (b *builder) bucketEdges(grid [][]bentry, zi int) {
 			}
 		}
 	}
-	groupPairs(b.pairs, func(c int, es []int32) {
+	groupPairs(b.pairs, &b.count, func(c int, es []int32) {
 		grid[c] = append(grid[c], bentry{zone: zid, edges: es})
 	})
 }
@@ -266,30 +268,61 @@ func (b *builder) store(grid [][]bentry) {
 		nent += len(es)
 	}
 	ix.entries = make([]entry, 0, nent+nent/2)
+	// First the side n of every split cell's subgrid (0: not split), so that subCells is
+	// allocated once for at most all their leaves instead of grown by copying.
+	split := make([]uint8, len(grid))
+	leaves := 0
 	for c, es := range grid {
 		nedges := 0
 		for _, be := range es {
 			nedges += len(be.edges)
 		}
+		if nedges <= denseCell {
+			continue
+		}
+		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
+		s := ix.subgrid(c%ix.nx, c/ix.nx, n)
+		if ix.subPairs(&s, es, b.zones) > 4*nedges {
+			// Splitting would copy the edges into most sub cells (margins larger than the
+			// cell): a long list in one cell is cheaper in memory and no slower.
+			continue
+		}
+		split[c] = uint8(n)
+		leaves += n * n
+	}
+	ix.subCells = make([]leaf, 0, leaves)
+	var splits []int // the cells to split, in order
+	for c, n := range split {
+		if n > 0 {
+			splits = append(splits, c)
+		}
+	}
+	// The split cells' leaves are computed on every core, splitChunk cells at a time (they
+	// are most of a build and independent of each other), then stored in cell order.
+	var res []splitLeaves
+	next, resBase := 0, 0 // splits[next] is the next split cell; res[0] is splits[resBase]'s
+	for c, es := range grid {
 		if len(es) == 0 {
 			continue
 		}
 		ix.occupied.set(c)
-		if nedges <= denseCell {
+		n := int(split[c])
+		if n == 0 {
 			ix.top = append(ix.top, b.emit(es))
 			continue
 		}
-		i, j := c%ix.nx, c/ix.nx
-		n := min(maxSub, int(math.Ceil(math.Sqrt(float64(nedges)/subEdgesPerCell))))
-		s := ix.subgrid(i, j, n)
-		if ix.subPairs(&s, es, b.zones) > 4*nedges {
-			// Splitting would copy the edges into most sub cells (margins larger than the
-			// cell): a long list in one cell is cheaper in memory and no slower.
-			ix.top = append(ix.top, b.emit(es))
-			continue
+		if next >= resBase+len(res) {
+			resBase = next
+			res = b.splitCells(grid, splits[next:min(next+splitChunk, len(splits))], split, res[:0])
 		}
+		r := &res[next-resBase]
+		next++
+		s := ix.subgrid(c%ix.nx, c/ix.nx, n)
 		ix.nsubs++
-		ix.top = append(ix.top, b.storeSubgrid(&s, b.splitCell(&s, i, j, es)))
+		ix.top = append(ix.top, b.storeSubgrid(&s, r.sub, r.parts))
+	}
+	if cap(ix.subCells) > len(ix.subCells)+len(ix.subCells)/4 {
+		ix.subCells = slices.Clone(ix.subCells) // empty sub cells left much unused
 	}
 	ix.occupied.finish()
 	ix.subOccupied.finish()
@@ -310,6 +343,48 @@ func (b *builder) emit(es []bentry) entry {
 		ix.entries = append(ix.entries, ix.compact(be))
 	}
 	return entry{zone: -1, flags: cellList, a: int32(start), b: int32(len(es))}
+}
+
+// splitChunk is how many split cells splitCells computes at once: enough to keep every core
+// busy, few enough that their leaves under construction stay a small part of the build's
+// memory.
+const splitChunk = 1024
+
+// splitLeaves is a split cell's leaves under construction (splitCell) and the classification
+// of their parts (leafOf), for storeSubgrid.
+type splitLeaves struct {
+	sub   [][]bentry
+	parts []leaf
+}
+
+// splitCells computes splitCell and leafOf for the top cells cells (split[c] is cell c's
+// subgrid side) on every core, each worker with scratch of its own (they only read b.ix and
+// b.zones), and returns them in the order of cells, appended to out.
+func (b *builder) splitCells(grid [][]bentry, cells []int, split []uint8, out []splitLeaves) []splitLeaves {
+	ix := b.ix
+	out = append(out, make([]splitLeaves, len(cells))...)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cells)) {
+		wg.Go(func() {
+			w := &builder{ix: ix, zones: b.zones, edges: b.edges}
+			for k := int(next.Add(1) - 1); k < len(cells); k = int(next.Add(1) - 1) {
+				c := cells[k]
+				i, j, n := c%ix.nx, c/ix.nx, int(split[c])
+				s := ix.subgrid(i, j, n)
+				r := &out[len(out)-len(cells)+k]
+				r.sub = w.splitCell(&s, i, j, grid[c])
+				r.parts = make([]leaf, n*n)
+				for q, ses := range r.sub {
+					if len(ses) > 0 {
+						r.parts[q] = ix.leafOf(ses, b.zones, &s, q%n, q/n, &w.xs)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // splitCell returns, per leaf of s (the n x n split of top cell (i, j), row-major), the
@@ -340,7 +415,7 @@ func (b *builder) splitCell(s *subgrid, i, j int, es []bentry) [][]bentry {
 				}
 			}
 		}
-		groupPairs(b.pairs, func(c int, es []int32) {
+		groupPairs(b.pairs, &b.count, func(c int, es []int32) {
 			sub[c] = append(sub[c], bentry{zone: be.zone, edges: es})
 		})
 		// Reference points of the sub cells: step vertically from the cell's reference
@@ -367,10 +442,11 @@ func (b *builder) splitCell(s *subgrid, i, j int, es []bentry) [][]bentry {
 }
 
 // storeSubgrid appends the occupied leaves of sub (from splitCell, row-major over s) to
-// ix.subCells, their parts classified by leafOf, and returns the top cell's cellSub header:
+// ix.subCells, with their parts as leafOf classified them (parts, row-major), and returns
+// the top cell's cellSub header:
 // with the occupancy bits in the header itself (cellSubBits) when n x n <= 64, else with
 // the occupancy in ix.subOccupied (see entry).
-func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry) entry {
+func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry, parts []leaf) entry {
 	ix, n := b.ix, s.n
 	if n*n <= 64 {
 		var occ uint64
@@ -378,7 +454,7 @@ func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry) entry {
 		for k, ses := range sub {
 			if len(ses) > 0 {
 				occ |= 1 << k
-				ix.subCells = append(ix.subCells, ix.leafOf(b.emit(ses), ses, b.zones, s, k%n, k/n, &b.xs))
+				ix.subCells = append(ix.subCells, parts[k].with(b.emit(ses)))
 			}
 		}
 		return entry{zone: int32(uint32(occ)), flags: cellSub | cellSubBits | int32(n)<<subShift,
@@ -391,7 +467,7 @@ func (b *builder) storeSubgrid(s *subgrid, sub [][]bentry) entry {
 	for k, ses := range sub {
 		if len(ses) > 0 {
 			ix.subOccupied.set(b.nsubPos)
-			ix.subCells = append(ix.subCells, ix.leafOf(b.emit(ses), ses, b.zones, s, k%n, k/n, &b.xs))
+			ix.subCells = append(ix.subCells, parts[k].with(b.emit(ses)))
 			b.nlarge++
 		}
 		b.nsubPos++
@@ -429,8 +505,9 @@ func rowInside(xs []float64, cx, px float64, in0 bool) bool {
 	return in
 }
 
-// leafOf returns the stored form of sub cell (si, sj) of s, whose entries es encode to en: a
-// single zone with edges also gets its parts classified (entryParts). A part is near when
+// leafOf returns the classification of the parts of sub cell (si, sj) of s, whose entries
+// are es (with returns the stored leaf): a single zone with edges gets its parts classified
+// (near and in, and entryParts in flags); any other leaf gets none. A part is near when
 // the bounding box of one of the edges, grown by the margin, overlaps it, by the same
 // arithmetic that lookup uses to find a point's part, so a point whose part is not near is
 // farther than the margin from every edge (in the zone's box metric, which bounds the
@@ -438,8 +515,8 @@ func rowInside(xs []float64, cx, px float64, in0 bool) bool {
 // decides. Centres are classified by a row scan from the cell's reference point, as the sub
 // cells' own are; they are at least half a part from every edge, so rounding cannot mislead
 // the scan.
-func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
-	lf := leaf{entry: en}
+func (ix *index) leafOf(es []bentry, zones []izone, s *subgrid, si, sj int, xs *[]float64) leaf {
+	var lf leaf
 	if len(es) != 1 || len(es[0].edges) == 0 {
 		return lf
 	}
@@ -470,6 +547,15 @@ func (ix *index) leafOf(en entry, es []bentry, zones []izone, s *subgrid, si, sj
 		}
 	}
 	lf.flags |= entryParts
+	return lf
+}
+
+// with returns lf, leafOf's classification of a leaf's parts, with the leaf's stored entry
+// en (entryParts added to its flags if lf has it).
+func (lf leaf) with(en entry) leaf {
+	f := lf.flags
+	lf.entry = en
+	lf.flags |= f
 	return lf
 }
 
@@ -548,11 +634,46 @@ func (ix *index) subPairs(s *subgrid, es []bentry, zones []izone) int {
 	return n
 }
 
-// groupPairs sorts (cell<<32 | edge) pairs and calls fn once per cell, in cell order, with
-// the cell's edges in increasing order, all slices of one allocation.
-func groupPairs(pairs []uint64, fn func(cell int, edges []int32)) {
-	slices.Sort(pairs)
+// groupPairs groups (cell<<32 | edge) pairs, made in increasing order of edge, and calls fn
+// once per cell, in cell order, with the cell's edges in increasing order, all slices of one
+// allocation. Pairs over a range of cells not much wider than their number (nearly always)
+// are grouped by a counting sort, which keeps their order, with *count as scratch; others
+// are sorted.
+func groupPairs(pairs []uint64, count *[]int32, fn func(cell int, edges []int32)) {
+	if len(pairs) == 0 {
+		return
+	}
+	lo, hi := pairs[0]>>32, pairs[0]>>32
+	for _, p := range pairs {
+		lo, hi = min(lo, p>>32), max(hi, p>>32)
+	}
 	arena := make([]int32, len(pairs))
+	if span := hi - lo + 1; span <= uint64(8*len(pairs)+1024) {
+		if uint64(cap(*count)) < 2*span+1 {
+			*count = make([]int32, 2*span+1)
+		}
+		start, next := (*count)[:span+1], (*count)[span+1:2*span+1]
+		clear(start) // start[c-lo+1]: pairs in cells before c, once summed
+		for _, p := range pairs {
+			start[p>>32-lo+1]++
+		}
+		for k := 1; k < len(start); k++ {
+			start[k] += start[k-1]
+		}
+		copy(next, start)
+		for _, p := range pairs {
+			c := p>>32 - lo
+			arena[next[c]] = int32(uint32(p))
+			next[c]++
+		}
+		for c := range span {
+			if i, j := start[c], start[c+1]; j > i {
+				fn(int(lo+c), arena[i:j:j])
+			}
+		}
+		return
+	}
+	slices.Sort(pairs)
 	for i, p := range pairs {
 		arena[i] = int32(uint32(p))
 	}

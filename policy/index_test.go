@@ -404,3 +404,35 @@ func TestHugeMarginStaysBounded(t *testing.T) {
 	}
 	t.Logf("index %d bytes", p.Summary().IndexBytes)
 }
+
+// TestGroupPairs checks both ways groupPairs groups (counting over a narrow range of cells,
+// sorting over a wide one) against a map of cells to their edges.
+func TestGroupPairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var count []int32 // scratch shared by the calls, as the builder shares it
+	for _, cells := range []int{100, 1, 7, 5000, 1 << 20, 50} {
+		var pairs []uint64
+		want := map[int][]int32{}
+		for e := range int32(300) {
+			for range rng.IntN(4) {
+				c := rng.IntN(cells)
+				if n := len(want[c]); n > 0 && want[c][n-1] == e {
+					continue
+				}
+				pairs = append(pairs, uint64(c)<<32|uint64(e))
+				want[c] = append(want[c], e)
+			}
+		}
+		last := -1
+		groupPairs(pairs, &count, func(c int, es []int32) {
+			if c <= last || !slices.Equal(es, want[c]) {
+				t.Errorf("%d cells: cell %d (after %d): edges %v, want %v", cells, c, last, es, want[c])
+			}
+			last = c
+			delete(want, c)
+		})
+		if len(want) > 0 {
+			t.Errorf("%d cells: %d cells not grouped", cells, len(want))
+		}
+	}
+}

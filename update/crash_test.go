@@ -95,6 +95,23 @@ func (o *cutOps) SyncDir(dir string) error {
 	return osOps{}.SyncDir(dir)
 }
 
+// SyncAll syncs one name after the other, each an op the power may go off before: a prefix
+// of them durable is what concurrent fsyncs leave at a cut too, as far as the Installer can
+// tell (it reads none of them before the rename that follows).
+func (o *cutOps) SyncAll(files, dirs []string) error {
+	for _, f := range files {
+		if err := o.SyncFile(f); err != nil {
+			return err
+		}
+	}
+	for _, d := range dirs {
+		if err := o.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (o *cutOps) RemoveAll(name string) error {
 	if err := o.step(); err != nil {
 		return err

@@ -273,15 +273,14 @@ func (in *Installer) Install(src string) (*policy.Policy, error) {
 	}
 	name := fmt.Sprintf("v%d-%s", spec.Version, digest[:12])
 	st := in.st
+	var renamed []string // directories whose entries must be durable before the state names them
 	if name != st.Current {
 		final := filepath.Join(bundles, name)
 		if err := in.ops.Rename(staging, final); err != nil {
 			return nil, fmt.Errorf("update: install: %w", err)
 		}
 		committed = true // the staging name is gone; final is collected if the commit fails
-		if err := in.ops.SyncDir(bundles); err != nil {
-			return nil, fmt.Errorf("update: install: %w", err)
-		}
+		renamed = append(renamed, bundles)
 	}
 	st.Floor, st.Current, st.Digest = spec.Version, name, digest
 	if spec.Issued.After(st.Signed) {
@@ -293,7 +292,7 @@ func (in *Installer) Install(src string) (*policy.Policy, error) {
 			st.Keys = append(st.Keys, base64.StdEncoding.EncodeToString(k))
 		}
 	}
-	if err := in.writeState(st); err != nil {
+	if err := in.writeState(st, renamed...); err != nil {
 		return nil, err
 	}
 	in.collect()
@@ -318,8 +317,10 @@ func (in *Installer) checkFloor(spec *policy.Spec, digest string) error {
 }
 
 // writeState commits st: temporary file, fsync, rename over state.json, fsync of the
-// directory (the order of internal/atomicfile, done through the seam).
-func (in *Installer) writeState(st State) error {
+// directory (the order of internal/atomicfile, done through the seam). The directories in
+// after are synced with the temporary file, at once, so that what the state names is
+// durable before the state is.
+func (in *Installer) writeState(st State, after ...string) error {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		panic("BUG: update: marshal state: " + err.Error())
@@ -329,7 +330,7 @@ func (in *Installer) writeState(st State) error {
 	tmp := name + ".tmp"
 	for _, step := range []func() error{
 		func() error { return in.ops.WriteFile(tmp, b, 0o600) },
-		func() error { return in.ops.SyncFile(tmp) },
+		func() error { return in.ops.SyncAll([]string{tmp}, after) },
 		func() error { return in.ops.Rename(tmp, name) },
 		func() error { return in.ops.SyncDir(in.cfg.Dir) },
 	} {
@@ -355,7 +356,7 @@ func (in *Installer) copyBundle(src, dst string) error {
 		return fmt.Errorf("update: %w", err)
 	}
 	var total int64
-	var dirs []string
+	var dirs, written []string
 	files := 0
 	err = fs.WalkDir(os.DirFS(src), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -382,18 +383,14 @@ func (in *Installer) copyBundle(src, dst string) error {
 		if total += int64(len(data)); total > MaxBundleBytes {
 			return fmt.Errorf("%w: more than %d MiB", ErrTooLarge, MaxBundleBytes>>20)
 		}
-		if err := in.ops.WriteFile(to, data, 0o600); err != nil {
-			return err
-		}
-		return in.ops.SyncFile(to)
+		written = append(written, to)
+		return in.ops.WriteFile(to, data, 0o600)
 	})
 	if err != nil {
 		return fmt.Errorf("update: bundle %s: %w", src, err)
 	}
-	for _, d := range dirs {
-		if err := in.ops.SyncDir(d); err != nil {
-			return fmt.Errorf("update: %w", err)
-		}
+	if err := in.ops.SyncAll(written, dirs); err != nil {
+		return fmt.Errorf("update: %w", err)
 	}
 	return nil
 }
