@@ -3,10 +3,12 @@ package daemon
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/geogate/geogate/audit"
@@ -39,6 +41,9 @@ type auditTrail struct {
 	ticks <-chan time.Time
 	since time.Time // start of the current decision interval (clock.Now)
 	last  counts    // the gate's counters at since
+
+	mu       sync.Mutex
+	logFault string // the data log's fault last recorded, "" for none
 }
 
 // counts is a snapshot of the gate's decision counters.
@@ -187,6 +192,37 @@ func (a *auditTrail) policyExpired(p *policy.Policy) {
 	}
 	s := p.Summary()
 	a.record(audit.Entry{Kind: audit.PolicyExpired, ID: s.ID, Version: s.Version})
+}
+
+// keysRetired records old device keys retired from the TPM keyring once nothing stored
+// under them remained (n of them), or that retiring failed. Nothing to say: no entry.
+func (a *auditTrail) keysRetired(n int, err error) {
+	switch {
+	case err != nil:
+		a.record(audit.Entry{Kind: audit.KeyEvent, ID: "device:tpm", Detail: "retire failed: " + err.Error()})
+	case n > 0:
+		a.record(audit.Entry{Kind: audit.KeyEvent, ID: "device:tpm", Detail: fmt.Sprintf("retired %d old key(s)", n)})
+	}
+}
+
+// storageState records a fault of the open data log (fault: what the health probe found,
+// "" for none) when it differs from the last one recorded, and its end: a failing or full
+// disk is an entry when it starts and when it ends, not at every probe.
+func (a *auditTrail) storageState(fault string) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	last := a.logFault
+	a.logFault = fault
+	a.mu.Unlock()
+	switch {
+	case fault == last:
+	case fault != "":
+		a.record(audit.Entry{Kind: audit.StorageFault, Detail: fault})
+	default:
+		a.record(audit.Entry{Kind: audit.StorageFault, Detail: "recovered: " + last})
+	}
 }
 
 // deviceKey records that the device key was unsealed (err nil) or could not be, by provider

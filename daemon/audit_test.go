@@ -54,6 +54,12 @@ func TestAuditTrail(t *testing.T) {
 	at.policyExpired(nil) // no policy: nothing to say
 	at.deviceKey("", nil)
 	at.deviceKey("tpm", errors.New("board: tpm: unseal: policy check failed"))
+	at.keysRetired(0, nil) // nothing retired: nothing to say
+	at.keysRetired(2, nil)
+	// A full disk is recorded when it starts and when it ends, not at every health probe.
+	for _, fault := range []string{"", "disk full: new records dropped until there is room", "disk full: new records dropped until there is room", "", ""} {
+		at.storageState(fault)
+	}
 	c.Fixes.Add(5)
 	c.FixesCoarsened.Add(5)
 	at.stopped(&c, "terminated")
@@ -84,8 +90,8 @@ func TestAuditTrail(t *testing.T) {
 		kinds = append(kinds, string(e.Kind))
 		got = append(got, e)
 	}
-	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired key key decisions daemon.stop"
-	if strings.Join(kinds, " ") != want || rep.Entries != 13 {
+	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired key key key storage.fault storage.fault decisions daemon.stop"
+	if strings.Join(kinds, " ") != want || rep.Entries != 16 {
 		t.Fatalf("kinds %v, want %s", kinds, want)
 	}
 	s := p.Summary()
@@ -104,7 +110,13 @@ func TestAuditTrail(t *testing.T) {
 	if e := got[10]; e.ID != "device:tpm" || !strings.HasPrefix(e.Detail, "unseal failed: ") {
 		t.Errorf("key %+v", e)
 	}
-	if c := got[11].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
+	if e := got[11]; e.ID != "device:tpm" || e.Detail != "retired 2 old key(s)" {
+		t.Errorf("key %+v", e)
+	}
+	if a, b := got[12].Detail, got[13].Detail; !strings.HasPrefix(a, "disk full") || !strings.HasPrefix(b, "recovered: disk full") {
+		t.Errorf("storage faults %q, %q", a, b)
+	}
+	if c := got[14].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
 		t.Errorf("second interval %+v, want only the counts since the first", c)
 	}
 

@@ -185,7 +185,8 @@ func (r *run) tryOpenLog(ctx context.Context, keys board.Keys, ring *board.TPMKe
 	r.uploadWait = StartUploader(ctx, r.cfg, keys.Current, r.audit.auditLog(), r.log)
 	if ring != nil {
 		// The log now writes under the current key only: old keys nothing needs can go.
-		ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
+		n, err := ring.Retire(func(k []byte) (bool, error) { return storage.KeyInUse(r.cfg.DataDir, k) })
+		r.audit.keysRetired(n, err)
 	}
 	if attempt > 1 {
 		r.log.Info("storage open: storing again", "dir", r.cfg.DataDir, "attempt", attempt)
@@ -286,7 +287,16 @@ func (r *run) deviceKeys() (keys board.Keys, ring *board.TPMKeyring, err error) 
 // and why).
 func (r *run) storageHealthy() error {
 	if l := r.store.Log(); l != nil {
-		return l.Sync()
+		err := l.Sync()
+		fault := ""
+		switch {
+		case err != nil:
+			fault = err.Error()
+		case l.Stats().Full:
+			fault = "disk full: new records dropped until there is room"
+		}
+		r.audit.storageState(fault)
+		return err
 	}
 	if err := r.store.keyWhy(); err != nil {
 		if r.retriesKey() && keyFault(err) {
