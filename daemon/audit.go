@@ -225,13 +225,17 @@ func (a *auditTrail) storageState(fault string) {
 	}
 }
 
-// deviceKey records that the device key was unsealed (err nil) or could not be, by provider
-// ("file", "tpm", "systemd-creds"; "" is the key file). board's errors never quote a key.
-func (a *auditTrail) deviceKey(provider string, err error) {
+// deviceKey records that the device keys were unsealed (err nil: keys of them, more than one
+// after a rotation) or could not be, by provider ("file", "tpm", "systemd-creds"; "" is the
+// key file). board's errors never quote a key.
+func (a *auditTrail) deviceKey(provider string, keys board.Keys, err error) {
 	if provider == "" {
 		provider = "file"
 	}
 	e := audit.Entry{Kind: audit.KeyEvent, ID: "device:" + provider, Detail: "unsealed"}
+	if n := len(keys.Old); n > 0 {
+		e.Detail = fmt.Sprintf("unsealed (%d keys: the current and %d rotated out)", n+1, n)
+	}
 	if err != nil {
 		e.Detail = "unseal failed: " + err.Error()
 	}

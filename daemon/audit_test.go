@@ -52,8 +52,9 @@ func TestAuditTrail(t *testing.T) {
 	at.storageFault(errors.New("storage: open segment: no space left on device"))
 	at.policyExpired(p)
 	at.policyExpired(nil) // no policy: nothing to say
-	at.deviceKey("", nil)
-	at.deviceKey("tpm", errors.New("board: tpm: unseal: policy check failed"))
+	at.deviceKey("", board.Keys{Current: make([]byte, 32)}, nil)
+	at.deviceKey("tpm", board.Keys{}, errors.New("board: tpm: unseal: policy check failed"))
+	at.deviceKey("tpm", board.Keys{Current: make([]byte, 32), Old: [][]byte{make([]byte, 32)}}, nil)
 	at.keysRetired(0, nil) // nothing retired: nothing to say
 	at.keysRetired(2, nil)
 	// A full disk is recorded when it starts and when it ends, not at every health probe.
@@ -90,8 +91,8 @@ func TestAuditTrail(t *testing.T) {
 		kinds = append(kinds, string(e.Kind))
 		got = append(got, e)
 	}
-	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired key key key storage.fault storage.fault decisions daemon.stop"
-	if strings.Join(kinds, " ") != want || rep.Entries != 16 {
+	want := "audit.opened daemon.start policy.loaded policy.rejected decisions power.fail power.ok storage.fault policy.expired key key key key storage.fault storage.fault decisions daemon.stop"
+	if strings.Join(kinds, " ") != want || rep.Entries != 17 {
 		t.Fatalf("kinds %v, want %s", kinds, want)
 	}
 	s := p.Summary()
@@ -110,13 +111,16 @@ func TestAuditTrail(t *testing.T) {
 	if e := got[10]; e.ID != "device:tpm" || !strings.HasPrefix(e.Detail, "unseal failed: ") {
 		t.Errorf("key %+v", e)
 	}
-	if e := got[11]; e.ID != "device:tpm" || e.Detail != "retired 2 old key(s)" {
+	if e := got[11]; e.ID != "device:tpm" || e.Detail != "unsealed (2 keys: the current and 1 rotated out)" {
 		t.Errorf("key %+v", e)
 	}
-	if a, b := got[12].Detail, got[13].Detail; !strings.HasPrefix(a, "disk full") || !strings.HasPrefix(b, "recovered: disk full") {
+	if e := got[12]; e.ID != "device:tpm" || e.Detail != "retired 2 old key(s)" {
+		t.Errorf("key %+v", e)
+	}
+	if a, b := got[13].Detail, got[14].Detail; !strings.HasPrefix(a, "disk full") || !strings.HasPrefix(b, "recovered: disk full") {
 		t.Errorf("storage faults %q, %q", a, b)
 	}
-	if c := got[14].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
+	if c := got[15].Counts; c.Fixes != 5 || c.FixesCoarsened != 5 || c.FixesKept != 0 {
 		t.Errorf("second interval %+v, want only the counts since the first", c)
 	}
 

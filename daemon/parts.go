@@ -113,7 +113,7 @@ func (s *storeHolder) setNoKey(why error) {
 // daemon says so until it is open. Retries run in one goroutine that closeStorage waits for.
 func (r *run) openStorage(ctx context.Context) {
 	keys, ring, err := r.deviceKeys()
-	r.audit.deviceKey(r.cfg.Storage.KeyProvider, err)
+	r.audit.deviceKey(r.cfg.Storage.KeyProvider, keys, err)
 	if err != nil {
 		r.store.setNoKey(err)
 		r.log.Error("NO DEVICE KEY: storing nothing", "err", err, "retrying", r.retriesKey())
@@ -157,12 +157,12 @@ func (r *run) retryKey(ctx context.Context) (board.Keys, *board.TPMKeyring) {
 		keys, ring, err := r.deviceKeys()
 		if err == nil {
 			r.log.Info("device key unsealed after a failure: opening storage", "attempt", attempt)
-			r.audit.deviceKey(r.cfg.Storage.KeyProvider, nil)
+			r.audit.deviceKey(r.cfg.Storage.KeyProvider, keys, nil)
 			return keys, ring
 		}
 		if last := r.store.keyWhy(); last == nil || last.Error() != err.Error() {
 			r.log.Error("NO DEVICE KEY: storing nothing", "err", err, "attempt", attempt, "retrying", true)
-			r.audit.deviceKey(r.cfg.Storage.KeyProvider, err)
+			r.audit.deviceKey(r.cfg.Storage.KeyProvider, keys, err)
 		}
 		r.store.setNoKey(err)
 		wait = min(2*wait, keyRetryMax)
