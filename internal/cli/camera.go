@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -84,13 +83,10 @@ func cameraList(stdout io.Writer) error {
 // cameraSnap implements "geogate camera snap": one frame from the camera (or the synthetic
 // source) into a JPEG file, for a person checking a unit's camera.
 func cameraSnap(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("camera snap", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate camera snap [-device D] [-synthetic] [-width W -height H] [-format F] -o FILE.jpg")
-		fmt.Fprintln(stderr, "Grabs one frame and writes it as a JPEG (MJPEG frames unchanged).")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("camera snap", stderr,
+		"usage: geogate camera snap [-device D] [-synthetic] [-width W -height H] [-format F] -o FILE.jpg",
+		"Grabs one frame and writes it as a JPEG (MJPEG frames unchanged).",
+	)
 	device := fs.String("device", camera.DefaultDevice, "V4L2 device node")
 	synthetic := fs.Bool("synthetic", false, "take the frame from the built-in test pattern instead of a camera")
 	width := fs.Int("width", camera.DefaultWidth, "requested width in pixels")

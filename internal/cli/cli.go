@@ -112,3 +112,17 @@ func versionMain(args []string, stdout, _ io.Writer) error {
 	fmt.Fprintf(stdout, "geogate %s (%s) %s %s/%s\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }
+
+// newFlags is the flag set of a subcommand: errors and usage go to stderr, and -h or a
+// misuse prints the usage lines, then the flags.
+func newFlags(name string, stderr io.Writer, usage ...string) *flag.FlagSet {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() {
+		for _, line := range usage {
+			fmt.Fprintln(stderr, line)
+		}
+		fl.PrintDefaults()
+	}
+	return fl
+}

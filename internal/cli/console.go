@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,16 +34,11 @@ func consoleMain(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "token" {
 		return consoleToken(args[1:], stdout, stderr)
 	}
-	fl := flag.NewFlagSet("console", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("console", stderr, "usage: geogate "+consoleUsage)
 	tty := fl.String("tty", "", "serve the console on terminal `DEV` (e.g. /dev/ttyS1); default: stdin/stdout")
 	baud := fl.Int("baud", 115200, "with -tty: the line speed")
 	cfgFile := fl.String("config", "/etc/geogate/geogate.toml", "the daemon's configuration `FILE` (socket, device id, console.token_keys)")
 	dev := fl.String("dev", "", "the console of \"geogate run -dev -data `DIR`\": its socket, and its development token key")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+consoleUsage)
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -223,17 +217,14 @@ func errText(err error, good string) string {
 // consoleToken implements "geogate console token": the workshop's signing side, never run
 // on a vehicle (the private key stays at the workshop).
 func consoleToken(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("console token", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("console token", stderr,
+		"usage: geogate console token -key K -device ID -nonce N [-scope read-only|operate] [-ttl 10m]",
+	)
 	key := fl.String("key", "", "the private token key `FILE` (PREFIX.key of geogate policy signkey)")
 	device := fl.String("device", "", "the unit's device `ID`, as its console prints it")
 	nonce := fl.String("nonce", "", "the `NONCE` the locked console prints")
 	scope := fl.String("scope", "read-only", "read-only or operate (reload, export)")
 	ttl := fl.Duration("ttl", 10*time.Minute, "how long the token is valid, at most 15m")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate console token -key K -device ID -nonce N [-scope read-only|operate] [-ttl 10m]")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,13 +28,10 @@ func gnssMain(args []string, stdout, stderr io.Writer) error {
 // gnssDecode implements "geogate gnss decode": NMEA 0183 from FILE (or stdin) to one gpsd-style
 // TPV JSON object per fix on stdout, and with -stats one STATS object at the end.
 func gnssDecode(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gnss decode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]")
-		fmt.Fprintln(stderr, "Decodes NMEA 0183 into one JSON object per fix, with gpsd's TPV field names.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("gnss decode", stderr,
+		"usage: geogate gnss decode [-stats] [-nochecksum-ok] [-date-floor YYYY-MM-DD] [FILE|-]",
+		"Decodes NMEA 0183 into one JSON object per fix, with gpsd's TPV field names.",
+	)
 	stats := fs.Bool("stats", false, "print the decoder's counters as a final {\"class\":\"STATS\"} object")
 	noSum := fs.Bool("nochecksum-ok", false, "accept sentences without a checksum (counted)")
 	floor := fs.String("date-floor", gnss.DefaultDateFloor.Format(time.DateOnly),

@@ -17,17 +17,14 @@ import (
 // policyInstall implements "geogate policy install": over the control socket when the
 // daemon runs, else directly into update.state_dir (the daemon loads it at its next start).
 func policyInstall(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("policy install", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("policy install", stderr,
+		"usage: geogate policy install [-config FILE | -socket PATH] DIR",
+		"Installs the signed bundle in DIR as the incoming directory would: through the running",
+		"daemon (control socket), or, when none runs, into update.state_dir for its next start.",
+		"A stopped daemon's state must be written as the service user (sudo -u geogate ...).",
+	)
 	cfgFile := fl.String("config", "/etc/geogate/geogate.toml", "the daemon's configuration `FILE`: control socket, update.state_dir, policy.trusted_keys")
 	socket := fl.String("socket", "", "install only through the daemon at this control socket `PATH` (no -config; e.g. var/control.sock under make run)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy install [-config FILE | -socket PATH] DIR")
-		fmt.Fprintln(stderr, "Installs the signed bundle in DIR as the incoming directory would: through the running")
-		fmt.Fprintln(stderr, "daemon (control socket), or, when none runs, into update.state_dir for its next start.")
-		fmt.Fprintln(stderr, "A stopped daemon's state must be written as the service user (sudo -u geogate ...).")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,12 +24,7 @@ func keyMain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: geogate "+keyUsage)
 		return errUsage
 	}
-	fl := flag.NewFlagSet("key "+args[0], flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+keyUsage)
-		fl.PrintDefaults()
-	}
+	fl := newFlags("key "+args[0], stderr, "usage: geogate "+keyUsage)
 	switch args[0] {
 	case "rotate":
 		cfgFile := fl.String("config", "/etc/geogate/geogate.toml", "the daemon's config `FILE` (storage.key_provider must be \"tpm\")")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,14 +19,9 @@ const keygenUsage = "keygen [-o FILE] [-force]: new 256-bit device key, to FILE 
 // Without -o it prints the key file content to stdout, for example to seal it with
 // "systemd-creds encrypt" instead of keeping it in a plain file.
 func keygenMain(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("keygen", stderr, "usage: geogate "+keygenUsage)
 	out := fl.String("o", "", "write the key to `FILE` (mode 0600) instead of stdout")
 	force := fl.Bool("force", false, "replace an existing key file (data stored under the old key becomes unreadable)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+keygenUsage)
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}

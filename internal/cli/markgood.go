@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -19,18 +18,13 @@ const markGoodUsage = "mark-good [-hold 120s] [-timeout 300s] [-good CMD] [-bad 
 // not happened within -timeout it runs -bad and exits 1. Either command may be "" (none):
 // as a Mender state script, the exit status is the verdict.
 func markGoodMain(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("mark-good", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("mark-good", stderr, "usage: geogate "+markGoodUsage)
 	hold := fl.Duration("hold", 120*time.Second, "how long the daemon must stay healthy without a break")
 	timeout := fl.Duration("timeout", 300*time.Second, "give up and mark the slot bad after this long (at least -hold)")
 	interval := fl.Duration("interval", 5*time.Second, "how often to ask the daemon's health")
 	good := fl.String("good", "rauc status mark-good", "`COMMAND` that marks the booted slot good (split at spaces, no shell); \"\": none")
 	bad := fl.String("bad", "rauc status mark-bad", "`COMMAND` that marks the booted slot bad; \"\": none")
 	socket := socketFlags(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+markGoodUsage)
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -76,17 +75,14 @@ func (l *fileList) Set(v string) error {
 }
 
 func policyCheck(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("policy check", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("policy check", stderr,
+		"usage: geogate policy check [-trusted FILE.pub,...] DIR",
+		"Validates the policy bundle in DIR and prints a summary, or the file, feature and fault.",
+		"With -trusted the bundle must also carry a manifest signed by one of the keys, as a",
+		"daemon with policy.trusted_keys demands.",
+	)
 	var trusted fileList
 	fl.Var(&trusted, "trusted", "public key `FILE` (PREFIX.pub of \"geogate policy signkey\") the bundle must be signed with; repeat the flag or separate files by commas")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy check [-trusted FILE.pub,...] DIR")
-		fmt.Fprintln(stderr, "Validates the policy bundle in DIR and prints a summary, or the file, feature and fault.")
-		fmt.Fprintln(stderr, "With -trusted the bundle must also carry a manifest signed by one of the keys, as a")
-		fmt.Fprintln(stderr, "daemon with policy.trusted_keys demands.")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -186,17 +182,14 @@ func printSummary(w io.Writer, s policy.Summary, elapsed time.Duration) {
 }
 
 func policySign(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("policy sign", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("policy sign", stderr,
+		"usage: geogate policy sign -key FILE.key[,FILE.key...] DIR",
+		"Checks that the bundle in DIR loads, writes DIR/manifest.sha256 (the SHA-256 of every",
+		"file in DIR) and DIR/manifest.sig (one ed25519 signature a key), then verifies the result",
+		"with the keys' public halves. Sign after the last change to any file of the bundle.",
+	)
 	var keyFiles fileList
 	fl.Var(&keyFiles, "key", "private key `FILE` (PREFIX.key of \"geogate policy signkey\"); required; repeat it (or separate files by commas) to sign with several keys, for a k-of-n trust set")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy sign -key FILE.key[,FILE.key...] DIR")
-		fmt.Fprintln(stderr, "Checks that the bundle in DIR loads, writes DIR/manifest.sha256 (the SHA-256 of every")
-		fmt.Fprintln(stderr, "file in DIR) and DIR/manifest.sig (one ed25519 signature a key), then verifies the result")
-		fmt.Fprintln(stderr, "with the keys' public halves. Sign after the last change to any file of the bundle.")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -260,16 +253,13 @@ func policySign(args []string, stdout, stderr io.Writer) error {
 }
 
 func policySignKey(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("policy signkey", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("policy signkey", stderr,
+		"usage: geogate policy signkey -o PREFIX",
+		"Makes a new ed25519 key pair for signing policy bundles. PREFIX.key signs (keep it off",
+		"the vehicles); PREFIX.pub goes onto the vehicles, named in policy.trusted_keys.",
+		"Existing files are never replaced.",
+	)
 	prefix := fl.String("o", "", "write `PREFIX`.key (private, mode 0600) and PREFIX.pub (public, mode 0644); required")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy signkey -o PREFIX")
-		fmt.Fprintln(stderr, "Makes a new ed25519 key pair for signing policy bundles. PREFIX.key signs (keep it off")
-		fmt.Fprintln(stderr, "the vehicles); PREFIX.pub goes onto the vehicles, named in policy.trusted_keys.")
-		fmt.Fprintln(stderr, "Existing files are never replaced.")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -287,15 +277,12 @@ func policySignKey(args []string, stdout, stderr io.Writer) error {
 }
 
 func policyEval(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate policy eval -policy DIR [-tier NAME] [FILE.nmea|-]")
-		fmt.Fprintln(stderr, "Decodes NMEA 0183 and prints one JSON object per fix: time, action, zone, reason,")
-		fmt.Fprintln(stderr, "and for kept or coarsened fixes the output lat, lon and datum. Each fix is judged")
-		fmt.Fprintln(stderr, "fresh at its own UTC time (the local clock when it has none).")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("policy eval", stderr,
+		"usage: geogate policy eval -policy DIR [-tier NAME] [FILE.nmea|-]",
+		"Decodes NMEA 0183 and prints one JSON object per fix: time, action, zone, reason,",
+		"and for kept or coarsened fixes the output lat, lon and datum. Each fix is judged",
+		"fresh at its own UTC time (the local clock when it has none).",
+	)
 	dir := fs.String("policy", "", "policy bundle directory (required)")
 	tier := fs.String("tier", "public", "tier to decide at")
 	if err := fs.Parse(args); err != nil {

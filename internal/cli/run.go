@@ -23,16 +23,11 @@ const runUsage = "run -config FILE | run -dev [-data DIR]: the daemon (-dev: bui
 
 // runMain implements "geogate run".
 func runMain(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("run", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("run", stderr, "usage: geogate "+runUsage)
 	cfgFile := fl.String("config", "", "daemon configuration `FILE` (TOML, see examples/geogate.toml)")
 	dev := fl.Bool("dev", false, "run the built-in simulation: GNSS drive past Beidaihe on a pseudo-terminal, synthetic camera, sample policy, a development key")
 	data := fl.String("data", "var", "with -dev: `DIR` for the data log and the development key")
 	speedup := fl.Float64("speedup", 10, "with -dev: play the simulated drive this many times faster than real time")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+runUsage)
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}

@@ -87,16 +87,11 @@ func statusMain(args []string, stdout, stderr io.Writer) error {
 // askDaemon parses the flags of a command that asks the running daemon (-socket, -config and
 // those flags adds), sends the command name and decodes the answer into out.
 func askDaemon(name, usage string, args []string, stderr io.Writer, flags func(*flag.FlagSet), out any) error {
-	fl := flag.NewFlagSet(name, flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags(name, stderr, "usage: geogate "+usage)
 	if flags != nil {
 		flags(fl)
 	}
 	socket := socketFlags(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+usage)
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,18 +23,15 @@ const uploadUsage = "upload [-config FILE] [-network unmetered-only|any] [-spool
 // uploadMain implements "geogate upload": what the daemon's uploader does once, by hand,
 // while the daemon is stopped (both write the audit log and the spool).
 func uploadMain(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("upload", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("upload", stderr,
+		"usage: geogate "+uploadUsage,
+		"  Each sealed segment not yet confirmed becomes one age export to [upload] recipients,",
+		"  recorded in the audit log, named <sha256>.age in the bucket, with its audit checkpoint.",
+		"  An interrupted upload resumes where it stopped. Stop the daemon first.",
+	)
 	cfgPath := fl.String("config", "/etc/geogate/geogate.toml", "daemon configuration `FILE` ([upload], data_dir, and the [storage] key provider)")
 	network := fl.String("network", "", "override [upload] network for this run: `unmetered-only` or any")
 	spoolOnly := fl.Bool("spool-only", false, "seal the pending segments into the spool, send nothing")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: geogate "+uploadUsage)
-		fmt.Fprintln(stderr, "  Each sealed segment not yet confirmed becomes one age export to [upload] recipients,")
-		fmt.Fprintln(stderr, "  recorded in the audit log, named <sha256>.age in the bucket, with its audit checkpoint.")
-		fmt.Fprintln(stderr, "  An interrupted upload resumes where it stopped. Stop the daemon first.")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
