@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/camera"
+	"github.com/geogate/geogate/internal/cputime"
 )
 
 // frames1080p holds one synthetic 1080p source per format, rendered once for all benchmarks.
@@ -34,7 +35,7 @@ func synthetic1080p(b *testing.B, f camera.Format) *camera.Synthetic {
 func coreShare(b *testing.B, cpu0 time.Duration) {
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(ns*30/1e9*100, "core%@30fps")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkPassThrough1080p is the per-frame cost of 1080p MJPEG pass-through: synthetic
@@ -46,7 +47,7 @@ func BenchmarkPassThrough1080p(b *testing.B) {
 	sink := make([]byte, src.MaxFrameBytes())
 	b.SetBytes(int64(src.MaxFrameBytes()))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		f, err := src.ReadFrame(ring.Buffer())
 		if err != nil {
@@ -91,7 +92,7 @@ func BenchmarkScale1080p(b *testing.B) {
 			dst := make([]byte, 1920*1080*2)
 			b.SetBytes(int64(len(in.Data)))
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				if _, err := s.Scale(dst, in); err != nil {
 					b.Fatal(err)

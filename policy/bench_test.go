@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/internal/cputime"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 	"github.com/tidwall/rtree"
@@ -334,12 +335,12 @@ func BenchmarkCompile(b *testing.B) {
 				runtime.ReadMemStats(&ms)
 				before := ms.HeapAlloc
 				b.StartTimer()
-				c0 := processCPU()
+				c0 := cputime.Process()
 				p, err := compile(s.spec, strict)
 				if err != nil {
 					b.Fatal(err)
 				}
-				cpu += processCPU() - c0
+				cpu += cputime.Process() - c0
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&ms)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
+	"github.com/geogate/geogate/internal/cputime"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/storage"
 )
@@ -142,11 +143,11 @@ func benchInstall(b *testing.B, extra []byte) {
 		b.StopTimer()
 		dir := writeBundle(b, src, fmt.Sprintf("v%d", i+1), bundleOpts{version: i + 1, extra: extra}, a)
 		b.StartTimer()
-		c0 := processCPU()
+		c0 := cputime.Process()
 		if _, err := in.Install(dir); err != nil {
 			b.Fatal(err)
 		}
-		cpu += processCPU() - c0
+		cpu += cputime.Process() - c0
 		n++
 	}
 	// The CPU time the process spent per install (garbage collection included): on a shared

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/geogate/geogate/internal/cputime"
 	"github.com/geogate/geogate/upload"
 	"github.com/geogate/geogate/upload/uploadtest"
 )
@@ -182,10 +183,10 @@ func BenchmarkPushRatio(b *testing.B) {
 			if j == 2 {
 				b.StartTimer()
 			}
-			t0, c0, s0 := time.Now(), processCPU(), e.srv.CPU()
+			t0, c0, s0 := time.Now(), cputime.Process(), e.srv.CPU()
 			runs[j]()
 			took[j] += time.Since(t0)
-			cli[j] += processCPU() - c0
+			cli[j] += cputime.Process() - c0
 			srv[j] += e.srv.CPU() - s0
 			if j == 2 {
 				b.StopTimer()

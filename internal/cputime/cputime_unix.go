@@ -1,14 +1,13 @@
 //go:build unix
 
-package upload_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the processor time (user and system) this process has used.
-func processCPU() time.Duration {
+func process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
