@@ -2,6 +2,7 @@ package board_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -91,7 +92,7 @@ func TestNoKeyInCore(t *testing.T) {
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGABRT {
 			t.Fatalf("%s helper: %v, want death by SIGABRT\n%s", mode, err, stderr.Bytes())
 		}
-		if bytes.Contains(stderr.Bytes(), keys.Current) || strings.Contains(stderr.String(), hexString(keys.Current)) {
+		if bytes.Contains(stderr.Bytes(), keys.Current) || strings.Contains(stderr.String(), hex.EncodeToString(keys.Current)) {
 			t.Errorf("%s helper: the key is in its stderr", mode)
 		}
 		ents, _ := os.ReadDir(wd)

@@ -2,6 +2,7 @@ package board_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/geogate/geogate/board"
+	"github.com/geogate/geogate/board/boardtest"
 	"github.com/geogate/geogate/internal/testtool"
 )
 
@@ -69,12 +71,12 @@ func TestSystemdCreds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer clear(key)
-	if hexString(key)+"\n" != string(keyHex) {
+	if hex.EncodeToString(key)+"\n" != string(keyHex) {
 		t.Fatal("the credential holds another key")
 	}
 	// The sealed credential on "disk" holds the key neither raw nor in hex.
 	os.Remove(filepath.Join(dir, "host.secret"))
-	assertNoKey(t, key, dir, nil)
+	boardtest.AssertNoKey(t, key, dir, nil)
 
 	// Another machine (another host secret) cannot decrypt it.
 	other := exec.Command(creds, "decrypt", "--name="+board.KeyCredential, sealed, "-")

@@ -70,7 +70,7 @@ func TestTPMSealUnsealRestart(t *testing.T) {
 	if got := ev.Counts(); got != want {
 		t.Errorf("counts %+v, want %+v", got, want)
 	}
-	assertNoKey(t, k1.Current, dir, logs.Bytes())
+	boardtest.AssertNoKey(t, k1.Current, dir, logs.Bytes())
 }
 
 // TestTPMOtherUnit: the eMMC of unit A (its keyring) in unit B, with another TPM: nothing
@@ -173,51 +173,7 @@ func TestTPMPCRPolicy(t *testing.T) {
 	if !bytes.Equal(k1.Current, k2.Current) {
 		t.Fatal("a different key after the new policy")
 	}
-	assertNoKey(t, k1.Current, dir, logs.Bytes())
-}
-
-// assertNoKey fails if key (raw or in hex) appears in any file under dir or in logs.
-func assertNoKey(t *testing.T, key []byte, dir string, logs []byte) {
-	t.Helper()
-	if len(key) != board.KeySize || bytes.Count(key, key[:1]) == len(key) {
-		t.Fatal("BUG: assertNoKey needs a real key")
-	}
-	needles := [][]byte{key, []byte(hexString(key))}
-	files := 0
-	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("read %s: %v", path, err)
-			return nil
-		}
-		files++
-		for _, n := range needles {
-			if bytes.Contains(b, n) {
-				t.Errorf("the device key is in %s", path)
-			}
-		}
-		return nil
-	})
-	for _, n := range needles {
-		if bytes.Contains(logs, n) {
-			t.Error("the device key is in the log")
-		}
-	}
-	if files == 0 {
-		t.Error("BUG: no file scanned")
-	}
-}
-
-func hexString(b []byte) string {
-	const digits = "0123456789abcdef"
-	s := make([]byte, 0, 2*len(b))
-	for _, c := range b {
-		s = append(s, digits[c>>4], digits[c&0xf])
-	}
-	return string(s)
+	boardtest.AssertNoKey(t, k1.Current, dir, logs.Bytes())
 }
 
 // BenchmarkUnseal measures what the "tpm" provider adds to the daemon's start (READY waits

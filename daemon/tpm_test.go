@@ -508,38 +508,10 @@ func (px *tpmProxy) serve() {
 	}
 }
 
-// scanForKey fails if key, raw or in hex, is in any file under dir or in logs.
+// scanForKey fails if key, raw or in hex, is in any file under dir or in the daemons' logs.
 func scanForKey(t *testing.T, key []byte, dir, logs string) {
 	t.Helper()
-	if len(key) != board.KeySize {
-		t.Fatal("BUG: scanForKey needs a key")
-	}
-	needles := [][]byte{key, fmt.Appendf(nil, "%x", key), fmt.Appendf(nil, "%X", key)}
-	files := 0
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files++
-		for _, n := range needles {
-			if bytes.Contains(b, n) {
-				t.Errorf("the device key is in %s", path)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range needles {
-		if bytes.Contains([]byte(logs), n) {
-			t.Error("the device key is in a daemon's log")
-		}
-	}
+	files := boardtest.AssertNoKey(t, key, dir, []byte(logs))
 	if files < 10 || len(logs) == 0 {
 		t.Fatalf("BUG: scanned only %d files and %d bytes of logs", files, len(logs))
 	}
