@@ -203,4 +203,3 @@ func TestConsoleAudit(t *testing.T) {
 		t.Fatalf("console entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
-
