@@ -23,6 +23,8 @@ const (
 	CmdLog     = "log"
 	CmdReload  = "reload"
 	CmdExport  = "export"
+	// CmdExportStatus asks for the state of the latest export (Export).
+	CmdExportStatus = "export.status"
 	// CmdEvent reports a console event (Event) for the daemon's audit trail.
 	CmdEvent = "console.event"
 )
@@ -243,9 +245,31 @@ type ExportArgs struct {
 	To string `json:"to"`
 }
 
-// Export is the outcome of an export.
+// Export is the state of the daemon's latest export: CmdExport starts one and answers at
+// once (ExportRunning), CmdExportStatus tells how far it got. The daemon runs one at a time.
 type Export struct {
-	// File is where the daemon wrote the encrypted export (under its data directory).
-	File    string `json:"file"`
-	Records int    `json:"records"`
+	// ID numbers the exports since the daemon started, from 1; 0: none yet.
+	ID int `json:"id"`
+	// File is where the encrypted export goes (under the daemon's data directory). The file
+	// has this name only once complete and fsynced: an export that fails or is cut short
+	// leaves nothing by it.
+	File string `json:"file"`
+	// State is ExportRunning, ExportDone or ExportFailed.
+	State string `json:"state"`
+	// Records and Bytes count what was written so far; Total is how many records the export
+	// writes (those stored when it began), -1 while they are being counted.
+	Records int   `json:"records"`
+	Total   int   `json:"total"`
+	Bytes   int64 `json:"bytes"`
+	// SHA256 is the file's SHA-256 (hex) once done, as in the audit trail's export entry.
+	SHA256 string `json:"sha256,omitempty"`
+	// Err says why a failed export failed.
+	Err string `json:"err,omitempty"`
 }
+
+// States of Export.
+const (
+	ExportRunning = "running"
+	ExportDone    = "done"
+	ExportFailed  = "failed"
+)

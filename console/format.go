@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -161,14 +162,41 @@ func (s *Shell) reload(w io.Writer, _ []string) error {
 	return nil
 }
 
+// export starts an export ("export AGE1...") or shows the latest one's progress or result
+// ("export", "export status"). The export runs in the daemon: the command answers at once.
 func (s *Shell) export(w io.Writer, args []string) error {
-	if len(args) != 1 || !strings.HasPrefix(args[0], "age1") {
-		return fmt.Errorf("usage: export AGE1... (the licensed recipient's age X25519 public key)")
-	}
 	var e Export
-	if err := s.Backend.Call(CmdExport, ExportArgs{To: args[0]}, &e); err != nil {
-		return err
+	switch {
+	case len(args) == 0 || len(args) == 1 && args[0] == "status":
+		if err := s.Backend.Call(CmdExportStatus, nil, &e); err != nil {
+			return err
+		}
+		exportState(w, e)
+	case len(args) == 1 && strings.HasPrefix(args[0], "age1"):
+		if err := s.Backend.Call(CmdExport, ExportArgs{To: args[0]}, &e); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "export %d started: %s, the records stored so far, readable only with the recipient's identity\r\n"+
+			"it runs in the daemon: type export for its progress\r\n", e.ID, printable(e.File, 120))
+	default:
+		return errors.New("usage: export AGE1... (the licensed recipient's age X25519 public key) starts an export; export shows its progress")
 	}
-	fmt.Fprintf(w, "exported %d records to %s on the unit, readable only with the recipient's identity\r\n", e.Records, printable(e.File, 120))
 	return nil
+}
+
+// exportState writes an export's progress or result.
+func exportState(w io.Writer, e Export) {
+	file := printable(e.File, 120)
+	switch {
+	case e.ID == 0:
+		fmt.Fprint(w, "no export since the daemon started (export AGE1... starts one)\r\n")
+	case e.State == ExportDone:
+		fmt.Fprintf(w, "export %d done: %d records, %d bytes in %s\r\nsha256 %s\r\n", e.ID, e.Records, e.Bytes, file, printable(e.SHA256, 64))
+	case e.State == ExportFailed:
+		fmt.Fprintf(w, "export %d FAILED after %d records: %s\r\nnothing is left under %s\r\n", e.ID, e.Records, printable(e.Err, 200), file)
+	case e.Total < 0:
+		fmt.Fprintf(w, "export %d running: counting the records; %s when complete\r\n", e.ID, file)
+	default:
+		fmt.Fprintf(w, "export %d running: %d of %d records, %d bytes written; %s when complete\r\n", e.ID, e.Records, e.Total, e.Bytes, file)
+	}
 }

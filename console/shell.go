@@ -86,7 +86,8 @@ func init() {
 		"log":     {ScopeRead, "log: the daemon's latest log lines (desensitized)", (*Shell).logTail},
 		"check":   {ScopeRead, "check: local checks that need no daemon (config, key files)", (*Shell).check},
 		"reload":  {ScopeOperate, "reload: reload the policy bundle (as SIGHUP)", (*Shell).reload},
-		"export":  {ScopeOperate, "export AGE1...: export the log encrypted to a licensed recipient's age key", (*Shell).export},
+		"export": {ScopeOperate, "export AGE1...: start exporting the log, encrypted to a licensed recipient's age key, in the daemon;\r\n" +
+			"    export: the export's progress, or its result (records, bytes, SHA-256) or error", (*Shell).export},
 	}
 }
 

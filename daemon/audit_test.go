@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
 	"github.com/geogate/geogate/config"
@@ -24,7 +21,6 @@ import (
 	"github.com/geogate/geogate/examples"
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/policy"
-	"github.com/geogate/geogate/storage"
 )
 
 // TestAuditTrail drives the daemon's audit hooks as Run would and reads back a log that
@@ -221,84 +217,5 @@ func TestConsoleAudit(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("console entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-// TestConsoleExportAudited: the export a console's command writes is in the audit trail, with
-// its recipient, size and the SHA-256 of the file as written (TestConsoleAudit covers the
-// command's own entry, which the console sends as an event).
-func TestConsoleExportAudited(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.Storage.KeyFile = filepath.Join(dir, "device.key")
-	if err := board.GenerateKeyFile(cfg.Storage.KeyFile); err != nil {
-		t.Fatal(err)
-	}
-	key, err := board.NewKeyFile(cfg.Storage.KeyFile).DeviceKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := storage.Open(cfg.DataDir, storage.Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		if _, err := l.Append(1, time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC), []byte("payload")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &run{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	r.audit = openAudit(cfg, r.log)
-	s := &control.Server{Path: filepath.Join(dir, "control.sock"), Group: -1}
-	r.handleConsole(s)
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(t.Context())
-	c, err := control.Dial(s.Path, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var out console.Export
-	if err := c.Call(console.CmdExport, console.ExportArgs{To: id.Recipient().String()}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.audit.log.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(out.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	entries, err := audit.ReadEntries(filepath.Join(cfg.DataDir, "audit"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := false
-	for _, p := range entries {
-		var e audit.Entry
-		if err := audit.Decode(p, &e); err != nil {
-			t.Fatal(err)
-		}
-		if e.Kind == audit.Export {
-			exp = e.Object == filepath.Base(out.File) && e.Peer == id.Recipient().String() &&
-				e.SHA256 == hex.EncodeToString(sum[:]) && e.Bytes == uint64(len(b))
-			if !exp {
-				t.Errorf("export entry %+v; file %s, %d bytes", e, out.File, len(b))
-			}
-		}
-	}
-	if !exp {
-		t.Error("export not recorded")
 	}
 }

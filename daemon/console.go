@@ -2,20 +2,12 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"io"
-	"path/filepath"
-	"strings"
-
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
-
-	"filippo.io/age"
 
 	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/board"
@@ -24,7 +16,6 @@ import (
 	"github.com/geogate/geogate/gate"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/internal/clock"
-	"github.com/geogate/geogate/storage"
 )
 
 // The serial console's commands over the control socket (package console defines the
@@ -91,8 +82,9 @@ func (r *run) consoleHandlers() map[string]func(json.RawMessage) (any, error) {
 			if err := json.Unmarshal(args, &a); err != nil {
 				return nil, fmt.Errorf("daemon: export: %w", err)
 			}
-			return r.consoleExport(a)
+			return r.startExport(a)
 		},
+		console.CmdExportStatus: func(json.RawMessage) (any, error) { return r.exports.status(), nil },
 	}
 }
 
@@ -239,104 +231,4 @@ func (r *run) consoleReload() console.Reload {
 		after = p.Summary().Version
 	}
 	return console.Reload{Version: after, Changed: after != before}
-}
-
-// exportRecord is one line of an export: the same fields as "geogate store export" writes
-// for a record, its payload whole.
-type exportRecord struct {
-	Seq     uint64    `json:"seq"`
-	Type    uint16    `json:"type"`
-	Time    time.Time `json:"time"`
-	Payload []byte    `json:"payload"`
-}
-
-// consoleExport writes every readable record, encrypted to the recipient a.To (an age X25519
-// key), to a new file under <data_dir>/export, the one directory the service may write. The
-// device key is unsealed again for it (the running log holds it no longer) and cleared after.
-// A log whose segment chain is broken is refused, as by "geogate store export".
-func (r *run) consoleExport(a console.ExportArgs) (console.Export, error) {
-	rcpt, err := age.ParseX25519Recipient(strings.TrimSpace(a.To))
-	if err != nil {
-		return console.Export{}, fmt.Errorf("daemon: export: recipient: %w", err)
-	}
-	keys, _, err := r.deviceKeys()
-	if err != nil {
-		return console.Export{}, fmt.Errorf("daemon: export: device key: %w", err)
-	}
-	defer keys.Clear()
-	if l := r.store.Log(); l != nil {
-		l.Sync() // what was acknowledged is on disk before it is read
-	}
-	rd, err := storage.NewReader(r.cfg.DataDir, keys.Current, keys.Old...)
-	if err != nil {
-		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
-	}
-	segs, err := rd.Segments()
-	if err != nil {
-		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
-	}
-	for _, s := range segs {
-		if errors.Is(s.Err, storage.ErrChain) || s.Chain != nil {
-			return console.Export{}, fmt.Errorf("daemon: export: the log's segment chain is broken; run geogate store verify: %w", storage.ErrChain)
-		}
-	}
-	dir := filepath.Join(r.cfg.DataDir, "export")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
-	}
-	name := filepath.Join(dir, "export-"+clock.Now().UTC().Format("20060102T150405Z")+".age")
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
-	}
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(f, h)}
-	n, err := writeExport(cw, rcpt, rd, segs)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return console.Export{}, fmt.Errorf("daemon: export: %w", err)
-	}
-	r.log.Info("console export written", "path", name, "records", n)
-	r.audit.record(audit.Entry{Kind: audit.Export, Object: filepath.Base(name), Peer: rcpt.String(),
-		SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: uint64(cw.n)})
-	return console.Export{File: name, Records: n}, nil
-}
-
-func writeExport(w io.Writer, rcpt age.Recipient, rd *storage.Reader, segs []storage.SegmentInfo) (int, error) {
-	aw, err := age.Encrypt(w, rcpt)
-	if err != nil {
-		return 0, err
-	}
-	enc := json.NewEncoder(aw)
-	n := 0
-	for _, s := range segs {
-		if s.Err != nil {
-			continue
-		}
-		if _, err := rd.Scan(s.ID, func(rec *storage.Record) error {
-			n++
-			return enc.Encode(exportRecord{Seq: rec.Seq, Type: uint16(rec.Type), Time: rec.Time.UTC(), Payload: rec.Payload})
-		}); err != nil {
-			return n, err
-		}
-	}
-	return n, aw.Close()
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -239,9 +239,9 @@ func sameOutput(a, b string) bool {
 // same policy with its zones moved far away. Between fixes it runs the same random console
 // command sequences on both: every output must be the same on both (but for nonces, rates and
 // times of day), so nothing the console shows depends on a zone decision, now or earlier;
-// and none holds a coordinate of the drive or a zone's id or name. Reload and export are
-// left out (a reload compiles the bundle for a quarter second; TestConsoleReloadExport runs
-// both against a daemon).
+// and none holds a coordinate of the drive or a zone's id or name. Reload and starting an
+// export are left out (a reload compiles the bundle for a quarter second, an export writes a
+// file; TestConsoleReloadExport runs both against a daemon); "export" (its status) is in.
 func TestConsoleZoneBlind(t *testing.T) {
 	n := *consoleSeqs
 	if testing.Short() {
@@ -274,7 +274,7 @@ func TestConsoleZoneBlind(t *testing.T) {
 		}
 		sh.Exec("unlock "+tok, w)
 	}
-	cmds := []string{"status", "gnss", "gnss", "gnss", "camera", "policy", "storage", "log", "help", "lock", "frob 39.861234", "gnss extra args", "\x1b[A", "check"}
+	cmds := []string{"status", "gnss", "gnss", "gnss", "camera", "policy", "storage", "log", "help", "lock", "frob 39.861234", "gnss extra args", "\x1b[A", "check", "export"}
 	rng := rand.New(rand.NewPCG(1, 19))
 	var outZ, outA bytes.Buffer
 	e, same := 0, 0

@@ -112,6 +112,7 @@ func (r *run) startControl(ctx context.Context) (stop func()) {
 		case <-done:
 		case <-time.After(time.Second): // a stuck client must not hold up the stop budget
 		}
+		r.exports.stop() // a console's export, cut short: it leaves no file by its name
 	}
 }
 

@@ -85,6 +85,8 @@ type run struct {
 	audit *auditTrail
 	// logTail keeps the latest log lines, desensitized, for the console (daemon/console.go).
 	logTail *console.LogRing
+	// exports runs the console's exports in the background (daemon/export.go).
+	exports exports
 	// upd installs over-the-air bundles (daemon/update.go), opened on first use; updDown is
 	// set while its state directory cannot be opened.
 	updMu   sync.Mutex
