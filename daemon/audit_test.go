@@ -194,7 +194,12 @@ func TestConsoleAudit(t *testing.T) {
 		if err := audit.Decode(b, &e); err != nil {
 			t.Fatal(err)
 		}
-		if l := leak(string(b)); l != "" || strings.Contains(string(b), "beidaihe") || (tok != "" && strings.Contains(string(b), tok)) {
+		// The entry's own time (its seconds, "40.558827203", read like a latitude) is not
+		// what the check is about: everything else is.
+		untimed := e
+		untimed.Time = time.Time{}
+		text := fmt.Sprintf("%+v", untimed)
+		if l := leak(text); l != "" || strings.Contains(text, "beidaihe") || (tok != "" && strings.Contains(text, tok)) {
 			t.Errorf("audit entry holds a coordinate (%q), a zone or the token: %s", l, b)
 		}
 		if e.Kind != audit.ConsoleSession && e.Kind != audit.ConsoleCommand {
