@@ -31,12 +31,14 @@ func (r *run) readerNow() time.Time {
 }
 
 // gnssUndecoded returns the health problem of a receiver whose bytes have not decoded for
-// undecodedLimit, "" when there is none. It logs a WARN when the problem starts and an INFO
-// when it ends, once per change.
+// undecodedLimit while they keep arriving, "" when there is none (a receiver that fell
+// silent is not this problem). It logs a WARN when the problem starts and an INFO when it
+// ends, once per change.
 func (r *run) gnssUndecoded() string {
 	p := r.reader.Progress()
+	now := r.readerNow()
 	problem := ""
-	if d := r.readerNow().Sub(p.UndecodedSince); p.Undecoded > 0 && d >= undecodedLimit {
+	if d := now.Sub(p.UndecodedSince); p.Undecoded > 0 && d >= undecodedLimit && now.Sub(p.LastRead) < undecodedLimit {
 		problem = fmt.Sprintf("gnss: %d bytes received, no sentence decoded for %v (%d rejected): check the baud rate and that the receiver sends NMEA",
 			p.Undecoded, d.Round(time.Second), p.Rejected)
 	}

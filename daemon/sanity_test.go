@@ -77,6 +77,9 @@ func TestRunHealthGNSSUndecoded(t *testing.T) {
 		t.Error("geogate health exits 0 with a receiver whose bytes do not decode")
 	}
 	waitLog(t, p, "GNSS: bytes arrive but no sentence decodes")
+	if n := strings.Count(p.stderr(), "GNSS: bytes arrive"); n != 1 {
+		t.Errorf("the undecodable receiver is logged %d times, want once (per change)", n)
+	}
 	if st := u.status(); st.Health != "ok" || st.Fixes != 0 || st.GNSSRejected == "" {
 		t.Errorf("status: watchdog health %q (want ok: the daemon runs on, fail closed), %d fixes, rejected %q (want the rejects)",
 			st.Health, st.Fixes, st.GNSSRejected)
@@ -135,6 +138,10 @@ func TestRunClockGNSSDisagree(t *testing.T) {
 	waitLog(t, p, "CLOCK: the unit's time and GNSS time disagree")
 	s := p.waitStatus("100 fixes decided", func(s status) bool { return s.fixes >= 100 && s.policy == 1 })
 	st := u.status()
+	health(t, u.sock)
+	if n := strings.Count(p.stderr(), "CLOCK: the unit's time"); n != 1 {
+		t.Errorf("the clocks' disagreement is logged %d times, want once (per change)", n)
+	}
 	if s.kept+s.coarse != 0 || !strings.Contains(st.DropReasons, "policy-expired") || !strings.Contains(st.Line, "EXPIRED") {
 		t.Errorf("a GNSS time before the expiry unexpired the bundle: kept %d, coarsened %d, drops %q, line %q",
 			s.kept, s.coarse, st.DropReasons, st.Line)

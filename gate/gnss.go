@@ -32,6 +32,7 @@ type GNSSReader struct {
 	bytes, decoded, rejected atomic.Uint64
 	undecoded                atomic.Uint64 // bytes read since the latest decoded sentence
 	undecodedFrom            atomic.Int64  // when the first of them arrived, as an offset from start
+	lastRead                 atomic.Int64  // when the latest bytes arrived, as an offset from start
 	readAt                   time.Time     // local clock reading of the latest read (Run's goroutine only)
 	counted                  countingSource
 
@@ -49,12 +50,20 @@ type Progress struct {
 	Decoded  uint64 // sentences of a type geogate uses decoded (gnss.Stats.Decoded)
 	Rejected uint64 // lines and sentences rejected (gnss.Stats.RejectedTotal)
 	// Undecoded counts the bytes read since the latest read that decoded a sentence (all of
-	// Bytes before the first); 0 right after such a read.
+	// Bytes before the first), or since the source fell silent for longer than
+	// SilenceBreaksRun (unplugged, restarted); 0 right after a read that decoded.
 	Undecoded uint64
 	// UndecodedSince is the local clock reading when the first of the Undecoded bytes
 	// arrived; zero while Undecoded is 0.
 	UndecodedSince time.Time
+	// LastRead is the local clock reading when the latest bytes arrived; zero before any.
+	LastRead time.Time
 }
+
+// SilenceBreaksRun is the pause in the byte stream after which Progress counts the undecoded
+// bytes afresh: receivers send every epoch, at 1 Hz or faster, so 10 s without a byte is a
+// receiver that was silent or unplugged, and what it sends after is a new start.
+const SilenceBreaksRun = 10 * time.Second
 
 // countingSource is the reader Run hands the decoder: before each read of the source it
 // publishes what the decoder made of the previous ones, so the counters move with the bytes
@@ -77,10 +86,16 @@ func (r *GNSSReader) publish() {
 	case st.Decoded != r.decoded.Load():
 		r.undecoded.Store(0)
 	case fresh > 0:
-		if r.undecoded.Load() == 0 {
-			r.undecodedFrom.Store(int64(r.readAt.Sub(r.start)))
+		at := int64(r.readAt.Sub(r.start))
+		if r.undecoded.Load() == 0 || time.Duration(at-r.lastRead.Load()) > SilenceBreaksRun {
+			r.undecodedFrom.Store(at)
+			r.undecoded.Store(fresh)
+		} else {
+			r.undecoded.Add(fresh)
 		}
-		r.undecoded.Add(fresh)
+	}
+	if fresh > 0 {
+		r.lastRead.Store(int64(r.readAt.Sub(r.start)))
 	}
 	r.rejected.Store(st.RejectedTotal())
 	r.decoded.Store(st.Decoded)
@@ -137,10 +152,14 @@ func (r *GNSSReader) emit(f *gnss.Fix) error {
 // they may be a read apart.
 func (r *GNSSReader) Progress() Progress {
 	p := Progress{Bytes: r.bytes.Load(), Decoded: r.decoded.Load(), Rejected: r.rejected.Load(), Undecoded: r.undecoded.Load()}
+	r.mu.Lock()
+	start := r.start
+	r.mu.Unlock()
 	if p.Undecoded > 0 {
-		r.mu.Lock()
-		p.UndecodedSince = r.start.Add(time.Duration(r.undecodedFrom.Load()))
-		r.mu.Unlock()
+		p.UndecodedSince = start.Add(time.Duration(r.undecodedFrom.Load()))
+	}
+	if p.Bytes > 0 {
+		p.LastRead = start.Add(time.Duration(r.lastRead.Load()))
 	}
 	return p
 }

@@ -26,7 +26,7 @@ var garbage = bytes.Repeat([]byte("\xb5\x62\x01\x07\x5c\x00\x10\x27\x00\x00\xea\
 // TestGNSSReaderProgressOnPTY: a receiver on a real pty that sends bytes which never decode
 // shows in Progress and Stats without any fix: bytes counted, nothing decoded, rejects
 // counted, and the undecoded run dated from its first read (on the reader's clock). A decoded
-// sentence ends the run; garbage after it starts a new one.
+// sentence ends the run; garbage after it starts a new one, as does garbage after a silence.
 func TestGNSSReaderProgressOnPTY(t *testing.T) {
 	testtool.Need(t, "a pseudo-terminal", sim.PTYAvailable(), "a Linux /dev/ptmx")
 	pr, pw := io.Pipe()
@@ -77,16 +77,16 @@ func TestGNSSReaderProgressOnPTY(t *testing.T) {
 	total += uint64(len(garbage))
 	p := read()
 	st := r.Stats()
-	if p.Decoded != 0 || p.Undecoded != total || !p.UndecodedSince.Equal(first) {
+	if p.Decoded != 0 || p.Undecoded != total || !p.UndecodedSince.Equal(first) || !p.LastRead.Equal(first) {
 		t.Errorf("after garbage: %+v; want nothing decoded, all %d bytes undecoded since %v", p, total, first)
 	}
 	if p.Rejected == 0 || p.Rejected != st.RejectedTotal() || st.Bytes != total {
 		t.Errorf("rejects not visible without a fix: progress %d, stats %d of %d bytes", p.Rejected, st.RejectedTotal(), st.Bytes)
 	}
-	set(5 * time.Second)
+	more := set(5 * time.Second)
 	send(garbage[:100])
 	total += 100
-	if p = read(); p.Undecoded != total || !p.UndecodedSince.Equal(first) {
+	if p = read(); p.Undecoded != total || !p.UndecodedSince.Equal(first) || !p.LastRead.Equal(more) {
 		t.Errorf("more garbage: %+v; want %d bytes undecoded, still since %v", p, total, first)
 	}
 	if len(fixes) != 0 || r.Last().Mode != gnss.ModeUnknown {
@@ -112,6 +112,13 @@ func TestGNSSReaderProgressOnPTY(t *testing.T) {
 		t.Errorf("garbage after the good epoch: %d bytes undecoded, want the 300 sent since", p.Undecoded)
 	case p.Undecoded == 300 && !p.UndecodedSince.Equal(later), p.Undecoded > 300 && !p.UndecodedSince.Equal(good):
 		t.Errorf("garbage after the good epoch: undecoded since %v, want %v", p.UndecodedSince, later)
+	}
+	// A silence longer than SilenceBreaksRun (a receiver unplugged and back) starts a new run.
+	back := set(20*time.Second + SilenceBreaksRun + time.Second)
+	send(garbage[:50])
+	total += 50
+	if p = read(); p.Undecoded != 50 || !p.UndecodedSince.Equal(back) {
+		t.Errorf("garbage after a silence: %d bytes undecoded since %v, want 50 since %v", p.Undecoded, p.UndecodedSince, back)
 	}
 }
 
