@@ -137,7 +137,9 @@ func (r *run) status() Status {
 // what an A/B updater must also see before it commits a new image (docs/OTA.md): a policy
 // in force that was verified against policy.trusted_keys, and a receiver that is absent
 // (a documented reason: unplugged or not fitted) or working, not one that is there and
-// failing. These do not stop the watchdog: a daemon without them keeps running, fail closed.
+// failing or sending bytes that do not decode, and a GNSS time that agrees with the
+// daemon's notion of now (daemon/sanity.go). These do not stop the watchdog: a daemon
+// without them keeps running, fail closed.
 func (r *run) healthReport() Health {
 	rep := r.health.Last()
 	h := Health{Healthy: rep.Healthy, Storing: r.store.Log() != nil}
@@ -155,6 +157,11 @@ func (r *run) healthReport() Health {
 	}
 	if g := r.gnssState(r.loop.Status()); g == "gnss down" {
 		h.Problems = append(h.Problems, "gnss: the receiver is there but failing (see the log)")
+	}
+	for _, p := range []string{r.gnssUndecoded(), r.clockProblem()} {
+		if p != "" {
+			h.Problems = append(h.Problems, p)
+		}
 	}
 	h.Healthy = rep.Healthy && len(h.Problems) == 0
 	return h

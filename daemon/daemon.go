@@ -81,6 +81,9 @@ type run struct {
 	// unsigned is set while the running policy was loaded without signature verification
 	// (no policy.trusted_keys); the status line says so.
 	unsigned atomic.Bool
+	// undecoded and clockOff are set while the receiver's bytes do not decode and while GNSS
+	// time disagrees with the notion of now (daemon/sanity.go), to log changes only.
+	undecoded, clockOff atomic.Bool
 	// audit records the run's events in the tamper-evident audit log (never nil).
 	audit *auditTrail
 	// logTail keeps the latest log lines, desensitized, for the console (daemon/console.go).

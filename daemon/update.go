@@ -98,6 +98,8 @@ func (r *run) startIncoming(ctx context.Context, firstLoad <-chan struct{}) {
 					r.audit.policyExpired(r.holder.Policy())
 				}
 			}
+			r.gnssUndecoded() // log changes even when nobody asks for health
+			r.clockProblem()
 			select {
 			case <-ctx.Done():
 				return
