@@ -21,6 +21,9 @@ type Status struct {
 	// GNSS is the receiver's state as the status line shows it: "fix", "no fix (stale)",
 	// "absent", "down".
 	GNSS string `json:"gnss"`
+	// Clock says that the unit's time and GNSS time disagree by more than an hour (an RTC
+	// to fix; GNSS time never moves the unit's notion of now); empty while they agree.
+	Clock string `json:"clock,omitempty"`
 	// Storing is false while nothing can be stored (no key, no log: fail closed).
 	Storing bool `json:"storing"`
 	// NotStoring says why nothing is stored, as the status line does; empty while Storing.
@@ -122,7 +125,7 @@ func (r *run) status() Status {
 	st := Status{
 		Summary: r.summary(), GNSS: strings.TrimPrefix(r.gnssState(r.loop.Status()), "gnss "),
 		Keys: r.keyEvents.Counts(), PolicyUnsigned: r.unsigned.Load(), Health: rep.String(), Healthy: rep.Healthy,
-		Line: r.statusLine(),
+		Line: r.statusLine(), Clock: r.clockProblem(),
 	}
 	if l := r.store.Log(); l != nil {
 		s := l.Stats()
@@ -158,10 +161,8 @@ func (r *run) healthReport() Health {
 	if g := r.gnssState(r.loop.Status()); g == "gnss down" {
 		h.Problems = append(h.Problems, "gnss: the receiver is there but failing (see the log)")
 	}
-	for _, p := range []string{r.gnssUndecoded(), r.clockProblem()} {
-		if p != "" {
-			h.Problems = append(h.Problems, p)
-		}
+	if p := r.gnssUndecoded(); p != "" {
+		h.Problems = append(h.Problems, p)
 	}
 	h.Healthy = rep.Healthy && len(h.Problems) == 0
 	return h

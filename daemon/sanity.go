@@ -15,7 +15,7 @@ import (
 const undecodedLimit = 10 * time.Second
 
 // clockSkewLimit is how far the daemon's notion of now (update.Installer.Now) and the GNSS
-// time of the latest valid fix may disagree before geogate health and the log say so. An RTC
+// time of the latest valid fix may disagree before the status and the log say so. An RTC
 // drifts seconds a day and a car parked for months keeps it within minutes; an hour or more
 // means an RTC that lost its battery or runs on local time, a receiver past a GPS week
 // rollover, or a spoofed receiver. GNSS time is a sanity bound only: it never moves the
@@ -80,8 +80,10 @@ func (r *run) clockSkew() (time.Duration, bool) {
 	return gnssNow.Sub(r.notionOfNow()), true
 }
 
-// clockProblem returns the health problem of a GNSS time that disagrees with the daemon's
-// notion of now by more than clockSkewLimit, "" when they agree or no fix has a time. It
+// clockProblem returns the status's word on a GNSS time that disagrees with the daemon's
+// notion of now by more than clockSkewLimit, "" when they agree or no fix has a time. It is
+// not a health problem: an updater would roll back every update of a unit whose RTC is wrong,
+// and the previous slot would be no better. It
 // logs a WARN when the disagreement starts and an INFO when it ends, once per change.
 func (r *run) clockProblem() string {
 	skew, ok := r.clockSkew()
