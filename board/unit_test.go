@@ -51,33 +51,44 @@ func TestUnitDirectives(t *testing.T) {
 	}
 }
 
-// TestUnitSystemdAnalyze runs "systemd-analyze verify" on the unit and measures its
-// "systemd-analyze security" exposure. verify needs ExecStart's binary to exist, so it
-// checks a copy whose ExecStart is this test binary.
+// TestUnitSystemdAnalyze runs "systemd-analyze verify" on the daemon's unit and an instance
+// of the serial console's, and measures their "systemd-analyze security" exposure. verify
+// needs ExecStart's binary to exist, so it checks copies whose ExecStart is this test binary.
 func TestUnitSystemdAnalyze(t *testing.T) {
 	sa := testtool.LookPath(t, "systemd-analyze", "systemd")
-	b, err := os.ReadFile(unitFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	unit := bytes.Replace(b, []byte("ExecStart=/usr/bin/geogate "), []byte("ExecStart="+self+" "), 1)
-	if bytes.Equal(unit, b) {
-		t.Fatal("ExecStart=/usr/bin/geogate not found in the unit")
+	for _, u := range []struct{ file, as string }{
+		{unitFile, "geogate.service"},
+		{"../init/geogate-console@.service", "geogate-console@ttyS1.service"},
+	} {
+		t.Run(u.as, func(t *testing.T) {
+			b, err := os.ReadFile(u.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unit := bytes.Replace(b, []byte("ExecStart=/usr/bin/geogate "), []byte("ExecStart="+self+" "), 1)
+			if bytes.Equal(unit, b) {
+				t.Fatal("ExecStart=/usr/bin/geogate not found in the unit")
+			}
+			path := filepath.Join(t.TempDir(), u.as)
+			if err := os.WriteFile(path, unit, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			analyze(t, sa, path)
+		})
 	}
-	path := filepath.Join(t.TempDir(), "geogate.service")
-	if err := os.WriteFile(path, unit, 0o644); err != nil {
-		t.Fatal(err)
-	}
+}
 
+// analyze runs systemd-analyze verify and security on the unit file at path.
+func analyze(t *testing.T, sa, path string) {
+	t.Helper()
 	out, err := exec.Command(sa, "verify", path).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
-
 	out, err = exec.Command(sa, "security", "--offline=true", "--no-pager", path).CombinedOutput()
 	if err != nil {
 		if bytes.Contains(out, []byte("--offline")) || bytes.Contains(out, []byte("unrecognized option")) {

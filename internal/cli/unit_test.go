@@ -2,12 +2,9 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -65,48 +62,6 @@ func TestConsoleUnitDirectives(t *testing.T) {
 	var stderr bytes.Buffer
 	if err := consoleMain(fl, &bytes.Buffer{}, &stderr); err == nil || !strings.Contains(stderr.String(), "-tty") {
 		t.Errorf("geogate console %v: %v\n%s", fl, err, stderr.String())
-	}
-}
-
-// TestConsoleUnitSystemdAnalyze runs "systemd-analyze verify" on an instance of the console
-// unit (ExecStart pointing at this test binary, which verify needs to exist) and holds its
-// "systemd-analyze security" exposure to the daemon unit's goal, 2.0.
-func TestConsoleUnitSystemdAnalyze(t *testing.T) {
-	sa := testtool.LookPath(t, "systemd-analyze", "systemd")
-	b, err := os.ReadFile(consoleUnit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	unit := bytes.Replace(b, []byte("ExecStart=/usr/bin/geogate "), []byte("ExecStart="+self+" "), 1)
-	if bytes.Equal(unit, b) {
-		t.Fatal("ExecStart=/usr/bin/geogate not found in the unit")
-	}
-	path := filepath.Join(t.TempDir(), "geogate-console@ttyS1.service")
-	if err := os.WriteFile(path, unit, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(sa, "verify", path).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
-	}
-	out, err := exec.Command(sa, "security", "--offline=true", "--no-pager", path).CombinedOutput()
-	if err != nil {
-		if bytes.Contains(out, []byte("--offline")) || bytes.Contains(out, []byte("unrecognized option")) {
-			testtool.Need(t, "systemd-analyze security --offline", fmt.Errorf("too old: %s", out), "systemd >= 250, Debian 12 or later")
-		}
-		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+) (\S+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no exposure in systemd-analyze security output:\n%s", out)
-	}
-	exposure, _ := strconv.ParseFloat(string(m[1]), 64)
-	t.Logf("systemd-analyze security exposure: %.1f %s", exposure, m[2])
-	if exposure > 2.0 {
-		t.Errorf("exposure %.1f %s, want <= 2.0", exposure, m[2])
 	}
 }
 
