@@ -331,6 +331,31 @@ type zoneProps struct {
 	Name           *string  `json:"name"` // decoded only to check that it is a string
 }
 
+// apply sets z's rule and the optional properties p holds, and *datum when p names one; p's
+// action must be set.
+func (p *zoneProps) apply(z *Zone, datum *Datum) error {
+	var err error
+	if z.Rule, err = ParseRule(*p.Action); err != nil {
+		return err
+	}
+	if p.MarginM != nil {
+		z.MarginM = *p.MarginM
+	}
+	if p.PrecisionM != nil {
+		z.PrecisionM = *p.PrecisionM
+	}
+	if p.MaxImagePixels != nil {
+		z.MaxImagePixels = *p.MaxImagePixels
+	}
+	z.Windows = p.Windows
+	if p.Datum != nil {
+		if *datum, err = parseDatum(*p.Datum); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // zonePropNames are the properties a zone may have, as zoneProps spells them. Besides them
 // a zone may carry free-form data under "meta" and under names starting with "x-"; any
 // other property is an error, so that a misspelt "datun" or "margin" never leaves a zone
@@ -505,23 +530,8 @@ func readGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budget *
 			if p.Action == nil {
 				return nil, fail(fmt.Errorf("%w: property action missing", ErrUnknownAction))
 			}
-			if z.Rule, err = ParseRule(*p.Action); err != nil {
+			if err := p.apply(&z, &datum); err != nil {
 				return nil, fail(err)
-			}
-			if p.MarginM != nil {
-				z.MarginM = *p.MarginM
-			}
-			if p.PrecisionM != nil {
-				z.PrecisionM = *p.PrecisionM
-			}
-			if p.MaxImagePixels != nil {
-				z.MaxImagePixels = *p.MaxImagePixels
-			}
-			z.Windows = p.Windows
-			if p.Datum != nil {
-				if datum, err = parseDatum(*p.Datum); err != nil {
-					return nil, fail(err)
-				}
 			}
 		}
 		if f.Geometry == nil {

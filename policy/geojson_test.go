@@ -56,24 +56,8 @@ func refReadGeoJSON(raw []byte, file string, region bool, fileDatum Datum, budge
 				return nil, errors.New("id or action missing")
 			}
 			z.ID = *p.ID
-			var err error
-			if z.Rule, err = ParseRule(*p.Action); err != nil {
+			if err := p.apply(&z, &datum); err != nil {
 				return nil, err
-			}
-			if p.MarginM != nil {
-				z.MarginM = *p.MarginM
-			}
-			if p.PrecisionM != nil {
-				z.PrecisionM = *p.PrecisionM
-			}
-			if p.MaxImagePixels != nil {
-				z.MaxImagePixels = *p.MaxImagePixels
-			}
-			z.Windows = p.Windows
-			if p.Datum != nil {
-				if datum, err = parseDatum(*p.Datum); err != nil {
-					return nil, err
-				}
 			}
 		}
 		if f.Geometry == nil {
