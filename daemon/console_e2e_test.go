@@ -6,14 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,75 +19,18 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/geogate/geogate/audit"
+	"github.com/geogate/geogate/console/consoletest"
 	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/policy"
 )
-
-// ptyExpect reads a pty master in the background and waits for text, like expect(1).
-type ptyExpect struct {
-	t    *testing.T
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen int
-	more chan struct{}
-}
-
-func newPTYExpect(t *testing.T, r io.Reader) *ptyExpect {
-	e := &ptyExpect{t: t, more: make(chan struct{}, 1)}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			e.mu.Lock()
-			e.buf.Write(b[:n])
-			e.mu.Unlock()
-			select {
-			case e.more <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return e
-}
-
-// expect waits for want after what was already matched and returns the text up to and
-// including it. The 20 s bound is a safety net for a broken console, not a speed goal.
-func (e *ptyExpect) expect(want string) string {
-	e.t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		e.mu.Lock()
-		s := e.buf.String()[e.seen:]
-		if i := strings.Index(s, want); i >= 0 {
-			e.seen += i + len(want)
-			e.mu.Unlock()
-			return s[:i+len(want)]
-		}
-		e.mu.Unlock()
-		select {
-		case <-e.more:
-		case <-deadline:
-			e.t.Fatalf("no %q on the console; got:\n%s", want, s)
-		}
-	}
-}
-
-func (e *ptyExpect) all() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.buf.String()
-}
 
 // TestConsoleReloadExport is a technician's session on the serial console of a running
 // daemon: "geogate console" on a real pty at 115200 baud talks to "geogate run" over its
 // control socket. It unlocks with an operate token made by "geogate console token", reads the
 // status, reloads the policy (unchanged, then a new version installed in the policy
 // directory), starts an export of the log to a licensed recipient's age key, follows it with
-// "export" until it is done, and exits. Every command answers within 100 ms (the export runs
-// in the daemon). The export opens with the recipient's identity ("geogate store verify
+// "export" until it is done, and exits, logging each command's answer time (the console's goal
+// is 100 ms; the export runs in the daemon). The export opens with the recipient's identity ("geogate store verify
 // -identity") and holds the records stored so far, its size and SHA-256 as the console said;
 // the audit trail verifies and holds the session's unlock, failure and commands, the reload
 // and the export (its SHA-256 that of the file), and no entry holds a coordinate or a zone.
@@ -145,7 +86,7 @@ func TestConsoleReloadExport(t *testing.T) {
 			<-conDone
 		}
 	})
-	e := newPTYExpect(t, master)
+	e := consoletest.New(t, master, 20*time.Second)
 	send := func(line string) {
 		if _, err := master.Write([]byte(line + "\r")); err != nil {
 			t.Fatal(err)
@@ -159,14 +100,14 @@ func TestConsoleReloadExport(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	// timed sends a command and waits for the prompt after its answer, which holds want;
-	// every command answers within the console's goal of 100 ms (issue 19).
+	// timed sends a command and waits for the prompt after its answer, which holds want, and
+	// logs how long the answer took.
 	timed := func(line, want string) string {
 		t.Helper()
 		began := time.Now()
 		send(line)
-		out := e.expect(want)
-		out += e.expect("geogate(operate)> ")
+		out := e.Expect(want)
+		out += e.Expect("geogate(operate)> ")
 		took := time.Since(began)
 		label := line
 		if len(label) > 12 {
@@ -178,16 +119,16 @@ func TestConsoleReloadExport(t *testing.T) {
 		return out
 	}
 
-	banner := e.expect("unlock with:")
+	banner := e.Expect("unlock with:")
 	if !strings.Contains(banner, "geogate console on unit-e2e: LOCKED") {
 		t.Fatalf("banner:\n%s", banner)
 	}
 	send("unlock gct1.junk.junk")
-	e.expect("new nonce ")
-	tok := token(strings.TrimSpace(e.expect("\r\n")), "operate")
+	e.Expect("new nonce ")
+	tok := token(strings.TrimSpace(e.Expect("\r\n")), "operate")
 	send("unlock " + tok)
-	e.expect("unlocked (operate)")
-	e.expect("geogate(operate)> ")
+	e.Expect("unlocked (operate)")
+	e.Expect("geogate(operate)> ")
 	timed("status", "since start:")
 	timed("reload", "policy unchanged: v1 in force")
 
@@ -248,7 +189,7 @@ func TestConsoleReloadExport(t *testing.T) {
 		t.Errorf("export done in %s, started as %s", m[3], file)
 	}
 	send("exit")
-	e.expect("bye")
+	e.Expect("bye")
 	select {
 	case <-conDone:
 		if conWait != nil {
@@ -257,7 +198,7 @@ func TestConsoleReloadExport(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the console did not end after exit")
 	}
-	if strings.Contains(conErr.String(), tok) || strings.Contains(e.all(), "public tier") {
+	if strings.Contains(conErr.String(), tok) || strings.Contains(e.All(), "public tier") {
 		t.Error("the token was logged, or a position shown")
 	}
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,58 +15,12 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/geogate/geogate/console"
+	"github.com/geogate/geogate/console/consoletest"
 	"github.com/geogate/geogate/control"
 	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/internal/testtool"
 	"github.com/geogate/geogate/policy"
 )
-
-// expecter reads a pty master in the background and waits for text, like expect(1).
-type expecter struct {
-	t    *testing.T
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen int
-}
-
-func newExpecter(t *testing.T, r io.Reader) *expecter {
-	e := &expecter{t: t}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			e.mu.Lock()
-			e.buf.Write(b[:n])
-			e.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return e
-}
-
-// expect waits (at most 10 s: a safety net, not a speed goal) for want after what was
-// already matched, and returns the text up to and including it.
-func (e *expecter) expect(want string) string {
-	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		e.mu.Lock()
-		s := e.buf.String()[e.seen:]
-		if i := strings.Index(s, want); i >= 0 {
-			e.seen += i + len(want)
-			e.mu.Unlock()
-			return s[:i+len(want)]
-		}
-		e.mu.Unlock()
-		time.Sleep(time.Millisecond)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.t.Fatalf("no %q on the console; got:\n%s", want, e.buf.String()[e.seen:])
-	return ""
-}
 
 // TestConsoleSession is a technician's session over a real pty at 115200 baud: locked,
 // unlock with a development token, a daemon that is not running (local checks), garbage and
@@ -100,8 +53,8 @@ func TestConsoleSession(t *testing.T) {
 	go func() {
 		done <- consoleMain([]string{"-tty", slave.Name(), "-baud", "115200", "-dev", dir}, io.Discard, &stderr)
 	}()
-	e := newExpecter(t, master)
-	banner := e.expect("unlock with:")
+	e := consoletest.New(t, master, 10*time.Second)
+	banner := e.Expect("unlock with:")
 	var id, nonce string
 	for _, l := range strings.Split(banner, "\r\n") {
 		if s, ok := strings.CutPrefix(l, "geogate console on "); ok {
@@ -117,7 +70,7 @@ func TestConsoleSession(t *testing.T) {
 	send := func(line string) { master.Write([]byte(line + "\r")) }
 
 	send("gnss")
-	e.expect("locked; unlock first")
+	e.Expect("locked; unlock first")
 	key, _, err := policy.ReadSigningKey(filepath.Join(dir, devConsoleKey+".key"))
 	if err != nil {
 		t.Fatal(err)
@@ -127,17 +80,17 @@ func TestConsoleSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	send("unlock " + tok)
-	e.expect("unlocked (read-only)")
+	e.Expect("unlocked (read-only)")
 	send("status")
-	e.expect("the daemon is not running")
-	e.expect("local checks")
-	e.expect("control socket")
+	e.Expect("the daemon is not running")
+	e.Expect("local checks")
+	e.Expect("control socket")
 	send("\x01\x02frob")
-	e.expect("unknown command")
+	e.Expect("unknown command")
 	send(strings.Repeat("y", 700))
-	e.expect("line too long")
+	e.Expect("line too long")
 	send("reload")
-	e.expect("needs the operate scope")
+	e.Expect("needs the operate scope")
 
 	// Now a daemon answers on the socket.
 	srv := &control.Server{Path: filepath.Join(dir, "control.sock"), Group: -1}
@@ -158,8 +111,8 @@ func TestConsoleSession(t *testing.T) {
 	} {
 		began := time.Now()
 		send(cmd.line)
-		e.expect(cmd.want)
-		e.expect("geogate(read-only)> ")
+		e.Expect(cmd.want)
+		e.Expect("geogate(read-only)> ")
 		t.Logf("%s answered over the pty at 115200 baud in %v", cmd.line, time.Since(began).Round(time.Microsecond))
 	}
 
