@@ -128,17 +128,39 @@ const maxLatLonFrac = 10
 // degrees). maxDeg is 90 or 180; minutes must be below 60 and the total at most maxDeg.
 // It returns the number of minute fraction digits as the coordinate's precision.
 func parseDegMin(b []byte, maxDeg uint64) (deg float64, prec int, r Reason) {
-	mant, frac, ok := parseFixed(b)
-	if !ok {
+	// The integer part and the fraction are parsed apart, so the whole degrees are the
+	// integer part over a constant 100 and no division by a variable power of ten is needed.
+	ip, i := uint64(0), 0
+	for ; i < len(b); i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			break
+		}
+		ip = ip*10 + uint64(d)
+	}
+	var fm uint64 // the fraction's digits, the first maxLatLonFrac of them
+	frac := 0
+	if i < len(b) {
+		if b[i] != '.' {
+			return 0, 0, ReasonBadField
+		}
+		for _, c := range b[i+1:] {
+			d := c - '0'
+			if d > 9 {
+				return 0, 0, ReasonBadField
+			}
+			if frac < maxLatLonFrac {
+				fm = fm*10 + uint64(d)
+				frac++
+			}
+		}
+	}
+	if i > maxDigits || len(b) == 0 || (i == 0 && len(b) == 1) {
+		// An integer part too long to be exact, or no digits at all.
 		return 0, 0, ReasonBadField
 	}
-	for frac > maxLatLonFrac {
-		mant /= 10
-		frac--
-	}
 	scale := pow10u[frac]
-	whole := mant / (100 * scale)     // degrees
-	minutes := mant - whole*100*scale // minutes * 10^frac
+	whole, minutes := ip/100, ip%100*scale+fm // degrees; minutes * 10^frac
 	if minutes >= 60*scale || whole > maxDeg || (whole == maxDeg && minutes != 0) {
 		return 0, 0, ReasonRange
 	}

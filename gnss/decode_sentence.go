@@ -1,5 +1,7 @@
 package gnss
 
+import "encoding/binary"
+
 // SentenceType is an NMEA 0183 sentence formatter the decoder knows.
 type SentenceType uint8
 
@@ -630,12 +632,44 @@ func decodeGSV(fs *fieldSplit, s *sentence) Reason {
 		}
 		rest = rest[:len(rest)-1]
 	}
-	for _, c := range rest {
-		if (c < '0' || c > '9') && c != ',' && c != '-' {
-			return ReasonBadField
-		}
+	if !gsvBytes(rest) {
+		return ReasonBadField
 	}
 	return ReasonNone
+}
+
+// gsvBytes reports whether b has only digits, commas and '-', the bytes of GSV's satellite
+// fields. It tests eight bytes at a time (the last word may overlap the one before).
+func gsvBytes(b []byte) bool {
+	if len(b) < 8 {
+		for _, c := range b {
+			if (c < '0' || c > '9') && c != ',' && c != '-' {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; ; i += 8 {
+		if i > len(b)-8 {
+			i = len(b) - 8
+		}
+		if !gsvWord(binary.LittleEndian.Uint64(b[i:])) {
+			return false
+		}
+		if i == len(b)-8 {
+			return true
+		}
+	}
+}
+
+// gsvWord reports whether every byte of w is a digit, ',' or '-'.
+func gsvWord(w uint64) bool {
+	x := w & lows                    // each byte's low 7 bits: no carry between bytes below
+	below := ^(x + (0x80-',')*ones)  // high bit set: byte < ','
+	above := x + (0x80-('9'+1))*ones // high bit set: byte > '9'
+	y := (x ^ '.'*ones) &^ ones      // zero byte: '.' or '/', the two between '-' and '0'
+	between := ^(y + lows)           // high bit set: y's byte is zero
+	return (w|below|above|between)&highs == 0
 }
 
 // decodeZDA: $--ZDA,time,dd,mm,yyyy,zonehours,zoneminutes

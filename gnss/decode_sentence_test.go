@@ -275,3 +275,83 @@ func TestReasonAndTypeStrings(t *testing.T) {
 		t.Errorf("talkers %q", s)
 	}
 }
+
+// parseDegMinDivide is parseDegMin as a single fixed-point parse and divisions by powers of
+// ten: the reference FuzzParseDegMin checks the split integer/fraction parser against.
+func parseDegMinDivide(b []byte, maxDeg uint64) (float64, int, Reason) {
+	mant, frac, ok := parseFixed(b)
+	if !ok {
+		return 0, 0, ReasonBadField
+	}
+	for frac > maxLatLonFrac {
+		mant /= 10
+		frac--
+	}
+	scale := pow10u[frac]
+	whole := mant / (100 * scale)
+	minutes := mant - whole*100*scale
+	if minutes >= 60*scale || whole > maxDeg || (whole == maxDeg && minutes != 0) {
+		return 0, 0, ReasonRange
+	}
+	return float64(whole) + float64(minutes)/(60*pow10f[frac]), frac, ReasonNone
+}
+
+// FuzzParseDegMin checks parseDegMin against parseDegMinDivide on any field up to
+// maxDigits long, bit for bit.
+func FuzzParseDegMin(f *testing.F) {
+	for _, s := range []string{"4807.038", "01131.000", "4134.49821229", "9000.0000", "18000.0",
+		"0.5", ".5", "5.", ".", "", "48x7.0", "4860.0", "0000.00003", "12345678901234567.8"} {
+		f.Add([]byte(s), len(s)%2 == 0)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, lon bool) {
+		if len(b) > maxDigits {
+			return // the reference's slow path keeps 18 significant digits; parseDegMin keeps 10 fraction digits
+		}
+		maxDeg := uint64(90)
+		if lon {
+			maxDeg = 180
+		}
+		got, gp, gr := parseDegMin(b, maxDeg)
+		want, wp, wr := parseDegMinDivide(b, maxDeg)
+		if gr != wr || gp != wp || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseDegMin(%q, %d) = %v, %d, %v; divisions give %v, %d, %v", b, maxDeg, got, gp, gr, want, wp, wr)
+		}
+	})
+}
+
+// TestGSVBytes checks the word-at-a-time gsvBytes against a byte loop: every byte value at
+// every position of GSV satellite fields of each length from 0 to 24 (words overlap at the
+// end of all but multiples of eight).
+func TestGSVBytes(t *testing.T) {
+	isGSV := func(b []byte) bool {
+		for _, c := range b {
+			if (c < '0' || c > '9') && c != ',' && c != '-' {
+				return false
+			}
+		}
+		return true
+	}
+	const sats = "01,05,040,,02,-7,259,43,0"
+	bad := 0
+	for n := 0; n <= 24; n++ {
+		b := []byte(sats[:n])
+		if !gsvBytes(b) {
+			t.Fatalf("gsvBytes(%q) = false", b)
+		}
+		for i := range b {
+			for c := range 256 {
+				orig := b[i]
+				b[i] = byte(c)
+				if got, want := gsvBytes(b), isGSV(b); got != want {
+					t.Fatalf("gsvBytes(%q) = %v, want %v", b, got, want)
+				} else if !want {
+					bad++
+				}
+				b[i] = orig
+			}
+		}
+	}
+	if bad != 300*(256-12) {
+		t.Errorf("%d bad fields, want %d", bad, 300*(256-12))
+	}
+}

@@ -1,5 +1,10 @@
 package gnss
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // NMEA 0183 line lengths. The standard caps a sentence at 82 characters including the
 // leading '$' and the trailing CR LF, so 80 characters from '$' through the checksum. Real
 // receivers overrun it: u-blox high-precision mode, Unicore and Septentrio add digits and
@@ -72,6 +77,28 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
+// SWAR ("SIMD within a register") tests on eight line bytes loaded as a little-endian word.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	lows  = 0x7f7f7f7f7f7f7f7f
+)
+
+// special reports whether w has a byte that is not plain text for the word-at-a-time loop:
+// below '+' (controls, CR, LF, space, '!', '$', '*' and a few punctuation marks) or above
+// '~'. Such a word goes through the byte loop, which knows what each byte means.
+func special(w uint64) bool {
+	below := (w - '+'*ones) &^ w       // a byte < '+' sets its high bit (exact for "any")
+	above := (w + (0x7f-'~')*ones) | w // a byte > '~' sets its high bit
+	return (below|above)&highs != 0
+}
+
+// commas returns a mask with the high bit of each ',' byte of w set, and nothing else.
+func commas(w uint64) uint64 {
+	t := w ^ ','*ones
+	return ^((t&lows + lows) | t | lows)
+}
+
 // scan consumes bytes of p until a good sentence is complete or p is used up. It returns the
 // number of bytes consumed and, when a sentence completed, the sentence from its start
 // character up to (not including) the '*' of the checksum. The sentence aliases the framer's
@@ -111,6 +138,26 @@ func (f *framer) scan(p []byte) (int, []byte) {
 			// One pass copies the line, accumulates the checksum and cuts the fields.
 			// Locals keep the loop in registers.
 			j, sum, star, nf, base := i, f.sum, f.star, f.fields.n, f.n-i
+			if star < 0 {
+				// Eight bytes at a time while they are plain text and commas.
+				var sum64 uint64
+				for j+8 <= len(p) && nf <= maxFields-9 && base+j+8 <= len(f.buf) {
+					w := binary.LittleEndian.Uint64(p[j:])
+					if special(w) {
+						break
+					}
+					sum64 ^= w
+					for m := commas(w); m != 0; m &= m - 1 {
+						f.fields.ends[nf] = uint8(base + j + bits.TrailingZeros64(m)>>3)
+						nf++
+					}
+					j += 8
+				}
+				sum64 ^= sum64 >> 32
+				sum64 ^= sum64 >> 16
+				sum64 ^= sum64 >> 8
+				sum ^= byte(sum64)
+			}
 			for ; j < len(p); j++ {
 				c := p[j]
 				k := byteClass[c]

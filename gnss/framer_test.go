@@ -148,3 +148,58 @@ func TestFramerManyFields(t *testing.T) {
 		t.Errorf("body %q", got[0])
 	}
 }
+
+// FuzzFramer checks the word-at-a-time loop of scan against its byte loop: fed one byte at a
+// time, scan never has eight bytes to test at once, so any other chunk size must give the
+// same sentences, the same fields and the same counts. Every field must also be what
+// splitting the sentence at its commas gives.
+func FuzzFramer(f *testing.F) {
+	gga := withSum("$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")
+	for _, s := range []string{gga + "\r\n", gga + "  \r\n" + gga[:40] + "\n",
+		withSum("$GPGSV,3,1,12,01,05,040,,02,17,259,43,03,-2,100,,04,55,011,48,1") + "\n",
+		withSum("$GPXXX"+strings.Repeat(",1", 2*maxFields)) + "\n", withSum("$GPTXT,a*b,c") + "\r\n",
+		"$GPGGA,\x1b[2J,1\r\n" + gga + "\n", withSum("$GPTXT,"+strings.Repeat("x", MaxSentence)) + "\n"} {
+		f.Add([]byte(s))
+	}
+	type frame struct {
+		body   string
+		fields []string
+	}
+	run := func(in []byte, chunk int) ([]frame, Stats) {
+		var st Stats
+		fr := framer{stats: &st}
+		var out []frame
+		for p := in; len(p) > 0; {
+			q := p[:min(chunk, len(p))]
+			p = p[len(q):]
+			for len(q) > 0 {
+				n, body := fr.scan(q)
+				q = q[n:]
+				if body != nil {
+					fs := make([]string, fr.fields.n)
+					for i := range fs {
+						fs[i] = string(fr.fields.get(i))
+					}
+					out = append(out, frame{string(body), fs})
+				}
+			}
+		}
+		fr.flush()
+		return out, st
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want, wantStats := run(in, 1)
+		for _, fr := range want {
+			split := strings.SplitN(fr.body[1:], ",", maxFields)
+			if strings.Join(split, "|") != strings.Join(fr.fields, "|") {
+				t.Fatalf("%q: fields %q, split %q", fr.body, fr.fields, split)
+			}
+		}
+		for _, chunk := range []int{3, 8, 9, 17, len(in)} {
+			got, st := run(in, max(chunk, 1))
+			if fmt.Sprint(got) != fmt.Sprint(want) || st != wantStats {
+				t.Fatalf("chunk %d: %q, %+v; byte at a time: %q, %+v", chunk, got, st, want, wantStats)
+			}
+		}
+	})
+}
