@@ -300,7 +300,8 @@ func parseDegMinDivide(b []byte, maxDeg uint64) (float64, int, Reason) {
 // maxDigits long, bit for bit.
 func FuzzParseDegMin(f *testing.F) {
 	for _, s := range []string{"4807.038", "01131.000", "4134.49821229", "9000.0000", "18000.0",
-		"0.5", ".5", "5.", ".", "", "48x7.0", "4860.0", "0000.00003", "12345678901234567.8"} {
+		"0.5", ".5", "5.", ".", "", "48x7.0", "4860.0", "0000.00003", "12345678901234567.8",
+		"4134.4982122:", "4134.498/12290", "00000.999999999999"} {
 		f.Add([]byte(s), len(s)%2 == 0)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, lon bool) {

@@ -1,9 +1,6 @@
 package gnss
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "encoding/binary"
 
 // NMEA 0183 line lengths. The standard caps a sentence at 82 characters including the
 // leading '$' and the trailing CR LF, so 80 characters from '$' through the checksum. Real
@@ -99,6 +96,20 @@ func commas(w uint64) uint64 {
 	return ^((t&lows + lows) | t | lows)
 }
 
+// commaOffsets and commaCount map the eight-bit mask of a word's commas (bit k: byte k) to
+// the offsets of its set bits, one per byte in increasing order, and to how many there are.
+var commaOffsets, commaCount = func() (off [256]uint64, n [256]uint8) {
+	for m := range off {
+		for k := range 8 {
+			if m&(1<<k) != 0 {
+				off[m] |= uint64(k) << (8 * n[m])
+				n[m]++
+			}
+		}
+	}
+	return off, n
+}()
+
 // scan consumes bytes of p until a good sentence is complete or p is used up. It returns the
 // number of bytes consumed and, when a sentence completed, the sentence from its start
 // character up to (not including) the '*' of the checksum. The sentence aliases the framer's
@@ -147,10 +158,11 @@ func (f *framer) scan(p []byte) (int, []byte) {
 						break
 					}
 					sum64 ^= w
-					for m := commas(w); m != 0; m &= m - 1 {
-						f.fields.ends[nf] = uint8(base + j + bits.TrailingZeros64(m)>>3)
-						nf++
-					}
+					// The commas' offsets in the word, stored all at once (bytes past the
+					// last comma are overwritten by the next word's or never read).
+					m := (commas(w) >> 7) * 0x0102040810204080 >> 56
+					binary.LittleEndian.PutUint64(f.fields.ends[nf:], commaOffsets[m]+uint64(base+j)*ones)
+					nf += int(commaCount[m])
 					j += 8
 				}
 				sum64 ^= sum64 >> 32
