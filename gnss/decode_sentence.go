@@ -639,9 +639,10 @@ func decodeGSV(fs *fieldSplit, s *sentence) Reason {
 }
 
 // gsvBytes reports whether b has only digits, commas and '-', the bytes of GSV's satellite
-// fields. It tests eight bytes at a time (the last word may overlap the one before).
+// fields. Where wordLoop is set it tests eight bytes at a time (the last word may overlap the
+// one before).
 func gsvBytes(b []byte) bool {
-	if len(b) < 8 {
+	if !wordLoop || len(b) < 8 {
 		for _, c := range b {
 			if (c < '0' || c > '9') && c != ',' && c != '-' {
 				return false

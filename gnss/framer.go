@@ -1,6 +1,9 @@
 package gnss
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // NMEA 0183 line lengths. The standard caps a sentence at 82 characters including the
 // leading '$' and the trailing CR LF, so 80 characters from '$' through the checksum. Real
@@ -74,7 +77,12 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
-// SWAR ("SIMD within a register") tests on eight line bytes loaded as a little-endian word.
+// wordLoop enables the loops that test eight bytes at once as a 64-bit word (SWAR, "SIMD
+// within a register") where a word is 64 bits. On 32-bit ARM each 64-bit operation is two or
+// more instructions and the byte loops are kept; FuzzFramer checks the two against each other.
+const wordLoop = bits.UintSize == 64
+
+// Constants of the word loops: every byte 0x01, 0x80 and 0x7f.
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
@@ -149,7 +157,7 @@ func (f *framer) scan(p []byte) (int, []byte) {
 			// One pass copies the line, accumulates the checksum and cuts the fields.
 			// Locals keep the loop in registers.
 			j, sum, star, nf, base := i, f.sum, f.star, f.fields.n, f.n-i
-			if star < 0 {
+			if wordLoop && star < 0 {
 				// Eight bytes at a time while they are plain text and commas.
 				var sum64 uint64
 				for j+8 <= len(p) && nf <= maxFields-9 && base+j+8 <= len(f.buf) {
