@@ -129,6 +129,43 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// frameAllNoAlloc runs data through the framer and, if decode is set, the sentence decoder,
+// as Decoder.Feed does, without the merger.
+func frameAllNoAlloc(f *framer, s *sentence, data []byte, decode bool) {
+	for p := data; len(p) > 0; {
+		n, body := f.scan(p)
+		p = p[n:]
+		if body != nil && decode {
+			f.stats.Rejected[decodeSentence(&f.fields, s)]++
+		}
+	}
+}
+
+// BenchmarkDecodeStages splits geogate's side of BenchmarkDecode by stage, on the same
+// captures: "frame" is the framer alone (resync, checksum, field cuts), "decode" adds the
+// sentence decoder; BenchmarkDecode's geogate sub-benchmark adds the epoch merger. Their
+// differences say where the time goes.
+func BenchmarkDecodeStages(b *testing.B) {
+	for _, name := range benchCaptures {
+		data := readCapture(b, name)
+		for _, stage := range []string{"frame", "decode"} {
+			b.Run(stage+"/"+name, func(b *testing.B) {
+				var st Stats
+				f := &framer{stats: &st}
+				s := &sentence{}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					frameAllNoAlloc(f, s, data, stage == "decode")
+				}
+				if st.Sentences == 0 {
+					b.Fatal("no sentences")
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkDecodeRatio measures the >= 10x goal against go-nmea robustly on a shared machine:
 // every iteration decodes the capture with geogate and then parses it with go-nmea, timing
 // each, so a change in load hits both sides alike. It reports the ratio of go-nmea's time to
