@@ -134,7 +134,7 @@ func scaled(vs []float64, k float64) []float64 {
 var goals = []goal{
 	{
 		What: "NMEA decoding against go-nmea", Target: ">= 10x", Unit: "x", Prec: 1,
-		Method: "BenchmarkDecodeRatio (gnss): framer, decoder and epoch merger over three real captures, both decoders timed in the same iteration; a run's figure is the smallest of the three ratios",
+		Method: "BenchmarkDecodeRatio (gnss): framer, decoder and epoch merger over three real captures, both decoders timed in the same iteration; a run's figure is the smallest of the three ratios (BenchmarkDecodeStages splits geogate's time into framer, sentence decoder and merger)",
 		Ref:    "github.com/adrianmo/go-nmea nmea.Parse",
 		Figures: func(r results) []float64 {
 			return minOver(r, "BenchmarkDecodeRatio/", "x-go-nmea")
