@@ -167,7 +167,8 @@ func (f *framer) scan(p []byte) (int, []byte) {
 					}
 					sum64 ^= w
 					// The commas' offsets in the word, stored all at once (bytes past the
-					// last comma are overwritten by the next word's or never read).
+					// last comma are overwritten by the next word's or never read). The
+					// multiply gathers the eight high bits of the comma mask into one byte.
 					m := (commas(w) >> 7) * 0x0102040810204080 >> 56
 					binary.LittleEndian.PutUint64(f.fields.ends[nf:], commaOffsets[m]+uint64(base+j)*ones)
 					nf += int(commaCount[m])
