@@ -74,8 +74,9 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Logf("stopped %v after SIGTERM: %s", took, sum.line)
 			// Every dropped fix left a sealed placeholder (no gap in the stream): those the gate
 			// dropped in their place, those dropped before it (backlog: the reader's queue was
-			// full on a loaded machine) once the loop ran again.
-			if sum.fixesDropped == 0 || sum.records == 0 || sum.durable != sum.records+sum.fixesDropped {
+			// full on a loaded machine) once the loop ran again; frames dropped for the zone
+			// left theirs too (checkSeqs below counts every placeholder).
+			if sum.fixesDropped == 0 || sum.records == 0 || sum.durable < sum.records+sum.fixesDropped {
 				t.Errorf("summary: want dropped fixes, stored records, all of them and a placeholder per dropped fix durable: %s", sum.line)
 			}
 			if sum.dropReasons["zone-deny"][0] == 0 {

@@ -596,7 +596,7 @@ func storeVerify(t *testing.T, dir, key string) string {
 // verifiedPlaceholders reads the placeholders count from store verify's closing line.
 func verifiedPlaceholders(t *testing.T, verify string) int64 {
 	t.Helper()
-	m := regexp.MustCompile(`\(and (\d+) placeholders for dropped fixes\)`).FindStringSubmatch(verify)
+	m := regexp.MustCompile(`\(and (\d+) placeholders for dropped fixes and frames\)`).FindStringSubmatch(verify)
 	if m == nil {
 		t.Fatalf("store verify gives no placeholder count: %q", verify)
 	}

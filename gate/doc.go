@@ -5,7 +5,8 @@
 //
 // # Fixes
 //
-// Every fix is decided by a policy.Engine. A dropped fix leaves no record; a kept or
+// Every fix is decided by a policy.Engine. A dropped fix leaves no record, only a sealed
+// placeholder of a fix record's size where the Store takes one; a kept or
 // coarsened one becomes a record.TypeFix record holding only the policy's output position (already
 // on the tier's grid and in its datum). Speed, course and altitude are kept only at full
 // precision.
@@ -18,7 +19,9 @@
 // frame across a zone edge. Frames the tier allows only at a smaller size are downscaled in
 // a separate goroutine, so a slow re-encode never delays fixes; when it is busy the frame is
 // dropped and counted. Frames with no trustworthy position are dropped, never stored "just
-// in case".
+// in case". A frame dropped for where the car was (a deny zone, outside every allowed area,
+// next to a coarsened fix) leaves a sealed placeholder of its record's size at the tier's
+// image rate, so the sealed stream does not show, without the key, when the car met a zone.
 //
 // # Anonymization
 //

@@ -99,7 +99,7 @@ type Loop struct {
 	fixEng    *policy.Engine
 	frameEng  *policy.Engine
 	scaler    camera.Scaler
-	rate      rate // the tier's max_fps, over the frames the policy lets through
+	rate      rate // the tier's max_fps, over the frames the policy lets through or places (framePlaceholder)
 	track     track
 	pending   [maxPending]camera.Frame
 	phead, pn int
@@ -112,9 +112,12 @@ type Loop struct {
 	scaleJobs chan scaleJob
 	scaleDone chan struct{}
 	powerFail atomic.Bool
-	backlog   uint64      // Config.Backlog as far as placeholders stand for it
-	storeErr  atomic.Bool // the last Append failed; logged once per change
-	anonErr   atomic.Bool // the last Anonymize failed, or there is no Anonymizer; logged once per change
+	backlog   uint64 // Config.Backlog as far as placeholders stand for it
+	// scaleRatio is the stored size of the last downscaled frame over its captured size, in
+	// 2^-32ths; the scaler goroutine writes it, framePlaceholder reads it. 0 before the first.
+	scaleRatio atomic.Uint64
+	storeErr   atomic.Bool // the last Append failed; logged once per change
+	anonErr    atomic.Bool // the last Anonymize failed, or there is no Anonymizer; logged once per change
 
 	// Counters count everything the loop does; read them from any goroutine.
 	Counters Counters
@@ -396,16 +399,18 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	d := l.frameEng.Decide(&l.ifix, now)
 	for _, n := range [2]*tracked{before, after} {
 		if n.action < d.Action {
-			if n.action == policy.Drop {
-				l.Counters.dropFrame(PolicyReason(n.reason))
-			} else {
-				l.Counters.dropFrame(PolicyReason(policy.ReasonZoneCoarsen))
+			r := n.reason
+			if n.action != policy.Drop {
+				r = policy.ReasonZoneCoarsen
 			}
+			l.Counters.dropFrame(PolicyReason(r))
+			l.framePlaceholder(f, r, now)
 			return false
 		}
 	}
 	if d.Action == policy.Drop {
 		l.Counters.dropFrame(PolicyReason(d.Reason))
+		l.framePlaceholder(f, d.Reason, now)
 		return false
 	}
 	if d.MaxFPS > 0 && !l.rate.keep(f.Captured, d.MaxFPS) {
@@ -438,6 +443,44 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	}
 	l.writeFrame(l.frameBuf, &h, f, false)
 	return false
+}
+
+// framePlaceholder appends a sealed placeholder of about the frame record's size where the
+// policy dropped frame f for where the car was (a deny zone, outside every allowed area, next
+// to a coarsened fix) and the tier's max_fps would have stored it. The frames of a drive
+// through a zone then leave the same cadence of sealed records of the same sizes as frames
+// stored outside it: without the key, the frame stream does not tell when the car met a
+// zone, as the fixes' placeholders do not. A frame the tier stores downscaled is placed at
+// the size ratio of the last one stored (before the first, the ratio of the pixels). Frames
+// dropped for other reasons (no position, the rate, a busy scaler) leave no placeholder:
+// those say nothing about where the car was. It does not allocate.
+func (l *Loop) framePlaceholder(f *camera.Frame, r policy.Reason, now time.Time) {
+	switch r {
+	case policy.ReasonZoneDeny, policy.ReasonDefaultDeny, policy.ReasonZoneCoarsen:
+	default:
+		return
+	}
+	p, ok := l.cfg.Store.(placeholderStore)
+	if !ok || l.powerFail.Load() {
+		return
+	}
+	fps, maxPixels, ok := l.frameEng.FrameLimits()
+	if !ok || fps > 0 && !l.rate.keep(f.Captured, fps) {
+		return
+	}
+	size := uint64(len(f.Data))
+	if pixels := uint64(f.Width * f.Height); maxPixels > 0 && pixels > uint64(maxPixels) {
+		ratio := l.scaleRatio.Load()
+		if ratio == 0 {
+			ratio = uint64(maxPixels) << 32 / pixels
+		}
+		size = (size*ratio + 1<<31) >> 32 // frames are at most a few MiB: no overflow
+	}
+	at := now.UTC()
+	if l.ifix.Has&gnss.HasTime != 0 {
+		at = l.ifix.Time
+	}
+	p.AppendPlaceholder(at, record.FrameHeaderSize+int(size)) // storage counts what it refuses
 }
 
 // errNoAnonymizer is logged when a tier requires anonymization and Config has no Anonymizer.
@@ -522,7 +565,13 @@ func (l *Loop) work(j *scaleJob) {
 		}
 		img = masked
 	}
-	if l.writeFrame(l.scaleRec, &j.hdr, &img, scaled) && j.anonymize {
+	if !l.writeFrame(l.scaleRec, &j.hdr, &img, scaled) {
+		return
+	}
+	if scaled && len(j.frame.Data) > 0 {
+		l.scaleRatio.Store(min(uint64(len(img.Data))<<32/uint64(len(j.frame.Data)), 1<<32))
+	}
+	if j.anonymize {
 		l.Counters.FramesAnonymized.Add(1)
 	}
 }

@@ -87,6 +87,26 @@ func (h *Holder) NewEngine(tier string) *Engine {
 // Tier returns the tier name the engine decides at.
 func (e *Engine) Tier() string { return e.tier }
 
+// FrameLimits returns the max_fps and max_image_pixels of the engine's tier in the policy in
+// force (zero: unlimited), the limits a Decision that keeps a frame outside every zone
+// carries; ok is false without a policy or without the tier. A Drop carries no limits, so the
+// camera gate asks here to place what it drops at the rate and size it would have stored. It
+// does not allocate.
+func (e *Engine) FrameLimits() (maxFPS float64, maxPixels int, ok bool) {
+	p := e.h.cur.Load()
+	if p == nil {
+		return 0, 0, false
+	}
+	if p != e.pol {
+		e.adopt(p)
+	}
+	if e.tierIdx < 0 {
+		return 0, 0, false
+	}
+	t := &p.tiers[e.tierIdx]
+	return t.MaxFPS, t.MaxImagePixels, true
+}
+
 func (e *Engine) adopt(p *Policy) {
 	if e.pol != nil && e.sticky >= 0 {
 		// Carry hysteresis over a reload: stay "inside" the zone with the same id.

@@ -343,3 +343,28 @@ func TestDenyClear(t *testing.T) {
 		t.Errorf("far: %+v", d)
 	}
 }
+
+// TestFrameLimits: an engine reports its tier's frame limits whatever the position, and none
+// without a policy or without the tier.
+func TestFrameLimits(t *testing.T) {
+	var empty Holder
+	h := holderOf(t, loadSample(t))
+	tests := []struct {
+		h      *Holder
+		tier   string
+		fps    float64
+		pixels int
+		ok     bool
+	}{
+		{h, "public", 5, 307200, true},
+		{h, "licensed", 0, 0, true},
+		{h, "nosuchtier", 0, 0, false},
+		{&empty, "public", 0, 0, false},
+	}
+	for _, tt := range tests {
+		fps, pixels, ok := tt.h.NewEngine(tt.tier).FrameLimits()
+		if fps != tt.fps || pixels != tt.pixels || ok != tt.ok {
+			t.Errorf("%s: FrameLimits() = %v, %d, %v; want %v, %d, %v", tt.tier, fps, pixels, ok, tt.fps, tt.pixels, tt.ok)
+		}
+	}
+}

@@ -350,7 +350,7 @@ func storeVerify(r *storage.Reader, _ *flag.FlagSet, stdout, _ io.Writer) error 
 			problems++
 		}
 	}
-	fmt.Fprintf(stdout, "%d segments, %d records authenticated, %d problems (and %d placeholders for dropped fixes)\n", len(segs), records, problems, placeholders)
+	fmt.Fprintf(stdout, "%d segments, %d records authenticated, %d problems (and %d placeholders for dropped fixes and frames)\n", len(segs), records, problems, placeholders)
 	if problems > 0 {
 		return fmt.Errorf("%d problems found", problems)
 	}
