@@ -19,8 +19,8 @@
 // frame across a zone edge. Frames the tier allows only at a smaller size are downscaled in
 // a separate goroutine, so a slow re-encode never delays fixes; when it is busy the frame is
 // dropped and counted. Frames with no trustworthy position are dropped, never stored "just
-// in case". A frame dropped for where the car was (a deny zone, outside every allowed area,
-// next to a coarsened fix) leaves a sealed placeholder of its record's size at the tier's
+// in case". A frame dropped for where the car was (a deny zone or its margin, next to a
+// coarsened fix) leaves a sealed placeholder of its record's size at the tier's
 // image rate, so the sealed stream does not show, without the key, when the car met a zone.
 //
 // # Anonymization

@@ -446,17 +446,19 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 }
 
 // framePlaceholder appends a sealed placeholder of about the frame record's size where the
-// policy dropped frame f for where the car was (a deny zone, outside every allowed area, next
-// to a coarsened fix) and the tier's max_fps would have stored it. The frames of a drive
+// policy dropped frame f for where the car was (a deny zone or its margin, next to a
+// coarsened fix) and the tier's max_fps would have stored it. The frames of a drive
 // through a zone then leave the same cadence of sealed records of the same sizes as frames
 // stored outside it: without the key, the frame stream does not tell when the car met a
 // zone, as the fixes' placeholders do not. A frame the tier stores downscaled is placed at
 // the size ratio of the last one stored (before the first, the ratio of the pixels). Frames
 // dropped for other reasons (no position, the rate, a busy scaler) leave no placeholder:
-// those say nothing about where the car was. It does not allocate.
+// those say nothing about where the car was. Nor do frames outside every allowed area of a
+// default-deny policy: that is most of the drive there, and placing them would write the
+// camera's full rate of sealed zeros wherever recording is not allowed. It does not allocate.
 func (l *Loop) framePlaceholder(f *camera.Frame, r policy.Reason, now time.Time) {
 	switch r {
-	case policy.ReasonZoneDeny, policy.ReasonDefaultDeny, policy.ReasonZoneCoarsen:
+	case policy.ReasonZoneDeny, policy.ReasonZoneCoarsen:
 	default:
 		return
 	}

@@ -67,7 +67,7 @@ func TestPlaceholdersFillDroppedFixes(t *testing.T) {
 		t.Fatalf("the drive dropped no fix for the zone or for lack of a position: the test does not test")
 	}
 	var framePlaces uint64
-	for _, r := range []policy.Reason{policy.ReasonZoneDeny, policy.ReasonDefaultDeny, policy.ReasonZoneCoarsen} {
+	for _, r := range []policy.Reason{policy.ReasonZoneDeny, policy.ReasonZoneCoarsen} {
 		framePlaces += c.FrameDrops(PolicyReason(r))
 	}
 	if framePlaces == 0 || c.FrameDrops(PolicyReason(policy.ReasonNoFix)) == 0 {
