@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
 )
 
@@ -30,11 +29,7 @@ func BenchmarkGate(b *testing.B) {
 	})
 	b.Run("frame-1080p", func(b *testing.B) {
 		store := &memStore{last: make([]byte, 0, 1<<20)}
-		d := newDrive(b, store, "licensed")
-		d.frame, d.w, d.h = jpegFrame(b, 1920, 1080), 1920, 1080
-		d.ring = camera.NewRing(8, 1<<20)
-		d.loop = New(Config{Frames: d.ring, Policy: samplePolicy(b), Tier: "licensed", Store: store,
-			Now: func() time.Time { return d.now }, MaxFrameBytes: 1 << 20})
+		d := newLargeFrameDrive(b, store, "licensed", 1920, 1080)
 		samples := route()
 		for i := range 5 {
 			d.epoch(&samples[i])

@@ -95,6 +95,17 @@ func newDrive(t testing.TB, store Store, tier string) *drive {
 	return d
 }
 
+// newLargeFrameDrive is newDrive with the camera at w x h (a real JPEG of that size) and
+// buffers of 1 MiB for its frames.
+func newLargeFrameDrive(t testing.TB, store Store, tier string, w, h int) *drive {
+	d := newDrive(t, store, tier)
+	d.frame, d.w, d.h = jpegFrame(t, w, h), w, h
+	d.ring = camera.NewRing(8, 1<<20)
+	d.loop = New(Config{Frames: d.ring, Policy: samplePolicy(t), Tier: tier, Store: store,
+		Now: func() time.Time { return d.now }, MaxFrameBytes: 1 << 20})
+	return d
+}
+
 // epoch plays one 100 ms receiver epoch: three frames captured during it, then the
 // epoch's sentences arriving at its end.
 func (d *drive) epoch(s *sim.Sample) {
@@ -403,11 +414,7 @@ func TestFailClosed(t *testing.T) {
 
 func TestPublicTierCoarsensAndDownscales(t *testing.T) {
 	store := &memStore{last: make([]byte, 0, 1<<20)}
-	d := newDrive(t, store, "public")
-	d.frame, d.w, d.h = jpegFrame(t, 1280, 720), 1280, 720
-	d.ring = camera.NewRing(8, 1<<20)
-	d.loop = New(Config{Frames: d.ring, Policy: samplePolicy(t), Tier: "public", Store: store,
-		Now: func() time.Time { return d.now }, MaxFrameBytes: 1 << 20})
+	d := newLargeFrameDrive(t, store, "public", 1280, 720)
 	d.loop.startScaler()
 	samples := route()
 	for i := 0; i < 5; i++ {

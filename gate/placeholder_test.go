@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/geogate/geogate/camera"
 	"github.com/geogate/geogate/gnss"
 	"github.com/geogate/geogate/policy"
 	"github.com/geogate/geogate/record"
@@ -251,14 +250,10 @@ func TestPlaceholdersFillDroppedFrames(t *testing.T) {
 
 // TestFramePlaceholderSizeDownscaled: where the tier stores frames downscaled, a zone-dropped
 // frame's placeholder has the size its downscaled record would have had (the camera's frame is
-// the same JPEG throughout here, so exactly that of the stored ones, to rounding).
+// the same JPEG throughout here, so exactly that of the stored ones).
 func TestFramePlaceholderSizeDownscaled(t *testing.T) {
 	store := &sizeStore{recs: make([]sized, 0, 1<<16)}
-	d := newDrive(t, store, "public")
-	d.frame, d.w, d.h = jpegFrame(t, 1280, 720), 1280, 720
-	d.ring = camera.NewRing(8, 1<<20)
-	d.loop = New(Config{Frames: d.ring, Policy: samplePolicy(t), Tier: "public", Store: store,
-		Now: func() time.Time { return d.now }, MaxFrameBytes: 1 << 20})
+	d := newLargeFrameDrive(t, store, "public", 1280, 720)
 	d.loop.startScaler()
 	samples := route()
 	placed := func() (n int) {
