@@ -115,16 +115,8 @@ func TestTPMPCRPolicy(t *testing.T) {
 	const pcr = 16 // the debug PCR: nothing measures into it
 	sign := func(name string) string {
 		t.Helper()
-		vals, err := board.ReadPCRs(tpm.Device(), []uint{pcr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := board.SignPolicy(priv, []uint{pcr}, vals)
-		if err != nil {
-			t.Fatal(err)
-		}
 		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, p.Marshal(), 0o644); err != nil {
+		if err := os.WriteFile(path, tpm.SignPolicy(priv, pcr), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return path
@@ -151,13 +143,8 @@ func TestTPMPCRPolicy(t *testing.T) {
 
 	// A policy signed by another authority does not help.
 	otherPriv, _, _ := board.NewPolicyAuthority()
-	vals, _ := board.ReadPCRs(tpm.Device(), []uint{pcr})
-	forged, err := board.SignPolicy(otherPriv, []uint{pcr}, vals)
-	if err != nil {
-		t.Fatal(err)
-	}
 	forgedPath := filepath.Join(dir, "forged.policy")
-	os.WriteFile(forgedPath, forged.Marshal(), 0o644)
+	os.WriteFile(forgedPath, tpm.SignPolicy(otherPriv, pcr), 0o644)
 	ringForged, _ := newRing(tpm, dir, &logs, func(c *board.TPMConfig) { c.Authority = authority; c.Policies = []string{v1, forgedPath} })
 	if _, err := ringForged.DeviceKeys(); !errors.Is(err, board.ErrPolicy) {
 		t.Fatalf("unseal with a policy of another authority: %v, want ErrPolicy", err)
@@ -192,16 +179,8 @@ func BenchmarkUnseal(b *testing.B) {
 				}
 				cfg.Authority = filepath.Join(dir, "authority.pem")
 				os.WriteFile(cfg.Authority, pub, 0o644)
-				vals, err := board.ReadPCRs(tpm.Device(), []uint{7})
-				if err != nil {
-					b.Fatal(err)
-				}
-				p, err := board.SignPolicy(priv, []uint{7}, vals)
-				if err != nil {
-					b.Fatal(err)
-				}
 				cfg.Policies = []string{filepath.Join(dir, "pcr.policy")}
-				os.WriteFile(cfg.Policies[0], p.Marshal(), 0o644)
+				os.WriteFile(cfg.Policies[0], tpm.SignPolicy(priv, 7), 0o644)
 			}
 			ring := board.NewTPMKeyring(cfg)
 			if _, err := ring.Provision(); err != nil {

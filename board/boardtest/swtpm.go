@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/geogate/geogate/board"
 )
 
 // SWTPM is a software TPM 2.0 (swtpm, Debian package swtpm) serving the plain TPM command
@@ -131,6 +133,22 @@ func freePorts(t testing.TB) int {
 	}
 	t.Fatal("boardtest: no two adjacent free ports on 127.0.0.1")
 	return 0
+}
+
+// SignPolicy reads the running TPM's SHA-256 values of pcrs and signs them with the policy
+// authority's private key priv (board.NewPolicyAuthority): the PCR policy an update would
+// install, marshalled.
+func (s *SWTPM) SignPolicy(priv []byte, pcrs ...uint) []byte {
+	s.t.Helper()
+	vals, err := board.ReadPCRs(s.Device(), pcrs)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	p, err := board.SignPolicy(priv, pcrs, vals)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return p.Marshal()
 }
 
 // ExtendPCR extends SHA-256 PCR pcr of the running TPM with data's SHA-256 digest through
