@@ -41,6 +41,16 @@ func newOTAUnit(t *testing.T) *otaUnit {
 	return u
 }
 
+// start starts the daemon on the unit (name is its label in the test's output) and waits
+// until it is ready, with the signed factory bundle v1 in force and health ok.
+func (u *otaUnit) start(name string) *daemonProc {
+	u.t.Helper()
+	p := startDaemon(u.t, name, u.cfg)
+	p.waitReady()
+	p.waitStatus("the signed factory bundle v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+	return p
+}
+
 // geogate runs the geogate binary with args and fails the test unless it exits with code.
 func (u *otaUnit) geogate(code int, args ...string) (stdout, stderr string) {
 	u.t.Helper()
@@ -136,9 +146,7 @@ func TestRunPolicyUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p := startDaemon(t, "geogate run (policy update)", u.cfg)
-	p.waitReady()
-	p.waitStatus("the signed factory bundle v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+	p := u.start("geogate run (policy update)")
 	waitLog(t, p, "watching for policy bundles")
 
 	// By hand, through the running daemon.

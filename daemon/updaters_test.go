@@ -144,9 +144,7 @@ func TestMender(t *testing.T) {
 	heavy(t)
 	u := newOTAUnit(t)
 	m := newMenderUnit(t, u)
-	p := startDaemon(t, "geogate run (mender)", u.cfg)
-	p.waitReady()
-	p.waitStatus("the factory v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+	p := u.start("geogate run (mender)")
 
 	const commitGate = "Executing script: ArtifactCommit_Enter_00_geogate"
 	shows := func(want string) {
@@ -402,9 +400,7 @@ func TestSWUpdate(t *testing.T) {
 	heavy(t)
 	u := newOTAUnit(t)
 	s := newSWU(t, u)
-	p := startDaemon(t, "geogate run (swupdate)", u.cfg)
-	p.waitReady()
-	p.waitStatus("the factory v1 in force", func(s status) bool { return s.policy == 1 && s.health == "ok" })
+	p := u.start("geogate run (swupdate)")
 
 	v2 := s.build("v2", "2027.3.1", u.bundle(2), nil)
 	if code, out := s.swupdate(v2, "-c", "-l", "5"); code != 0 || !strings.Contains(out, "Verified OK") {
