@@ -93,11 +93,7 @@ func TestAnonymizedFrameStored(t *testing.T) {
 	an := &anonymize.Anonymizer{Detector: anonymize.Detector{Socket: fake.Socket}, Deadline: 10 * time.Second}
 	defer an.Close()
 	dir := t.TempDir()
-	key := make([]byte, storage.KeySize)
-	log, err := storage.Open(dir, storage.Options{Key: key, Clock: fixedClock(driveStart)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := openDriveLog(t, dir)
 	d := newAnonDrive(t, log, an)
 	d.loop.startScaler()
 	samples := route()
@@ -110,7 +106,7 @@ func TestAnonymizedFrameStored(t *testing.T) {
 	}
 	box := image.Rect(face.X, face.Y, face.X+face.W, face.Y+face.H)
 	before := medianDetail(t, orig, box)
-	r, err := storage.NewReader(dir, key)
+	r, err := storage.NewReader(dir, driveKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,19 @@ func newDrive(t testing.TB, store Store, tier string) *drive {
 	return d
 }
 
+// driveKey is the device key of the drives' logs.
+var driveKey = make([]byte, storage.KeySize)
+
+// openDriveLog opens a log in dir under driveKey, on the drives' fixed clock.
+func openDriveLog(t testing.TB, dir string) *storage.Log {
+	t.Helper()
+	log, err := storage.Open(dir, storage.Options{Key: driveKey, Clock: fixedClock(driveStart)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
 // newLargeFrameDrive is newDrive with the camera at w x h (a real JPEG of that size) and
 // buffers of 1 MiB for its frames.
 func newLargeFrameDrive(t testing.TB, store Store, tier string, w, h int) *drive {
@@ -175,11 +188,7 @@ func route() []sim.Sample {
 // and fixes and frames before and after it do.
 func TestDriveThroughBeidaihe(t *testing.T) {
 	dir := t.TempDir()
-	key := make([]byte, storage.KeySize)
-	log, err := storage.Open(dir, storage.Options{Key: key, Clock: fixedClock(driveStart)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := openDriveLog(t, dir)
 	d := newDrive(t, log, "licensed")
 	samples := route()
 	d.truth, d.route = true, samples
@@ -199,7 +208,7 @@ func TestDriveThroughBeidaihe(t *testing.T) {
 	const maxLagM = 2*0.1*30 + 1
 	var fixes, frames, frameBefore, frameAfter, fixBefore, fixAfter int
 	worst, closest := 0.0, math.Inf(1)
-	r, err := storage.NewReader(dir, key)
+	r, err := storage.NewReader(dir, driveKey)
 	if err != nil {
 		t.Fatal(err)
 	}

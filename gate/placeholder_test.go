@@ -20,11 +20,7 @@ import (
 // and cadence).
 func TestPlaceholdersFillDroppedFixes(t *testing.T) {
 	dir := t.TempDir()
-	key := make([]byte, storage.KeySize)
-	log, err := storage.Open(dir, storage.Options{Key: key, Clock: fixedClock(driveStart)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := openDriveLog(t, dir)
 	d := newDrive(t, log, "licensed")
 	samples := route()
 	for i := range samples {
@@ -37,7 +33,7 @@ func TestPlaceholdersFillDroppedFixes(t *testing.T) {
 	if err := log.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := storage.NewReader(dir, key)
+	r, err := storage.NewReader(dir, driveKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +76,7 @@ func TestPlaceholdersFillDroppedFixes(t *testing.T) {
 
 // TestDroppedFixZeroAlloc: a dropped fix and its placeholder allocate nothing.
 func TestDroppedFixZeroAlloc(t *testing.T) {
-	key := make([]byte, storage.KeySize)
-	log, err := storage.Open(t.TempDir(), storage.Options{Key: key, Clock: fixedClock(driveStart)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := openDriveLog(t, t.TempDir())
 	defer log.Close()
 	d := newDrive(t, log, "licensed")
 	samples := route()
@@ -113,11 +105,7 @@ func TestDroppedFixZeroAlloc(t *testing.T) {
 // leave a placeholder each once the loop runs again, and none twice; a dropped fix's
 // placeholder allocates nothing.
 func TestPlaceholdersFillBacklog(t *testing.T) {
-	key := make([]byte, storage.KeySize)
-	log, err := storage.Open(t.TempDir(), storage.Options{Key: key, Clock: fixedClock(driveStart)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := openDriveLog(t, t.TempDir())
 	defer log.Close()
 	d := newDrive(t, log, "licensed")
 	var backlog atomic.Uint64
