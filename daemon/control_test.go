@@ -29,14 +29,7 @@ func TestRunControlAndAudit(t *testing.T) {
 	p.waitStatus("the policy in force, health checked", func(s status) bool {
 		return s.policy > 0 && s.health == "ok"
 	})
-	out, err := exec.Command(geogateBin(t), "status", "-json", "-socket", sock).Output()
-	if err != nil {
-		t.Fatalf("geogate status: %v", err)
-	}
-	var st daemon.Status
-	if err := json.Unmarshal(out, &st); err != nil {
-		t.Fatalf("geogate status -json: %v\n%s", err, out)
-	}
+	st := askStatus(t, sock)
 	if !st.Healthy || st.Health != "ok" || !st.Storing || st.PolicyVersion == 0 || !strings.Contains(st.Line, "gnss absent") {
 		t.Errorf("status: %+v", st)
 	}
@@ -50,7 +43,7 @@ func TestRunControlAndAudit(t *testing.T) {
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("control socket left behind after the stop: %v", err)
 	}
-	out, err = exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput()
+	out, err := exec.Command(geogateBin(t), "health", "-socket", sock).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "daemon not running") {
 		t.Errorf("geogate health with no daemon: %v: %s", err, out)
 	}

@@ -104,12 +104,7 @@ func (u *otaUnit) drop(bundle, name string) {
 // status reads the running daemon's state as JSON over the control socket.
 func (u *otaUnit) status() daemon.Status {
 	u.t.Helper()
-	out, _ := u.geogate(0, "status", "-json", "-socket", u.sock)
-	var st daemon.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		u.t.Fatalf("geogate status -json: %v\n%s", err, out)
-	}
-	return st
+	return askStatus(u.t, u.sock)
 }
 
 // sameTree fails the test unless the directories a and b hold the same files.

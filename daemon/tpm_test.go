@@ -69,13 +69,10 @@ func newTPMRun(t testing.TB, data, device, storage string) tpmRun {
 // askStatus reads the daemon's status over its control socket (geogate status -json).
 func askStatus(t *testing.T, sock string) daemon.Status {
 	t.Helper()
-	out, err := exec.Command(geogateBin(t), "status", "-json", "-socket", sock).Output()
+	geogateBin(t) // built, for controlStatus
+	st, err := controlStatus(sock)
 	if err != nil {
-		t.Fatalf("geogate status: %v", err)
-	}
-	var st daemon.Status
-	if err := json.Unmarshal(out, &st); err != nil {
-		t.Fatalf("geogate status -json: %v\n%s", err, out)
+		t.Fatalf("geogate status -json: %v", err)
 	}
 	return st
 }
