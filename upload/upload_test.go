@@ -21,6 +21,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/geogate/geogate/audit"
 	"github.com/geogate/geogate/storage"
@@ -121,17 +122,24 @@ func (e *env) spool(t testing.TB) int {
 	return n
 }
 
+// processor returns what the processor reads the bucket with: a client with the processor's
+// identity and the verifier of the unit's audit key.
+func (e *env) processor(t *testing.T) (*minio.Client, note.Verifier) {
+	t.Helper()
+	v, err := audit.ReadVerifier(filepath.Join(e.auditV, "key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.srv.Client(uploadtest.AccessKey, uploadtest.SecretKey), v
+}
+
 // checkBucket checks what the processor holds: every export object named by the SHA-256 of
 // its bytes, readable with the identity, carrying a checkpoint that verifies with the unit's
 // key; and together every record of the log, byte for byte. Nothing is in clear.
 func (e *env) checkBucket(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	c := e.srv.Client(uploadtest.AccessKey, uploadtest.SecretKey)
-	v, err := audit.ReadVerifier(filepath.Join(e.auditV, "key.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, v := e.processor(t)
 	got := map[uint64][]byte{}
 	exports := 0
 	for obj := range c.ListObjects(ctx, uploadtest.Bucket, minio.ListObjectsOptions{Prefix: e.cfg.Prefix, Recursive: true}) {
@@ -202,11 +210,7 @@ func (e *env) checkBucket(t *testing.T) {
 func (e *env) links(t *testing.T) []audit.Link {
 	t.Helper()
 	ctx := context.Background()
-	c := e.srv.Client(uploadtest.AccessKey, uploadtest.SecretKey)
-	v, err := audit.ReadVerifier(filepath.Join(e.auditV, "key.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, v := e.processor(t)
 	get := func(name string) []byte { // nil: no such object
 		o, err := c.GetObject(ctx, uploadtest.Bucket, name, minio.GetObjectOptions{})
 		if err != nil {
