@@ -283,11 +283,7 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 		// At the fix's epoch time, like a stored fix. Storage counts what it refuses
 		// (a full disk); the fix is dropped either way.
 		if p, ok := l.cfg.Store.(placeholderStore); ok && !l.powerFail.Load() {
-			at := now.UTC()
-			if f.Has&gnss.HasTime != 0 {
-				at = f.Time
-			}
-			p.AppendPlaceholder(at, record.FixSize)
+			p.AppendPlaceholder(recordTime(f, now), record.FixSize)
 		}
 		return
 	}
@@ -295,12 +291,7 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 		Action: d.Action, Datum: d.Datum, Policy: uint32(d.Version),
 		Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
 	}
-	at := now.UTC()
-	if f.Has&gnss.HasTime != 0 {
-		rec.Time, rec.HasTime, at = f.Time, true, f.Time
-	} else {
-		rec.Time = at
-	}
+	rec.Time, rec.HasTime = recordTime(f, now), f.Has&gnss.HasTime != 0
 	// Speed, course and altitude are kept only at full precision: integrated over 10 Hz
 	// fixes, exact speed and course would rebuild the path a coarsened grid hides.
 	if d.Action == policy.Keep {
@@ -311,7 +302,7 @@ func (l *Loop) HandleFix(f *gnss.Fix) {
 			rec.Alt, rec.HasAlt = float32(f.Alt), true
 		}
 	}
-	switch why := l.store(record.TypeFix, at, record.AppendFix(l.fixBuf[:0], &rec)); {
+	switch why := l.store(record.TypeFix, rec.Time, record.AppendFix(l.fixBuf[:0], &rec)); {
 	case why != stored:
 		c.dropFix(why)
 	case d.Action == policy.Coarsen:
@@ -419,10 +410,7 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	}
 	h := record.FrameHeader{
 		Action: d.Action, Datum: d.Datum, Format: f.Format, Policy: uint32(d.Version),
-		Time: now.UTC(), Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
-	}
-	if l.ifix.Has&gnss.HasTime != 0 {
-		h.Time = l.ifix.Time
+		Time: recordTime(&l.ifix, now), Lat: d.Lat, Lon: d.Lon, PrecisionM: float32(d.PrecisionM),
 	}
 	if d.Anonymize && l.cfg.Anonymizer == nil {
 		l.anonymizeFailed(errNoAnonymizer)
@@ -443,6 +431,15 @@ func (l *Loop) gateFrame(f *camera.Frame, before, after *tracked, now time.Time)
 	}
 	l.writeFrame(l.frameBuf, &h, f, false)
 	return false
+}
+
+// recordTime is the time a record (or its placeholder) of fix f carries: the receiver's epoch
+// time, or the local clock's now when the fix has none.
+func recordTime(f *gnss.Fix, now time.Time) time.Time {
+	if f.Has&gnss.HasTime != 0 {
+		return f.Time
+	}
+	return now.UTC()
 }
 
 // framePlaceholder appends a sealed placeholder of about the frame record's size where the
@@ -478,11 +475,7 @@ func (l *Loop) framePlaceholder(f *camera.Frame, r policy.Reason, now time.Time)
 		}
 		size = (size*ratio + 1<<31) >> 32 // frames are at most a few MiB: no overflow
 	}
-	at := now.UTC()
-	if l.ifix.Has&gnss.HasTime != 0 {
-		at = l.ifix.Time
-	}
-	p.AppendPlaceholder(at, record.FrameHeaderSize+int(size)) // storage counts what it refuses
+	p.AppendPlaceholder(recordTime(&l.ifix, now), record.FrameHeaderSize+int(size)) // storage counts what it refuses
 }
 
 // errNoAnonymizer is logged when a tier requires anonymization and Config has no Anonymizer.
