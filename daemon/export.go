@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"filippo.io/age"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/geogate/geogate/console"
 	"github.com/geogate/geogate/internal/clock"
 	"github.com/geogate/geogate/storage"
+	"github.com/geogate/geogate/upload"
 )
 
 // The console's export (console.CmdExport) runs in the background: reading and encrypting the
@@ -238,15 +238,6 @@ func (r *run) export(ctx context.Context, j *exportJob, f *os.File) (sum string,
 	return sum, nil
 }
 
-// exportRecord is one line of an export: the same fields as "geogate store export" writes
-// for a record, its payload whole.
-type exportRecord struct {
-	Seq     uint64    `json:"seq"`
-	Type    uint16    `json:"type"`
-	Time    time.Time `json:"time"`
-	Payload []byte    `json:"payload"`
-}
-
 // writeExport writes the records of segs, up to the last seq each had when listed (the open
 // segment grows meanwhile), age-encrypted to rcpt, counting them in n. It stops when ctx ends.
 func writeExport(ctx context.Context, w io.Writer, rcpt age.Recipient, rd *storage.Reader, segs []storage.SegmentInfo, n *atomic.Int64) error {
@@ -267,7 +258,7 @@ func writeExport(ctx context.Context, w io.Writer, rcpt age.Recipient, rd *stora
 				return nil
 			}
 			n.Add(1)
-			return enc.Encode(exportRecord{Seq: rec.Seq, Type: uint16(rec.Type), Time: rec.Time.UTC(), Payload: rec.Payload})
+			return enc.Encode(upload.Line{Seq: rec.Seq, Type: uint16(rec.Type), Time: rec.Time.UTC(), Payload: rec.Payload})
 		}); err != nil {
 			return err
 		}
